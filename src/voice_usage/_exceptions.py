@@ -1,0 +1,264 @@
+"""The exception tree. Every error voice-usage raises derives from `VoiceUsageError`.
+
+::
+
+    VoiceUsageError
+    ├── ConfigurationError            bad arguments or set-up; the CLI exits 2
+    │   ├── ProviderNotFoundError     no provider by that name is installed
+    │   ├── MissingCredentialsError   no API key in the arguments or the environment
+    │   └── InsecureBaseURLError      plain http:// to a host that is not loopback
+    └── ProviderError                 the provider or its API failed; the CLI exits 1
+        ├── TransportError            connection refused/reset, timeout, a body cut short
+        ├── APIStatusError            the API answered with an HTTP error status
+        │   ├── BadRequestError           400
+        │   ├── AuthenticationError       401
+        │   ├── PaymentRequiredError      402 (insufficient credits)
+        │   ├── PermissionDeniedError     403
+        │   ├── NotFoundError             404
+        │   ├── ConflictError             409
+        │   ├── UnprocessableEntityError  422
+        │   ├── RateLimitError            429
+        │   └── ServerError               5xx
+        ├── ResponseValidationError   the body did not fit the vendor's documented shape
+        ├── PaginationError           a page walk that loops, stalls or exceeds its cap
+        ├── UnsafeRedirectError       a redirect to another origin (the key is never sent there)
+        └── UnsupportedQueryError     the vendor's API cannot answer this query
+
+`status_error` is the one place where an HTTP status becomes an exception class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "InsecureBaseURLError",
+    "MissingCredentialsError",
+    "NotFoundError",
+    "PaginationError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "ProviderError",
+    "ProviderNotFoundError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ServerError",
+    "TransportError",
+    "UnprocessableEntityError",
+    "UnsafeRedirectError",
+    "UnsupportedQueryError",
+    "VoiceUsageError",
+    "status_error",
+]
+
+
+class VoiceUsageError(Exception):
+    """Root of every error voice-usage raises."""
+
+
+class ConfigurationError(VoiceUsageError):
+    """Raised before any request when arguments or set-up are wrong."""
+
+
+class ProviderNotFoundError(ConfigurationError):
+    """Raised when a provider name matches no installed provider."""
+
+
+class MissingCredentialsError(ConfigurationError):
+    """Raised when a provider needs an API key and none was given or found in the environment."""
+
+
+class InsecureBaseURLError(ConfigurationError):
+    """Raised for a plain `http://` base URL whose host is not a loopback address."""
+
+
+class ProviderError(VoiceUsageError):
+    """Raised when a provider or its API fails. Carries the provider name.
+
+    The message always starts with the provider name, so one line on stderr says who failed.
+    """
+
+    def __init__(self, provider: str, message: str) -> None:
+        self.provider = provider
+        self.detail = message
+        self.attempts = 1
+        super().__init__(provider, message)
+
+    def __str__(self) -> str:
+        tried = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
+        return f"{self.provider}: {self.detail}{tried}"
+
+
+class TransportError(ProviderError):
+    """Raised when the network failed: connection refused or reset, a timeout, a body cut short.
+
+    Raised only after the retry budget is spent; `attempts` says how many were made.
+    """
+
+    def __init__(self, provider: str, message: str, *, retryable: bool = True) -> None:
+        super().__init__(provider, message)
+        self.retryable = retryable
+
+
+class APIStatusError(ProviderError):
+    """Raised when the API answered with an HTTP error status.
+
+    Attributes:
+        status_code: The HTTP status.
+        vendor_code: The vendor's own error code (`insufficient_credits`, `VALIDATION_ERROR`...).
+        vendor_message: The vendor's human-readable message.
+        request_id: The vendor's request identifier, when a response header carried one.
+        retry_after: Seconds the vendor asked to wait (`Retry-After`), when it said.
+        attempts: How many requests were made, retries included.
+        body: The decoded JSON body, or the text when it was not JSON.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        status_code: int,
+        *,
+        vendor_code: str | None = None,
+        vendor_message: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        body: Any = None,
+    ) -> None:
+        self.status_code = status_code
+        self.vendor_code = vendor_code
+        self.vendor_message = vendor_message
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.body = body
+        parts = [f"HTTP {status_code} {self.reason}"]
+        if vendor_code:
+            parts.append(f"[{vendor_code}]")
+        if vendor_message:
+            parts.append(vendor_message)
+        if request_id:
+            parts.append(f"(request id {request_id})")
+        super().__init__(provider, " ".join(parts))
+
+    reason = "error"
+
+
+class BadRequestError(APIStatusError):
+    """400: the vendor rejected the request."""
+
+    reason = "bad request"
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong, expired or revoked."""
+
+    reason = "authentication failed (check the API key)"
+
+
+class PaymentRequiredError(APIStatusError):
+    """402: the account has insufficient credits or balance."""
+
+    reason = "payment required (insufficient credits)"
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key is valid but may not read this resource."""
+
+    reason = "permission denied"
+
+
+class NotFoundError(APIStatusError):
+    """404: the endpoint or resource does not exist (check the base URL)."""
+
+    reason = "not found (check the base URL)"
+
+
+class ConflictError(APIStatusError):
+    """409: the vendor reported a conflict; retried before this is raised."""
+
+    reason = "conflict"
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the vendor found a parameter invalid."""
+
+    reason = "invalid parameters"
+
+
+class RateLimitError(APIStatusError):
+    """429: rate limited, after the retry budget was spent or when `Retry-After` exceeded its cap."""
+
+    reason = "rate limited"
+
+
+class ServerError(APIStatusError):
+    """5xx: the vendor failed; retried before this is raised."""
+
+    reason = "server error"
+
+
+class ResponseValidationError(ProviderError):
+    """Raised when a response body does not fit the vendor's documented shape.
+
+    `field` names the offending location (`logs[3].duration_sec`) when known.
+    """
+
+    def __init__(self, provider: str, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(provider, message)
+
+
+class PaginationError(ProviderError):
+    """Raised when a page walk would loop (a repeated cursor, an offset that does not advance)
+    or passes its page cap: never a silently truncated result."""
+
+
+class UnsafeRedirectError(ProviderError):
+    """Raised when the API redirects to another origin; the request is not followed there."""
+
+
+class UnsupportedQueryError(ProviderError):
+    """Raised when the vendor's API cannot answer the query, for example a period further back
+    than it keeps, or a granularity it does not report."""
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error(
+    provider: str,
+    status_code: int,
+    *,
+    vendor_code: str | None = None,
+    vendor_message: str | None = None,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+    body: Any = None,
+) -> APIStatusError:
+    """Build the exception for an HTTP error status: the one status-to-class table."""
+    if status_code >= 500:
+        cls: type[APIStatusError] = ServerError
+    else:
+        cls = _STATUS_ERRORS.get(status_code, APIStatusError)
+    return cls(
+        provider,
+        status_code,
+        vendor_code=vendor_code,
+        vendor_message=vendor_message,
+        request_id=request_id,
+        retry_after=retry_after,
+        body=body,
+    )

@@ -1,0 +1,367 @@
+"""Running a provider's plan: credentials, sessions, paging, and the record stream.
+
+`Connection` is one provider account: it resolves the key and base URL, builds sessions, and
+answers `fetch()` with a `FetchResult`, a single-use stream of records plus a `FetchReport`.
+
+Pages are fetched concurrently by an asyncio engine on a background thread and handed over through
+a bounded queue, so the caller's thread turns page N into records while pages N+1... are on the
+wire, and memory stays flat. With `concurrency=1` (or a sync-only transport) the plain sequential
+`Session` is used instead; the provider's code is the same either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any, Self
+
+import httpx
+
+from voice_usage import _constants
+from voice_usage._exceptions import MissingCredentialsError, UnsupportedQueryError
+from voice_usage._http import AsyncSession, Session
+from voice_usage._pagination import awalk_pages, parse_page, walk_pages
+from voice_usage._plugins import Registry, load_registry
+from voice_usage._provider import FetchPlan, FetchReport, Page, Provider, Walk
+from voice_usage._retry import RetryPolicy
+from voice_usage._rollup import rollup
+from voice_usage._schema import Granularity, UsageQuery, UsageRecord
+
+__all__ = ["Connection", "FetchResult", "connect", "fetch"]
+
+
+def _native_granularity(provider: Provider, wanted: Granularity) -> Granularity:
+    """The coarsest granularity the provider reports that is at least as fine as ``wanted``."""
+    native = provider.capabilities.granularities
+    if wanted in native:
+        return wanted
+    finer = [g for g in native if g.rank < wanted.rank]
+    if not finer:
+        offered = ", ".join(sorted(g.value for g in native)) or "none"
+        raise UnsupportedQueryError(
+            provider.name,
+            f"granularity {wanted.value!r} is not available (the API reports: {offered})",
+        )
+    return max(finer, key=lambda g: g.rank)
+
+
+class FetchResult(Iterable[UsageRecord]):
+    """The records answering a query, streamed once, and what the fetch noticed.
+
+    Iterate it (once) for the records. `report` fills while iterating: warnings such as a
+    reconciliation mismatch, and the reconciliations made. Use it as a context manager, or call
+    `close()`, when stopping early.
+    """
+
+    def __init__(self, query: UsageQuery, report: FetchReport, records: Iterator[UsageRecord]) -> None:
+        self.query = query
+        self.report = report
+        self._records = records
+        self._consumed = False
+
+    @property
+    def provider(self) -> str:
+        """The provider's name."""
+        return self.report.provider
+
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings so far (complete once iteration finished)."""
+        return self.report.warnings
+
+    def __iter__(self) -> Iterator[UsageRecord]:
+        if self._consumed:
+            raise RuntimeError("a FetchResult streams its records once; fetch again to re-read")
+        self._consumed = True
+        return self._records
+
+    def to_list(self) -> list[UsageRecord]:
+        """All the records, in memory."""
+        return list(self)
+
+    def close(self) -> None:
+        """Stop fetching and release the connection."""
+        close = getattr(self._records, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+_DONE = object()
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class Connection:
+    """One provider account: credentials, base URL, HTTP settings.
+
+    Args:
+        provider: A provider name (looked up among installed providers) or a `Provider`.
+        api_key: The key; defaults to the `<NAME>_API_KEY` environment variable.
+        base_url: Defaults to `<NAME>_BASE_URL`, then the provider's documented URL.
+        transport: An httpx transport (sync, async or both, like `httpx.MockTransport`) for tests.
+        concurrency: Requests in flight at once for paged endpoints; 1 fetches sequentially.
+        retry: Retry budget; see `RetryPolicy`.
+        registry: Where to look provider names up; defaults to the installed providers.
+        session_options: Passed to the session (`timeout`, `deadline`, `sleep` for tests).
+    """
+
+    def __init__(
+        self,
+        provider: str | Provider,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        concurrency: int = _constants.DEFAULT_PAGE_CONCURRENCY,
+        retry: RetryPolicy | None = None,
+        registry: Registry | None = None,
+        **session_options: Any,
+    ) -> None:
+        if isinstance(provider, str):
+            provider = (registry or load_registry()).get(provider)
+        self.provider = provider
+        prefix = provider.env_prefix
+        self.api_key = api_key or os.environ.get(f"{prefix}_API_KEY")
+        if not self.api_key:
+            raise MissingCredentialsError(
+                f"{provider.name}: no API key; set {prefix}_API_KEY or pass api_key="
+            )
+        self.base_url = base_url or os.environ.get(f"{prefix}_BASE_URL") or provider.default_base_url
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        self.concurrency = concurrency
+        self.transport = transport
+        self.retry = retry
+        self.session_options = session_options
+        # Fail fast on a bad base URL, before any request.
+        self._sync_session: Session | None = None
+        self._session()
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.provider.name!r} {self.base_url}>"
+
+    def _session(self) -> Session:
+        if self._sync_session is None:
+            transport = self.transport if isinstance(self.transport, httpx.BaseTransport) else None
+            options = {k: v for k, v in self.session_options.items() if k != "async_sleep"}
+            self._sync_session = Session(
+                self.provider, api_key=self.api_key, base_url=self.base_url,
+                transport=transport, retry=self.retry, **options,
+            )
+        return self._sync_session
+
+    def _async_session(self) -> AsyncSession:
+        transport = self.transport if isinstance(self.transport, httpx.AsyncBaseTransport) else None
+        options = {k: v for k, v in self.session_options.items() if k != "sleep"}
+        if "async_sleep" in options:
+            options["sleep"] = options.pop("async_sleep")
+        return AsyncSession(
+            self.provider, api_key=self.api_key, base_url=self.base_url, transport=transport,
+            retry=self.retry, max_connections=self.concurrency, **options,
+        )
+
+    @property
+    def _use_async(self) -> bool:
+        if self.concurrency <= 1:
+            return False
+        return self.transport is None or isinstance(self.transport, httpx.AsyncBaseTransport)
+
+    def query(
+        self,
+        since: str | date | datetime,
+        until: str | date | datetime,
+        granularity: str | Granularity = Granularity.DAY,
+        **filters: Any,
+    ) -> UsageQuery:
+        """Build a validated `UsageQuery`."""
+        return UsageQuery(since=since, until=until, granularity=granularity, **filters)  # type: ignore[arg-type]
+
+    def fetch(
+        self,
+        since: str | date | datetime | UsageQuery,
+        until: str | date | datetime | None = None,
+        granularity: str | Granularity = Granularity.DAY,
+        **filters: Any,
+    ) -> FetchResult:
+        """Fetch usage in `[since, until)` at ``granularity``; see `FetchResult`.
+
+        Raises:
+            UnsupportedQueryError: when the vendor's API cannot answer the query.
+            ProviderError: subclasses, while iterating, when the API fails.
+        """
+        if isinstance(since, UsageQuery):
+            query = since
+        else:
+            if until is None:
+                raise TypeError("fetch() needs until= when since is not a UsageQuery")
+            query = self.query(since, until, granularity, **filters)
+        native = _native_granularity(self.provider, query.granularity)
+        plan = self.provider.plan(query.model_copy(update={"granularity": native}))
+        report = FetchReport(self.provider.name)
+        records = self._records(plan, query, report)
+        return FetchResult(query, report, records)
+
+    def _records(
+        self, plan: FetchPlan[Any], query: UsageQuery, report: FetchReport
+    ) -> Iterator[UsageRecord]:
+        pages = self._pages(plan.walks, report)
+        try:
+            records: Iterable[UsageRecord] = plan.to_records(pages, report)
+            if query.granularity.rank > plan.granularity.rank:
+                records = rollup(records, query.granularity, since=query.since, until=query.until)
+            yield from records
+        finally:
+            pages.close()
+
+    def _pages(self, walks: Sequence[Walk[Any]], report: FetchReport) -> Iterator[Page[Any]]:
+        if not self._use_async:
+            session = self._session()
+            before = session.requests_sent
+            try:
+                for walk in walks:
+                    yield from walk_pages(session, walk)
+            finally:
+                report.requests += session.requests_sent - before
+            return
+        yield from _pages_from_thread(self._async_session, walks, self.concurrency, report)
+
+    def balance(self) -> Any:
+        """The provider's account snapshot (credits, plan limits...).
+
+        Raises:
+            UnsupportedQueryError: when the provider has no snapshot endpoint.
+        """
+        walk = self.provider.balance()
+        if walk is None:
+            raise UnsupportedQueryError(self.provider.name, "the API offers no balance or plan snapshot")
+        session = self._session()
+        page = parse_page(self.provider.name, walk, session.get(walk.path, walk.params))
+        return page.items[0]
+
+    def close(self) -> None:
+        """Release connections."""
+        if self._sync_session is not None:
+            self._sync_session.close()
+            self._sync_session = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+async def _all_pages(
+    session: AsyncSession, walks: Sequence[Walk[Any]], concurrency: int
+) -> AsyncIterator[Page[Any]]:
+    """Pages of every walk, in walk order; several walks are fetched at once."""
+    if len(walks) == 1:
+        async for page in awalk_pages(session, walks[0], concurrency=concurrency):
+            yield page
+        return
+    semaphore = asyncio.Semaphore(concurrency)
+    buffers: list[asyncio.Queue[Any]] = [asyncio.Queue() for _ in walks]
+
+    async def drain(walk: Walk[Any], buffer: asyncio.Queue[Any]) -> None:
+        async with semaphore:
+            try:
+                async for page in awalk_pages(session, walk, concurrency=1):
+                    await buffer.put(page)
+            except Exception as exc:  # noqa: BLE001 - handed to the consumer
+                await buffer.put(_Failure(exc))
+            await buffer.put(_DONE)
+
+    tasks = [asyncio.ensure_future(drain(w, b)) for w, b in zip(walks, buffers, strict=True)]
+    try:
+        for buffer in buffers:
+            while (item := await buffer.get()) is not _DONE:
+                if isinstance(item, _Failure):
+                    raise item.exc
+                yield item
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def _pages_from_thread(
+    make_session: Callable[[], AsyncSession],
+    walks: Sequence[Walk[Any]],
+    concurrency: int,
+    report: FetchReport,
+) -> Iterator[Page[Any]]:
+    """Run the async engine on its own thread and event loop; hand pages over a bounded queue."""
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=max(2, concurrency))
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    async def produce() -> None:
+        session = make_session()
+        try:
+            async for page in _all_pages(session, walks, concurrency):
+                if not await asyncio.to_thread(put, page):
+                    return
+            await asyncio.to_thread(put, _DONE)
+        except Exception as exc:  # noqa: BLE001 - re-raised in the consumer's thread
+            await asyncio.to_thread(put, _Failure(exc))
+        finally:
+            report.requests += session.requests_sent
+            await session.aclose()
+
+    thread = threading.Thread(target=asyncio.run, args=(produce(),), daemon=True,
+                              name="voice-usage-fetch")
+    thread.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def connect(provider: str | Provider, **options: Any) -> Connection:
+    """Open a `Connection` to a provider account; see `Connection` for the options."""
+    return Connection(provider, **options)
+
+
+def fetch(
+    provider: str | Provider,
+    since: str | date | datetime,
+    until: str | date | datetime,
+    granularity: str | Granularity = Granularity.DAY,
+    **options: Any,
+) -> list[UsageRecord]:
+    """Fetch usage from one provider into a list: the one-call convenience.
+
+    Keyword arguments are split between `Connection` (``api_key``, ``base_url``, ...) and the
+    query's filters (``agent_ids``, ``number_ids``, ``options``).
+    """
+    filter_names = {"agent_ids", "number_ids", "options"}
+    filters = {k: options.pop(k) for k in list(options) if k in filter_names}
+    with Connection(provider, **options) as connection:
+        return connection.fetch(since, until, granularity, **filters).to_list()

@@ -1,0 +1,418 @@
+"""The HTTP layer: one client per provider account, retries, rate limits, and safe redirects.
+
+`Session` (sync) and `AsyncSession` share everything but the I/O calls: URL and credential
+handling, the origin check, the status-to-exception mapping and the rate gate live in
+`_SessionCore`. The API key is held as a secret and sent only to the base URL's origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Self
+
+import httpx
+from pydantic import SecretStr
+
+from voice_usage import _constants
+from voice_usage._exceptions import (
+    APIStatusError,
+    InsecureBaseURLError,
+    ProviderError,
+    TransportError,
+    UnsafeRedirectError,
+    status_error,
+)
+from voice_usage._provider import ParamValue, Provider, RateLimit, json_body
+from voice_usage._retry import RetryPolicy, build_async_retrying, build_retrying, parse_retry_after
+from voice_usage._version import __version__
+
+__all__ = ["AsyncSession", "RawResponse", "Session", "check_base_url"]
+
+logger = logging.getLogger("voice_usage.http")
+
+USER_AGENT = f"voice-usage/{__version__}"
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
+_MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """A successful response, fully read."""
+
+    url: str
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(provider: str, base_url: str) -> httpx.URL:
+    """Validate a base URL: https anywhere, plain http only to a loopback host."""
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL as exc:
+        raise InsecureBaseURLError(f"{provider}: invalid base URL {base_url!r}: {exc}") from None
+    if url.scheme == "https" and url.host:
+        return url
+    if url.scheme == "http" and url.host and _is_loopback(url.host):
+        return url
+    if url.scheme == "http":
+        raise InsecureBaseURLError(
+            f"{provider}: refusing plain http:// base URL {base_url!r}: the API key would cross "
+            "the network unencrypted; use https:// (http:// is allowed only for loopback hosts)"
+        )
+    raise InsecureBaseURLError(
+        f"{provider}: base URL must be an absolute https:// URL, got {base_url!r}"
+    )
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default_port = {"http": 80, "https": 443}.get(url.scheme)
+    return (url.scheme, url.host, url.port or default_port)
+
+
+class RateGate:
+    """Spaces requests to stay inside a vendor's budget before it has to answer 429.
+
+    Two sources, the stricter wins: the documented `RateLimit` (a sliding window kept here) and
+    the `X-RateLimit-Remaining`/`X-RateLimit-Reset` headers of the latest response.
+    """
+
+    def __init__(
+        self,
+        limit: RateLimit | None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.limit = limit
+        self._monotonic = monotonic
+        self._wall = wall
+        self._sent: deque[float] = deque()
+        self._remaining: int | None = None
+        self._reset_at: float | None = None
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Claim a slot for one request; returns how many seconds to wait before sending it."""
+        with self._lock:
+            now = self._monotonic()
+            delay = 0.0
+            if self._remaining is not None and self._reset_at is not None:
+                if self._remaining <= 0:
+                    delay = max(delay, self._reset_at - self._wall())
+                else:
+                    self._remaining -= 1
+            if self.limit is not None:
+                window = self.limit.per_seconds
+                while self._sent and self._sent[0] <= now - window:
+                    self._sent.popleft()
+                if len(self._sent) >= self.limit.requests:
+                    delay = max(delay, self._sent[-self.limit.requests] + window - now)
+                self._sent.append(now + delay)
+            return max(0.0, delay)
+
+    def observe(self, headers: httpx.Headers) -> None:
+        """Read the vendor's own view of the budget from a response."""
+        remaining = headers.get("x-ratelimit-remaining")
+        reset = headers.get("x-ratelimit-reset")
+        if remaining is None or reset is None:
+            return
+        try:
+            remaining_count, reset_value = int(remaining), float(reset)
+        except ValueError:
+            return
+        # Flireo documents a Unix timestamp; small values are read as seconds from now.
+        reset_at = reset_value if reset_value > 1e9 else self._wall() + reset_value
+        with self._lock:
+            self._remaining, self._reset_at = remaining_count, reset_at
+
+
+class _SessionCore:
+    """What the sync and async sessions share: no I/O here."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        api_key: str | None,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | None = None,
+        deadline: float = _constants.DEFAULT_REQUEST_DEADLINE,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.provider = provider
+        self.name = provider.name
+        self.base_url = check_base_url(provider.name, base_url or provider.default_base_url)
+        self._api_key = SecretStr(api_key or "")
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout or _constants.DEFAULT_TIMEOUT
+        self.deadline = deadline
+        self.gate = RateGate(provider.rate_limit, monotonic=monotonic, wall=wall)
+        self._monotonic = monotonic
+        self.requests_sent = 0
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} {self.base_url}>"
+
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
+            "timeout": self.timeout,
+            "follow_redirects": False,
+        }
+
+    def _auth_headers(self) -> dict[str, str]:
+        key = self._api_key.get_secret_value()
+        return self.provider.auth.headers(key) if key else {}
+
+    def redact(self, text: str) -> str:
+        """Remove the API key from text that came from elsewhere (a vendor message echoing it)."""
+        key = self._api_key.get_secret_value()
+        return text.replace(key, "***") if key else text
+
+    def resolve(self, target: str) -> httpx.URL:
+        """An absolute URL for a path or URL, refusing any origin but the base URL's."""
+        url = httpx.URL(target)
+        if not url.is_absolute_url:
+            base = str(self.base_url).rstrip("/")
+            return httpx.URL(f"{base}/{target.lstrip('/')}")
+        if _origin(url) != _origin(self.base_url):
+            raise UnsafeRedirectError(
+                self.name,
+                f"refusing to send the API key to {url.scheme}://{url.host}: "
+                f"it belongs to {self.base_url.scheme}://{self.base_url.host} only",
+            )
+        return url
+
+    def redirect_target(self, response: httpx.Response) -> httpx.URL:
+        location = response.headers.get("location")
+        if not location:
+            raise ProviderError(self.name, f"HTTP {response.status_code} redirect without Location")
+        return self.resolve(str(response.url.join(location)))
+
+    def status_failure(self, response: httpx.Response, content: bytes) -> APIStatusError:
+        try:
+            body: Any = json_body(content)
+        except ValueError:
+            body = content.decode("utf-8", "replace")
+        vendor = self.provider.parse_error(response.status_code, body)
+        request_id = next(
+            (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None
+        )
+        return status_error(
+            self.name,
+            response.status_code,
+            vendor_code=vendor.code and self.redact(vendor.code),
+            vendor_message=vendor.message and self.redact(vendor.message),
+            request_id=request_id,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            body=body,
+        )
+
+    def transport_failure(self, exc: httpx.HTTPError, url: httpx.URL) -> TransportError:
+        where = f"{url.scheme}://{url.host}{url.path}"
+        if isinstance(exc, httpx.TimeoutException):
+            return TransportError(self.name, f"timed out ({type(exc).__name__}) on {where}")
+        if isinstance(exc, httpx.ConnectError):
+            return TransportError(self.name, f"could not connect to {where}: {exc}")
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return TransportError(self.name, f"connection broken or body cut short on {where}")
+        if isinstance(exc, httpx.NetworkError):
+            return TransportError(self.name, f"network error on {where}: {type(exc).__name__}")
+        return TransportError(
+            self.name, f"request to {where} failed: {type(exc).__name__}: {exc}", retryable=False
+        )
+
+    def check_deadline(self, started: float, url: httpx.URL) -> None:
+        if self._monotonic() - started > self.deadline:
+            raise TransportError(
+                self.name, f"response from {url.host}{url.path} took over {self.deadline:g} s"
+            )
+
+    def log(self, url: httpx.URL, status: int, started: float) -> None:
+        logger.debug(
+            "%s: GET %s -> %d (%.0f ms)",
+            self.name, self.redact(str(url)), status, (self._monotonic() - started) * 1000,
+        )
+
+
+def _params(params: Mapping[str, ParamValue] | None) -> list[tuple[str, str]] | None:
+    if params is None:
+        return None
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if isinstance(value, str | int):
+            pairs.append((key, str(value)))
+        else:
+            pairs.extend((key, str(v)) for v in value)
+    return pairs
+
+
+class Session(_SessionCore):
+    """A synchronous connection to one provider account. Close it, or use it as a context manager."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        api_key: str | None,
+        base_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **options: Any,
+    ) -> None:
+        super().__init__(provider, api_key=api_key, base_url=base_url, **options)
+        self._sleep = sleep
+        self._client = httpx.Client(transport=transport, **self._client_options())
+
+    def get(self, target: str, params: Mapping[str, ParamValue] | None = None) -> RawResponse:
+        """GET a path (relative to the base URL) or an absolute same-origin URL, with retries.
+
+        Query parameters go only through ``params``; a URL that already has a query (a cursor's
+        `next`) must be passed with ``params=None``, since httpx would replace its query.
+        """
+        url = self.resolve(target)
+        attempts = 0
+        try:
+            for attempt in build_retrying(self.retry, self.name, sleep=self._sleep):
+                with attempt:
+                    attempts += 1
+                    return self._attempt(url, _params(params))
+        except ProviderError as exc:
+            exc.attempts = attempts
+            raise
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _attempt(self, url: httpx.URL, params: list[tuple[str, str]] | None) -> RawResponse:
+        for _ in range(_MAX_REDIRECTS + 1):
+            if delay := self.gate.reserve():
+                self._sleep(delay)
+            started = self._monotonic()
+            self.requests_sent += 1
+            try:
+                with self._client.stream(
+                    "GET", url, params=params, headers=self._auth_headers()
+                ) as response:
+                    chunks = []
+                    for chunk in response.iter_bytes():
+                        chunks.append(chunk)
+                        self.check_deadline(started, url)
+            except httpx.HTTPError as exc:
+                raise self.transport_failure(exc, url) from None
+            content = b"".join(chunks)
+            self.log(url, response.status_code, started)
+            self.gate.observe(response.headers)
+            if response.is_redirect:
+                url, params = self.redirect_target(response), None
+                continue
+            if response.status_code >= 400:
+                raise self.status_failure(response, content)
+            return RawResponse(str(url), response.status_code, response.headers, content)
+        raise ProviderError(self.name, f"more than {_MAX_REDIRECTS} redirects from {url}")
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncSession(_SessionCore):
+    """The asynchronous twin of `Session`, for concurrent page and provider fetching."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        api_key: str | None,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_connections: int = _constants.DEFAULT_MAX_CONNECTIONS,
+        **options: Any,
+    ) -> None:
+        super().__init__(provider, api_key=api_key, base_url=base_url, **options)
+        self._sleep = sleep
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
+        self._client = httpx.AsyncClient(
+            transport=transport, limits=limits, **self._client_options()
+        )
+
+    async def get(
+        self, target: str, params: Mapping[str, ParamValue] | None = None
+    ) -> RawResponse:
+        """Async `Session.get`."""
+        url = self.resolve(target)
+        attempts = 0
+        try:
+            async for attempt in build_async_retrying(self.retry, self.name, sleep=self._sleep):
+                with attempt:
+                    attempts += 1
+                    return await self._attempt(url, _params(params))
+        except ProviderError as exc:
+            exc.attempts = attempts
+            raise
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _attempt(self, url: httpx.URL, params: list[tuple[str, str]] | None) -> RawResponse:
+        for _ in range(_MAX_REDIRECTS + 1):
+            if delay := self.gate.reserve():
+                await self._sleep(delay)
+            started = self._monotonic()
+            self.requests_sent += 1
+            try:
+                async with asyncio.timeout(self.deadline):
+                    async with self._client.stream(
+                        "GET", url, params=params, headers=self._auth_headers()
+                    ) as response:
+                        content = await response.aread()
+            except TimeoutError:
+                raise TransportError(
+                    self.name, f"response from {url.host}{url.path} took over {self.deadline:g} s"
+                ) from None
+            except httpx.HTTPError as exc:
+                raise self.transport_failure(exc, url) from None
+            self.log(url, response.status_code, started)
+            self.gate.observe(response.headers)
+            if response.is_redirect:
+                url, params = self.redirect_target(response), None
+                continue
+            if response.status_code >= 400:
+                raise self.status_failure(response, content)
+            return RawResponse(str(url), response.status_code, response.headers, content)
+        raise ProviderError(self.name, f"more than {_MAX_REDIRECTS} redirects from {url}")
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,241 @@
+"""Walking a provider's `Walk` page by page, to the last page, with loop and cap guards.
+
+The guards are written once (`_OffsetWalk`, `_CursorWalk`) and used by both the sequential
+walker and the concurrent one. Offset walks stop when the pages cover the `total`, refuse an empty
+page before that, a total that changes mid-walk, and more than `max_pages` pages. Cursor walks
+follow `next` verbatim, refuse a cursor seen twice, and stop at the cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from voice_usage._exceptions import PaginationError, ResponseValidationError
+from voice_usage._http import AsyncSession, RawResponse, Session
+from voice_usage._provider import CursorPaging, OffsetPaging, Page, ParamValue, Walk
+
+__all__ = ["awalk_pages", "parse_page", "walk_pages"]
+
+T = TypeVar("T")
+
+
+def parse_page(provider: str, walk: Walk[T], response: RawResponse) -> Page[T]:
+    """Run the provider's parser, turning a misfit body into `ResponseValidationError`."""
+    try:
+        return walk.parse(response.content)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        count = exc.error_count()
+        more = f" (and {count - 1} more problems)" if count > 1 else ""
+        shown = repr(first.get("input"))[:60]
+        raise ResponseValidationError(
+            provider,
+            f"unexpected response from {walk.path}: field {where!r}: {first['msg']} "
+            f"(got {shown}){more}",
+            field=where,
+        ) from None
+    except ValueError as exc:
+        kind = response.headers.get("content-type", "no content type")
+        raise ResponseValidationError(
+            provider,
+            f"unexpected response from {walk.path}: expected JSON, got {kind} "
+            f"({len(response.content)} bytes): {exc}",
+        ) from None
+
+
+class _OffsetWalk:
+    """The bookkeeping of an offset walk: which offsets to ask for and when the walk is done."""
+
+    def __init__(self, provider: str, walk: Walk[Any], paging: OffsetPaging) -> None:
+        self.provider = provider
+        self.walk = walk
+        self.paging = paging
+        self.total: int | None = None
+        self.pages = 0
+        self.stride = paging.limit
+        """Offset step: the requested limit, or a smaller page size the server imposed."""
+
+    def params(self, offset: int) -> dict[str, ParamValue]:
+        return {
+            **self.walk.params,
+            self.paging.limit_param: self.paging.limit,
+            self.paging.offset_param: offset,
+        }
+
+    def accept(self, offset: int, page: Page[Any]) -> bool:
+        """Check one page (in walk order); returns whether more pages follow it."""
+        self.pages += 1
+        if self.pages > self.paging.max_pages:
+            raise PaginationError(
+                self.provider,
+                f"{self.walk.path}: more than {self.paging.max_pages} pages; refusing to "
+                "return a truncated result (narrow the period)",
+            )
+        if page.total is not None:
+            if self.total is None:
+                self.total = page.total
+            elif page.total != self.total:
+                raise PaginationError(
+                    self.provider,
+                    f"{self.walk.path}: the total changed from {self.total} to {page.total} "
+                    "during the walk (usage was written while reading); fetch again",
+                )
+        got = len(page.items)
+        if offset == 0 and self.total is not None and 0 < got < min(self.paging.limit, self.total):
+            # The server caps the page size below what was asked: step by what it gives.
+            self.stride = got
+        if self.total is None:
+            return got >= self.stride
+        if offset + got >= self.total:
+            return False
+        if got < self.stride:
+            raise PaginationError(
+                self.provider,
+                f"{self.walk.path}: page at offset {offset} has {got} items, expected "
+                f"{self.stride} (total {self.total}); refusing to return a partial result",
+            )
+        return True
+
+    def remaining_offsets(self) -> range:
+        """Offsets still to fetch once the first page told the total."""
+        assert self.total is not None
+        return range(self.stride, self.total, self.stride)
+
+
+class _CursorWalk:
+    """The bookkeeping of a cursor walk: the next URL, loop and cap guards."""
+
+    def __init__(self, provider: str, walk: Walk[Any], paging: CursorPaging) -> None:
+        self.provider = provider
+        self.walk = walk
+        self.paging = paging
+        self.seen: set[str] = set()
+        self.pages = 0
+
+    def next_target(self, page: Page[Any]) -> str | None:
+        self.pages += 1
+        if page.next_url is None:
+            return None
+        if page.next_url in self.seen:
+            raise PaginationError(
+                self.provider,
+                f"{self.walk.path}: the cursor repeats ({page.next_url}); stopping a loop",
+            )
+        if self.pages >= self.paging.max_pages:
+            raise PaginationError(
+                self.provider,
+                f"{self.walk.path}: more than {self.paging.max_pages} pages; refusing to "
+                "return a truncated result (narrow the period)",
+            )
+        self.seen.add(page.next_url)
+        return page.next_url
+
+
+def walk_pages(session: Session, walk: Walk[T]) -> Iterator[Page[T]]:
+    """Every page of ``walk``, in order, one request at a time."""
+    name = session.name
+    paging = walk.paging
+    if paging is None:
+        yield parse_page(name, walk, session.get(walk.path, walk.params))
+    elif isinstance(paging, OffsetPaging):
+        state = _OffsetWalk(name, walk, paging)
+        offset = 0
+        while True:
+            page = parse_page(name, walk, session.get(walk.path, state.params(offset)))
+            more = state.accept(offset, page)
+            yield page
+            if not more:
+                return
+            offset += state.stride
+    else:
+        cursor = _CursorWalk(name, walk, paging)
+        target: str | None = walk.path
+        params: Any = walk.params
+        while target is not None:
+            page = parse_page(name, walk, session.get(target, params))
+            target, params = cursor.next_target(page), None
+            yield page
+
+
+async def awalk_pages(
+    session: AsyncSession, walk: Walk[T], *, concurrency: int = 8
+) -> AsyncIterator[Page[T]]:
+    """Every page of ``walk``, in order, fetched concurrently where the paging allows.
+
+    Offset walks fetch the first page, then the remaining ones with at most ``concurrency``
+    requests in flight, yielding them in order. Cursor walks are sequential by nature; the next
+    page's request is already in flight while the caller works on the current one.
+    """
+    name = session.name
+    paging = walk.paging
+    if paging is None:
+        yield parse_page(name, walk, await session.get(walk.path, walk.params))
+    elif isinstance(paging, OffsetPaging):
+        async for page in _offset_pages(session, walk, paging, concurrency):
+            yield page
+    else:
+        cursor = _CursorWalk(name, walk, paging)
+        pending = asyncio.ensure_future(session.get(walk.path, walk.params))
+        try:
+            while True:
+                page = parse_page(name, walk, await pending)
+                target = cursor.next_target(page)
+                if target is not None:
+                    pending = asyncio.ensure_future(session.get(target, None))
+                yield page
+                if target is None:
+                    return
+        finally:
+            if not pending.done():
+                pending.cancel()
+
+
+async def _offset_pages(
+    session: AsyncSession, walk: Walk[T], paging: OffsetPaging, concurrency: int
+) -> AsyncIterator[Page[T]]:
+    name = session.name
+    state = _OffsetWalk(name, walk, paging)
+    first = parse_page(name, walk, await session.get(walk.path, state.params(0)))
+    more = state.accept(0, first)
+    yield first
+    if not more:
+        return
+    if state.total is None:
+        # No total: nothing tells how far to go, so walk on one page at a time.
+        offset = state.stride
+        while True:
+            page = parse_page(name, walk, await session.get(walk.path, state.params(offset)))
+            more = state.accept(offset, page)
+            yield page
+            if not more:
+                return
+            offset += state.stride
+    offsets = iter(state.remaining_offsets())
+    window: deque[tuple[int, asyncio.Future[RawResponse]]] = deque()
+
+    def refill() -> None:
+        while len(window) < max(1, concurrency):
+            offset = next(offsets, None)
+            if offset is None:
+                return
+            window.append((offset, asyncio.ensure_future(session.get(walk.path, state.params(offset)))))
+
+    refill()
+    try:
+        while window:
+            offset, future = window.popleft()
+            page = parse_page(name, walk, await future)
+            more = state.accept(offset, page)
+            refill()
+            yield page
+            if not more:
+                return
+    finally:
+        for _, future in window:
+            future.cancel()

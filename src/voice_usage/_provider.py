@@ -1,0 +1,351 @@
+"""What a provider is: an object that describes requests and parses responses.
+
+A provider never performs I/O. For a `UsageQuery` it returns a `FetchPlan`: the `Walk`s to make
+(a path, query parameters, how the endpoint pages, how to parse one page) and a function that
+turns the parsed pages into `UsageRecord`s. The core runs the plan: it owns the HTTP client,
+retries, rate limits, pagination guards, sync or async execution and concurrency. So a provider's
+logic is written once and serves every way of fetching.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from voice_usage._schema import Granularity, UsageQuery, UsageRecord
+
+__all__ = [
+    "ApiKeyHeaderAuth",
+    "AuthScheme",
+    "BearerAuth",
+    "Capabilities",
+    "CursorPaging",
+    "FetchPlan",
+    "FetchReport",
+    "OffsetPaging",
+    "Page",
+    "Provider",
+    "RateLimit",
+    "Reconciliation",
+    "VendorError",
+    "Walk",
+]
+
+T = TypeVar("T")
+
+ParamValue = str | int | Sequence[str]
+"""A query parameter value: a sequence repeats the key (`agentIds=a&agentIds=b`)."""
+
+
+class AuthScheme(ABC):
+    """How a provider sends its API key."""
+
+    @abstractmethod
+    def headers(self, api_key: str) -> dict[str, str]:
+        """The request headers that carry ``api_key``."""
+
+    @property
+    @abstractmethod
+    def header_names(self) -> tuple[str, ...]:
+        """Names of the headers that carry the key (stripped before any cross-origin request)."""
+
+    @property
+    def description(self) -> str:
+        """A short human description, e.g. `Bearer token`."""
+        return ", ".join(self.header_names)
+
+
+@dataclass(frozen=True)
+class BearerAuth(AuthScheme):
+    """`Authorization: Bearer <key>`."""
+
+    def headers(self, api_key: str) -> dict[str, str]:  # noqa: D102
+        return {"Authorization": f"Bearer {api_key}"}
+
+    @property
+    def header_names(self) -> tuple[str, ...]:  # noqa: D102
+        return ("Authorization",)
+
+    @property
+    def description(self) -> str:  # noqa: D102
+        return "Authorization: Bearer"
+
+
+@dataclass(frozen=True)
+class ApiKeyHeaderAuth(AuthScheme):
+    """The raw key in a header of its own, e.g. `X-API-Key: <key>`."""
+
+    header: str = "X-API-Key"
+
+    def headers(self, api_key: str) -> dict[str, str]:  # noqa: D102
+        return {self.header: api_key}
+
+    @property
+    def header_names(self) -> tuple[str, ...]:  # noqa: D102
+        return (self.header,)
+
+    @property
+    def description(self) -> str:  # noqa: D102
+        return f"{self.header} header"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A vendor's documented request budget, kept client-side before the vendor says 429.
+
+    When responses carry `X-RateLimit-Remaining` and `X-RateLimit-Reset`, those headers win.
+    """
+
+    requests: int
+    """Requests allowed per window."""
+    per_seconds: float
+    """Window length in seconds."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can answer. Shown by `voice-usage providers`."""
+
+    granularities: frozenset[Granularity]
+    """Granularities the vendor reports natively; coarser ones are rolled up by the core."""
+    filters: frozenset[str] = frozenset()
+    """Filters understood: `agent`, `number`, and provider-specific option names."""
+    reports_cost: bool = False
+    """Whether the vendor's API reports money; otherwise cost comes from a rate card."""
+    balance: bool = False
+    """Whether `balance()` gives an account snapshot (credits, plan limits)."""
+    implemented: bool = True
+    """False for a registered provider whose adapter is not written yet."""
+    max_history_days: int | None = None
+    """How far back the API reaches, in days, when it is limited."""
+    notes: tuple[str, ...] = ()
+    """What the vendor's API cannot tell, in a sentence each."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "granularities": sorted(g.value for g in self.granularities),
+            "filters": sorted(self.filters),
+            "reports_cost": self.reports_cost,
+            "balance": self.balance,
+            "implemented": self.implemented,
+            "max_history_days": self.max_history_days,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One parsed response page."""
+
+    items: Sequence[T]
+    """The page's items, in the vendor's order."""
+    total: int | None = None
+    """For offset paging: how many items the whole walk has, when the vendor says."""
+    next_url: str | None = None
+    """For cursor paging: the absolute URL of the next page, followed verbatim; `None` at the end."""
+    meta: Any = None
+    """Anything else the page carried that the provider wants later (a summary, a period)."""
+
+
+@dataclass(frozen=True)
+class OffsetPaging:
+    """`limit`/`offset` pages with a `total`; the core walks to the last page."""
+
+    limit: int
+    """Page size to request."""
+    limit_param: str = "limit"
+    offset_param: str = "offset"
+    max_pages: int = 10_000
+    """A walk longer than this raises `PaginationError` rather than truncating."""
+
+
+@dataclass(frozen=True)
+class CursorPaging:
+    """Pages linked by an absolute `next` URL (DRF style), followed exactly as given."""
+
+    max_pages: int = 10_000
+    """A walk longer than this raises `PaginationError` rather than truncating."""
+
+
+@dataclass(frozen=True)
+class Walk(Generic[T]):
+    """One endpoint to read, page by page."""
+
+    path: str
+    """Path relative to the provider's base URL, e.g. `/usage`."""
+    parse: Callable[[bytes], Page[T]]
+    """Turns one response body into a page. Raise pydantic's `ValidationError` or `ValueError`
+    on a body of the wrong shape; the core reports it as `ResponseValidationError`."""
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    """Query parameters of the first request (paging parameters are added by the core)."""
+    paging: OffsetPaging | CursorPaging | None = None
+    """How the endpoint pages; `None` for a single response."""
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """One check of the sum of the items against a total the vendor reported."""
+
+    figure: str
+    """What was compared, e.g. `calls` or `duration_seconds`."""
+    reported: Decimal
+    """The vendor's total."""
+    computed: Decimal
+    """The sum of the records voice-usage produced."""
+    tolerance: Decimal = Decimal(0)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the two agree within `tolerance`."""
+        return abs(self.reported - self.computed) <= self.tolerance
+
+    def __str__(self) -> str:
+        verdict = "matches" if self.ok else "MISMATCH"
+        return f"{self.figure}: vendor reported {self.reported}, records sum to {self.computed} ({verdict})"
+
+
+class FetchReport:
+    """What a fetch noticed besides the records: reconciliations and warnings.
+
+    Filled while the records are consumed; complete once the record iterator is exhausted.
+    """
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.warnings: list[str] = []
+        self.reconciliations: list[Reconciliation] = []
+        self.requests = 0
+        self.dropped_duplicates = 0
+
+    def warn(self, message: str) -> None:
+        """Record a warning the caller must see (the CLI prints it on stderr)."""
+        self.warnings.append(message)
+
+    def reconcile(
+        self, figure: str, *, reported: Decimal | int, computed: Decimal | int,
+        tolerance: Decimal | int = 0,
+    ) -> Reconciliation:
+        """Compare a vendor total with the records' sum; a mismatch also becomes a warning."""
+        check = Reconciliation(figure, Decimal(reported), Decimal(computed), Decimal(tolerance))
+        self.reconciliations.append(check)
+        if not check.ok:
+            self.warn(f"{self.provider}: reconciliation {check}")
+        return check
+
+    @property
+    def reconciled(self) -> bool:
+        """True when every reconciliation agreed (vacuously true when none was possible)."""
+        return all(check.ok for check in self.reconciliations)
+
+
+@dataclass(frozen=True)
+class FetchPlan(Generic[T]):
+    """How to answer one query: the walks to make, and how their pages become records."""
+
+    walks: Sequence[Walk[T]]
+    """Endpoints to read; their pages reach `to_records` in this order."""
+    to_records: Callable[[Iterator[Page[T]], FetchReport], Iterable[UsageRecord]]
+    """Turns the pages into records. Must be lazy: records are streamed, never all held."""
+    granularity: Granularity
+    """The granularity of the records produced; the core rolls them up if the query wants coarser."""
+
+
+@dataclass(frozen=True)
+class VendorError:
+    """A vendor's error body, reduced to a code and a message."""
+
+    code: str | None = None
+    message: str | None = None
+
+
+def parse_vendor_error(body: Any) -> VendorError:
+    """Read the common error body shapes.
+
+    Handles `{"error": "code", "message": "..."}`, `{"error": {"code", "message"}}`,
+    `{"detail": "..."}`, FastAPI's `{"detail": [{"loc", "msg"}]}` and DRF field maps
+    `{"field": ["message"]}`.
+    """
+    if not isinstance(body, dict):
+        return VendorError(message=body.strip()[:200] if isinstance(body, str) and body else None)
+    error = body.get("error")
+    if isinstance(error, dict):
+        return VendorError(_str_or_none(error.get("code")), _str_or_none(error.get("message")))
+    if isinstance(error, str):
+        return VendorError(error, _str_or_none(body.get("message")))
+    detail = body.get("detail")
+    if isinstance(detail, str):
+        return VendorError(_str_or_none(body.get("code")), detail)
+    if isinstance(detail, list):
+        return VendorError("validation_error", "; ".join(_describe_detail(d) for d in detail))
+    if body and all(isinstance(v, list) for v in body.values()):
+        messages = [f"{key}: {' '.join(map(str, value))}" for key, value in body.items()]
+        return VendorError("validation_error", "; ".join(messages))
+    return VendorError(_str_or_none(body.get("code")), _str_or_none(body.get("message")))
+
+
+def _describe_detail(item: Any) -> str:
+    if isinstance(item, dict):
+        loc = ".".join(str(part) for part in item.get("loc", ()) if part != "query")
+        msg = item.get("msg", item.get("message", ""))
+        return f"{loc}: {msg}" if loc else str(msg)
+    return str(item)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class Provider(ABC):
+    """Base class of a vendor adapter. Subclass it and register an instance from the hook.
+
+    Class attributes describe the vendor; `plan()` describes how to answer a query.
+    """
+
+    name: str
+    """Public name, the same as the entry-point name, e.g. `flireo`."""
+    title: str
+    """Human name, e.g. `Flireo`."""
+    auth: AuthScheme
+    """How the API key is sent."""
+    default_base_url: str
+    """Base URL used unless `<NAME>_BASE_URL` or an argument overrides it."""
+    capabilities: Capabilities
+    """What the provider can answer."""
+    rate_limit: RateLimit | None = None
+    """The vendor's documented request budget, if any."""
+    docs_url: str | None = None
+    """Where the vendor documents its usage API."""
+
+    @property
+    def env_prefix(self) -> str:
+        """Prefix of the provider's environment variables: `FLIREO` for `FLIREO_API_KEY`."""
+        return self.name.upper().replace("-", "_")
+
+    @abstractmethod
+    def plan(self, query: UsageQuery) -> FetchPlan[Any]:
+        """Describe how to answer ``query``.
+
+        Called with a granularity from `capabilities.granularities`. Raise
+        `UnsupportedQueryError` when the vendor's API cannot answer it.
+        """
+
+    def balance(self) -> Walk[Any] | None:
+        """A single-page walk whose one item is an account snapshot, or `None` if unsupported."""
+        return None
+
+    def parse_error(self, status_code: int, body: Any) -> VendorError:
+        """Reduce an error response body to the vendor's code and message."""
+        return parse_vendor_error(body)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+def json_body(content: bytes) -> Any:
+    """Decode a JSON body; a `ValueError` on anything else (an HTML page, a body cut short)."""
+    return json.loads(content)

@@ -1,0 +1,261 @@
+"""Dated rate cards, and pricing a record under one.
+
+Rate cards are TOML data files shipped in `voice_usage/ratecards/`, one per vendor, read when
+first needed (never at import, never from the network). A user file with the same layout adds
+cards or overrides shipped ones with the same key, for negotiated prices.
+
+Money is carried to a millionth of the currency unit (`COST_QUANTUM`): per-second prices do not
+divide evenly, and vendors round only on their invoices.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from voice_usage._exceptions import ConfigurationError
+from voice_usage._schema import CostSource, Grain, UsageRecord
+
+__all__ = [
+    "COST_QUANTUM",
+    "Rate",
+    "RateBook",
+    "RateCardError",
+    "load_rate_book",
+    "price_record",
+]
+
+COST_QUANTUM = Decimal("0.000001")
+"""Costs computed from rate cards are rounded half-up to this many currency units."""
+
+RATECARDS_ENV = "VOICE_USAGE_RATECARDS"
+"""Environment variable naming a user rate-card TOML file that overrides or adds cards."""
+
+
+class RateCardError(ConfigurationError):
+    """Raised for a malformed rate-card file, or when no card covers what must be priced."""
+
+
+class Rate(BaseModel):
+    """One price line of a vendor's rate card, valid over `[effective_from, effective_until)`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    provider: str
+    """Provider name the price belongs to, e.g. `ultravox`."""
+    item: str = "call"
+    """Metered item: `call` minutes, or `sip` trunk minutes."""
+    variant: str | None = None
+    """A pricing mode within the item (`webhook`, `hosted`), or `None` when there is one price."""
+    price_per_minute: Decimal = Field(ge=0, allow_inf_nan=False)
+    """Price of one billed minute, in `currency`."""
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    """ISO 4217 code of the price."""
+    increment_seconds: int = Field(default=1, ge=1)
+    """Billing increment: each call's duration is rounded up to a multiple of this (1, 6, 60)."""
+    minimum_charge: Decimal = Field(default=Decimal(0), ge=0, allow_inf_nan=False)
+    """Least a single call costs, in `currency`."""
+    effective_from: date
+    """First day (UTC) the price applies."""
+    effective_until: date | None = None
+    """Day (UTC) the price stops applying, exclusive; `None` while in force."""
+    source: str
+    """URL of the vendor page the price was read from."""
+    checked: date
+    """Date the source was last checked."""
+    note: str | None = None
+    """Anything a reader should know about this price (ambiguities, assumptions)."""
+
+    @model_validator(mode="after")
+    def _check_dates(self) -> Rate:
+        if self.effective_until is not None and self.effective_until <= self.effective_from:
+            raise ValueError("effective_until must be after effective_from")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str, str | None, date]:
+        """Identity of the price line: a user file overrides a shipped line with the same key."""
+        return (self.provider, self.item, self.variant, self.effective_from)
+
+    @property
+    def label(self) -> str:
+        """Short name for output: `ultravox/call@2025-01-01`."""
+        variant = f"[{self.variant}]" if self.variant else ""
+        return f"{self.provider}/{self.item}{variant}@{self.effective_from.isoformat()}"
+
+    def applies_at(self, instant: datetime) -> bool:
+        """Whether the price is in force at ``instant`` (UTC)."""
+        day = instant.astimezone(UTC).date()
+        return self.effective_from <= day and (
+            self.effective_until is None or day < self.effective_until
+        )
+
+    def billed_minutes(self, duration_seconds: Decimal) -> Decimal:
+        """Minutes billed for one call of ``duration_seconds``, after rounding up to the increment."""
+        increments = math.ceil(duration_seconds / self.increment_seconds)
+        return Decimal(increments * self.increment_seconds) / 60
+
+    def charge_call(self, duration_seconds: Decimal) -> Decimal:
+        """What one call of ``duration_seconds`` costs: rounded up, priced, at least the minimum."""
+        cost = self.billed_minutes(duration_seconds) * self.price_per_minute
+        if duration_seconds > 0:
+            cost = max(cost, self.minimum_charge)
+        return cost.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+
+    def charge_minutes(self, billed_minutes: Decimal) -> Decimal:
+        """What already-rated minutes cost (the vendor applied its rounding)."""
+        return (billed_minutes * self.price_per_minute).quantize(COST_QUANTUM, ROUND_HALF_UP)
+
+
+class RateBook:
+    """The rate cards in force: shipped cards plus any user overrides."""
+
+    def __init__(self, rates: Iterable[Rate]) -> None:
+        by_key: dict[tuple[str, str, str | None, date], Rate] = {}
+        for rate in rates:
+            by_key[rate.key] = rate
+        # File order is kept: with no variant asked for, the first variant listed is the default.
+        self.rates: tuple[Rate, ...] = tuple(by_key.values())
+
+    def __iter__(self) -> Any:
+        return iter(self.rates)
+
+    def __len__(self) -> int:
+        return len(self.rates)
+
+    def providers(self) -> list[str]:
+        """Providers that have at least one card."""
+        return sorted({rate.provider for rate in self.rates})
+
+    def find(
+        self, provider: str, at: datetime, *, item: str = "call", variant: str | None = None
+    ) -> Rate:
+        """The price for ``provider``'s ``item`` in force at ``at``.
+
+        With no ``variant``, the line without a variant is used, else the first variant listed.
+
+        Raises:
+            RateCardError: when no card covers that date; the message says which cards exist.
+        """
+        candidates = [r for r in self.rates if r.provider == provider and r.item == item]
+        if variant is not None:
+            candidates = [r for r in candidates if r.variant == variant]
+        in_force = [r for r in candidates if r.applies_at(at)]
+        if not in_force:
+            known = ", ".join(r.label for r in candidates) or "none"
+            wanted = f"{provider}/{item}" + (f"[{variant}]" if variant else "")
+            raise RateCardError(
+                f"no rate card for {wanted} in force on {at.date().isoformat()} (cards: {known})"
+            )
+        in_force.sort(key=lambda r: r.variant is not None)  # stable: file order otherwise
+        return in_force[0]
+
+
+def _parse_rates(data: Mapping[str, Any], origin: str) -> list[Rate]:
+    rates = data.get("rate")
+    if not isinstance(rates, list) or not rates:
+        raise RateCardError(f"{origin}: expected one or more [[rate]] tables")
+    parsed = []
+    for index, entry in enumerate(rates):
+        try:
+            parsed.append(Rate.model_validate(entry))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "rate"
+            raise RateCardError(
+                f"{origin}: rate #{index + 1}: field {where!r}: {first['msg']}"
+            ) from None
+    return parsed
+
+
+def read_rate_file(path: Path) -> list[Rate]:
+    """Read one rate-card TOML file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RateCardError(f"cannot read rate-card file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RateCardError(f"rate-card file {path} is not valid TOML: {exc}") from None
+    return _parse_rates(data, str(path))
+
+
+def _shipped_rates() -> list[Rate]:
+    rates: list[Rate] = []
+    folder = resources.files("voice_usage") / "ratecards"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            data = tomllib.loads(entry.read_text(encoding="utf-8"))
+            rates.extend(_parse_rates(data, f"voice_usage/ratecards/{entry.name}"))
+    return rates
+
+
+def load_rate_book(overrides: Sequence[Path | str] = (), *, use_env: bool = True) -> RateBook:
+    """The shipped rate cards, overridden by ``overrides`` and by the file in `VOICE_USAGE_RATECARDS`."""
+    rates = _shipped_rates()
+    paths = [Path(p) for p in overrides]
+    if use_env and (env_path := os.environ.get(RATECARDS_ENV)):
+        paths.insert(0, Path(env_path))
+    for path in paths:
+        rates.extend(read_rate_file(path))
+    return RateBook(rates)
+
+
+def price_record(record: UsageRecord, rate: Rate, *, vendor_rated: bool | None = None) -> UsageRecord:
+    """Price ``record`` under ``rate``; a pure function returning a new record.
+
+    - An `event` with a duration is rounded and priced per call: exact.
+    - A record with `billed_minutes` rated by the same vendor (``vendor_rated``, by default when
+      the rate belongs to the record's provider) is priced on those minutes: exact.
+    - A `window` with only a measured duration cannot be rounded per call: priced on the plain
+      minutes (with the minimum charge per call when calls are known) and labelled approximate.
+    - Anything else gets `cost=None` with the reason.
+    """
+    if vendor_rated is None:
+        vendor_rated = rate.provider == record.provider
+    note = f"rate card {rate.label}: {rate.currency} {rate.price_per_minute}/min"
+    billed: Decimal | None
+    if record.grain is Grain.EVENT and record.duration_seconds is not None:
+        billed = rate.billed_minutes(record.duration_seconds)
+        cost = rate.charge_call(record.duration_seconds)
+        if not vendor_rated or record.billed_minutes is None:
+            record_billed = billed
+        else:
+            record_billed = record.billed_minutes
+        return _priced(record, cost, rate, note, billed_minutes=record_billed)
+    if vendor_rated and record.billed_minutes is not None:
+        return _priced(record, rate.charge_minutes(record.billed_minutes), rate, note,
+                       billed_minutes=record.billed_minutes)
+    if record.duration_seconds is not None:
+        minutes = record.duration_seconds / 60
+        cost = minutes * rate.price_per_minute
+        if record.calls:
+            cost = max(cost, rate.minimum_charge * record.calls)
+        cost = cost.quantize(COST_QUANTUM, ROUND_HALF_UP)
+        note += "; approximate: no per-call durations, so per-call rounding is not applied"
+        return _priced(record, cost, rate, note, billed_minutes=minutes, approximate=True)
+    return record.model_copy(update={
+        "cost": None, "currency": None, "cost_source": None,
+        "cost_note": f"cannot price under {rate.label}: the record has no duration or billed minutes",
+    })
+
+
+def _priced(
+    record: UsageRecord, cost: Decimal, rate: Rate, note: str, *,
+    billed_minutes: Decimal | None, approximate: bool = False,
+) -> UsageRecord:
+    # model_validate, not model_copy: the priced record is validated like any other.
+    data = record.model_dump()
+    data.update(
+        cost=cost, currency=rate.currency, cost_source=CostSource.RATE_CARD,
+        cost_note=note, billed_minutes=billed_minutes, approximate=approximate,
+    )
+    return UsageRecord.model_validate(data)

@@ -1,0 +1,173 @@
+"""Roll-ups: records summed into coarser windows, in memory proportional to the number of groups.
+
+`Totals` is the one accumulator: roll-ups, comparisons and reports all sum records through it, so
+the rules for unknown figures are the same everywhere. An unknown (`None`) figure in any record
+makes the total unknown, never a silent undercount; a cost is summed only within one currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from voice_usage._schema import CostSource, Grain, Granularity, UsageRecord
+
+__all__ = ["Totals", "bucket", "rollup"]
+
+
+def bucket(instant: datetime, granularity: Granularity) -> tuple[datetime, datetime]:
+    """The UTC `[start, end)` of the hour, day or month containing ``instant``."""
+    t = instant.astimezone(UTC)
+    if granularity is Granularity.HOUR:
+        start = t.replace(minute=0, second=0, microsecond=0)
+        return start, start + timedelta(hours=1)
+    if granularity is Granularity.DAY:
+        start = t.replace(hour=0, minute=0, second=0, microsecond=0)
+        return start, start + timedelta(days=1)
+    if granularity is Granularity.MONTH:
+        start = t.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(
+            month=start.month + 1
+        )
+        return start, end
+    raise ValueError(f"granularity must be hour, day or month for a roll-up, got {granularity!r}")
+
+
+def _sum(total: Decimal | int | None, value: Decimal | int | None, first: bool) -> Any:
+    if first:
+        return value
+    if total is None or value is None:
+        return None
+    return total + value
+
+
+@dataclass
+class Totals:
+    """Running sums over records. Unknown stays unknown; currencies never mix."""
+
+    records: int = 0
+    calls: int | None = None
+    failed_calls: int | None = None
+    duration_seconds: Decimal | None = None
+    billed_minutes: Decimal | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+    cost_sources: set[CostSource] = field(default_factory=set)
+    uncosted: int = 0
+    """Records whose cost is unknown."""
+    cost_notes: list[str] = field(default_factory=list)
+    approximate: bool = False
+    agent_ids: set[str | None] = field(default_factory=set)
+    number_ids: set[str | None] = field(default_factory=set)
+    first_start: datetime | None = None
+    last_end: datetime | None = None
+
+    def add(self, record: UsageRecord) -> None:
+        """Add one record."""
+        first = self.records == 0
+        self.records += 1
+        self.calls = _sum(self.calls, record.calls, first)
+        self.failed_calls = _sum(self.failed_calls, record.failed_calls, first)
+        self.duration_seconds = _sum(self.duration_seconds, record.duration_seconds, first)
+        self.billed_minutes = _sum(self.billed_minutes, record.billed_minutes, first)
+        if record.cost is None:
+            self.uncosted += 1
+            if record.cost_note and record.cost_note not in self.cost_notes:
+                self.cost_notes.append(record.cost_note)
+        else:
+            if self.currency is None:
+                self.currency = record.currency
+            elif record.currency != self.currency:
+                raise ValueError(
+                    f"cannot add {record.currency} to {self.currency} without an exchange rate "
+                    f"(provider {record.provider})"
+                )
+            self.cost = record.cost if self.cost is None else self.cost + record.cost
+            assert record.cost_source is not None
+            self.cost_sources.add(record.cost_source)
+            if record.cost_note and record.cost_note not in self.cost_notes:
+                self.cost_notes.append(record.cost_note)
+        self.approximate = self.approximate or record.approximate
+        self.agent_ids.add(record.agent_id)
+        self.number_ids.add(record.number_id)
+        if self.first_start is None or record.period_start < self.first_start:
+            self.first_start = record.period_start
+        if self.last_end is None or record.period_end > self.last_end:
+            self.last_end = record.period_end
+
+    @property
+    def total_cost(self) -> Decimal | None:
+        """The summed cost, or `None` when any record's cost is unknown."""
+        return None if self.uncosted else self.cost
+
+    @property
+    def cost_source(self) -> CostSource | None:
+        """One source when all costs share it; `rate_card` when mixed (the weaker claim)."""
+        if self.total_cost is None:
+            return None
+        if len(self.cost_sources) == 1:
+            return next(iter(self.cost_sources))
+        return CostSource.RATE_CARD
+
+    @property
+    def cost_note(self) -> str | None:
+        """Why the cost is unknown, or how it was obtained."""
+        if self.uncosted:
+            reason = "; ".join(self.cost_notes) or "no cost reported"
+            return f"{self.uncosted} of {self.records} records have no cost: {reason}"
+        return "; ".join(self.cost_notes) or None
+
+    def to_record(
+        self, provider: str, start: datetime, end: datetime, *,
+        account: str | None = None, item: str = "call",
+    ) -> UsageRecord:
+        """The totals as one `window` record over `[start, end)`."""
+        cost = self.total_cost
+        return UsageRecord(
+            provider=provider, account=account, grain=Grain.WINDOW,
+            period_start=start, period_end=end,
+            calls=self.calls, failed_calls=self.failed_calls,
+            duration_seconds=self.duration_seconds, billed_minutes=self.billed_minutes,
+            cost=cost, currency=self.currency if cost is not None else None,
+            cost_source=self.cost_source, cost_note=self.cost_note,
+            approximate=self.approximate, item=item,
+            agent_id=_only(self.agent_ids), number_id=_only(self.number_ids),
+        )
+
+
+def _only(values: set[str | None]) -> str | None:
+    return next(iter(values)) if len(values) == 1 else None
+
+
+GroupKey = Callable[[UsageRecord], Hashable]
+
+
+def rollup(
+    records: Iterable[UsageRecord],
+    granularity: Granularity,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Iterator[UsageRecord]:
+    """Sum ``records`` into UTC hour, day or month windows, clipped to `[since, until)`.
+
+    Records are grouped by provider, account, metered item and time bucket; a record belongs to
+    the bucket of its `period_start`. Windows come out in time order.
+    """
+    groups: dict[tuple[Any, ...], Totals] = {}
+    for record in records:
+        start, end = bucket(record.period_start, granularity)
+        key = (start, end, record.provider, record.account, record.item)
+        totals = groups.get(key)
+        if totals is None:
+            totals = groups[key] = Totals()
+        totals.add(record)
+    for (start, end, provider, account, item), totals in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], kv[0][2], kv[0][3] or "", kv[0][4])
+    ):
+        lo = max(start, since) if since else start
+        hi = min(end, until) if until else end
+        yield totals.to_record(provider, lo, hi, account=account, item=item)

@@ -1,0 +1,236 @@
+"""The normalized schema every provider produces: `UsageRecord`, and the `UsageQuery` that asks for it.
+
+Money is `Decimal` next to an ISO 4217 currency on the same record, time is UTC, and periods are
+half-open `[period_start, period_end)`. Measured duration and the vendor's rated quantity are
+separate fields, as in FinOps FOCUS (ConsumedQuantity versus PricingQuantity).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "CostSource",
+    "Grain",
+    "Granularity",
+    "UsageQuery",
+    "UsageRecord",
+    "parse_instant",
+]
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UTCDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""An aware datetime, normalized to UTC. Naive datetimes are rejected."""
+
+NonNegativeDecimal = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class Grain(StrEnum):
+    """What one record stands for."""
+
+    EVENT = "event"
+    """One call."""
+    WINDOW = "window"
+    """An aggregate over a period (a day, an hour, an agent over a month...)."""
+
+
+class CostSource(StrEnum):
+    """Where a record's cost came from."""
+
+    REPORTED = "reported"
+    """The vendor's API said so."""
+    RATE_CARD = "rate_card"
+    """Computed by voice-usage from a dated rate card, named in `cost_note`."""
+
+
+class Granularity(StrEnum):
+    """How finely a caller wants usage broken down in time."""
+
+    CALL = "call"
+    HOUR = "hour"
+    DAY = "day"
+    MONTH = "month"
+
+    @property
+    def rank(self) -> int:
+        """Fineness order: calls are the finest, months the coarsest."""
+        return _GRANULARITY_RANK[self]
+
+
+_GRANULARITY_RANK = {
+    Granularity.CALL: 0,
+    Granularity.HOUR: 1,
+    Granularity.DAY: 2,
+    Granularity.MONTH: 3,
+}
+
+
+class UsageRecord(BaseModel):
+    """One normalized piece of usage: a call (`event`) or an aggregate over a period (`window`).
+
+    Unknown figures are `None`, never `0`: a vendor that does not report failed calls leaves
+    `failed_calls` as `None`. A cost without a currency is rejected, and a `None` cost carries the
+    reason in `cost_note`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    provider: str
+    """Provider name as registered in the `voice_usage` entry-point group, e.g. `flireo`."""
+    account: str | None = None
+    """The vendor account or organization the usage belongs to, when the vendor says."""
+    grain: Grain
+    """`event` for one call, `window` for an aggregate over `[period_start, period_end)`."""
+    period_start: UTCDatetime
+    """Start of the period, inclusive, UTC. For an event, when the call was created."""
+    period_end: UTCDatetime
+    """End of the period, exclusive, UTC. Always after `period_start`."""
+    calls: NonNegativeInt | None = None
+    """Number of calls in the record (1 for an event); `None` when the vendor does not count calls."""
+    failed_calls: NonNegativeInt | None = None
+    """Calls that ended in an error, when the vendor reports it; `None` when unknown."""
+    duration_seconds: NonNegativeDecimal | None = None
+    """Measured call duration in seconds (FOCUS ConsumedQuantity); `None` when unknown."""
+    billed_minutes: NonNegativeDecimal | None = None
+    """Rated quantity in minutes after the vendor's rounding (FOCUS PricingQuantity); `None` if unknown."""
+    cost: NonNegativeDecimal | None = None
+    """What the usage cost, in `currency` (FOCUS BilledCost); `None` when unknown, never a silent 0."""
+    currency: str | None = None
+    """ISO 4217 code of `cost`, e.g. `EUR`; required whenever `cost` is set."""
+    cost_source: CostSource | None = None
+    """`reported` by the vendor, computed from a `rate_card`, or `None` when there is no cost."""
+    cost_note: str | None = None
+    """Why `cost` is `None`, or which rate card priced it and how."""
+    approximate: bool = False
+    """True when `cost` or `billed_minutes` is an estimate (a window priced without per-call durations)."""
+    item: str = "call"
+    """The metered item a rate card prices: `call` minutes, or `sip` trunk minutes billed apart."""
+    agent_id: str | None = None
+    """The vendor's agent (assistant) identifier, when the record belongs to one agent."""
+    number_id: str | None = None
+    """The vendor's phone-number identifier, when the record belongs to one number."""
+    call_id: str | None = None
+    """The vendor's call identifier; set on `event` records."""
+    extras: dict[str, Any] = Field(default_factory=dict)
+    """Vendor-specific fields kept verbatim (JSON-compatible values), outside the core fields."""
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_is_iso_4217(cls, value: str | None) -> str | None:
+        if value is not None and not _CURRENCY.match(value):
+            raise ValueError(f"currency must be an ISO 4217 code such as 'EUR', got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        if self.period_end <= self.period_start:
+            raise ValueError(
+                f"period_end ({self.period_end.isoformat()}) must be after "
+                f"period_start ({self.period_start.isoformat()})"
+            )
+        if self.cost is not None and self.currency is None:
+            raise ValueError("cost is set but currency is missing: money needs an ISO 4217 currency")
+        if self.cost is not None and self.cost_source is None:
+            raise ValueError("cost is set but cost_source is missing: say 'reported' or 'rate_card'")
+        if self.cost is None and self.cost_source is not None:
+            raise ValueError("cost_source is set but cost is None")
+        if (
+            self.calls is not None
+            and self.failed_calls is not None
+            and self.failed_calls > self.calls
+        ):
+            raise ValueError(
+                f"failed_calls ({self.failed_calls}) cannot exceed calls ({self.calls})"
+            )
+        return self
+
+
+def parse_instant(value: str | date | datetime, *, name: str = "date") -> datetime:
+    """Parse a date or ISO 8601 datetime as a UTC instant.
+
+    A bare date means midnight UTC; a datetime without an offset is taken as UTC; an offset is
+    honoured and converted to UTC.
+
+    Raises:
+        ValueError: naming ``name`` and the value, when the text is neither.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime.combine(value, time.min)
+    else:
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"{name} must be a date (2026-10-01) or an ISO 8601 datetime "
+                f"(2026-10-01T12:00:00+02:00), got {value!r}"
+            ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+class UsageQuery(BaseModel):
+    """What to fetch: the half-open period `[since, until)`, a granularity and optional filters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    since: UTCDatetime
+    """Start of the period, inclusive, UTC."""
+    until: UTCDatetime
+    """End of the period, exclusive, UTC."""
+    granularity: Granularity = Granularity.DAY
+    """`call` for one record per call, or `hour`/`day`/`month` windows (UTC)."""
+    agent_ids: tuple[str, ...] = ()
+    """Only usage of these agents; empty means all agents."""
+    number_ids: tuple[str, ...] = ()
+    """Only usage of these phone numbers; empty means all numbers."""
+    options: dict[str, str] = Field(default_factory=dict)
+    """Provider-specific filters, passed through to the provider that understands them."""
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _parse_dates(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, str | date):
+            return parse_instant(value, name=info.field_name)
+        return value
+
+    @model_validator(mode="after")
+    def _check_range(self) -> Self:
+        if self.until <= self.since:
+            raise ValueError(
+                f"until ({self.until.isoformat()}) must be after since ({self.since.isoformat()})"
+            )
+        return self
+
+    @property
+    def span(self) -> timedelta:
+        """Length of the queried period."""
+        return self.until - self.since
+
+    def contains(self, instant: datetime) -> bool:
+        """Whether ``instant`` falls in `[since, until)`."""
+        return self.since <= instant < self.until

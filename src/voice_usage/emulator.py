@@ -1,0 +1,285 @@
+"""A loopback HTTP server for vendor emulators, with fault injection.
+
+Each provider ships an `Emulator` subclass that answers its vendor's endpoints from deterministic
+data. `EmulatorServer` serves one on `127.0.0.1` over HTTP/1.1 with keep-alive, checks the key,
+adds latency, and plays scripted `Fault`s: error statuses with `Retry-After`, connection resets,
+bodies cut short, HTML pages, hangs and cross-host redirects. The demo and the tests use it.
+
+Example::
+
+    with EmulatorServer(FlireoEmulator(api_key="test-key")) as server:
+        server.faults.add(Fault(status=429, headers={"Retry-After": "1"}), times=2)
+        ...  # point the provider at server.base_url
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal, Self
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = [
+    "Emulator",
+    "EmulatorRequest",
+    "EmulatorResponse",
+    "EmulatorServer",
+    "Fault",
+    "Faults",
+    "json_response",
+]
+
+
+@dataclass(frozen=True)
+class EmulatorRequest:
+    """A request as the emulator sees it."""
+
+    method: str
+    path: str
+    """Path without the query string."""
+    query: Mapping[str, list[str]]
+    """Query parameters; repeated keys keep every value, in order."""
+    headers: Mapping[str, str]
+    """Request headers with lower-cased names."""
+    origin: str
+    """`http://host:port` as the client addressed the server, for building absolute URLs."""
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        """The last value of a query parameter, or ``default``."""
+        values = self.query.get(name)
+        return values[-1] if values else default
+
+
+@dataclass
+class EmulatorResponse:
+    """What the emulator answers."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> EmulatorResponse:
+    """A JSON response."""
+    return EmulatorResponse(
+        status,
+        json.dumps(data, separators=(",", ":")).encode(),
+        {"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+FaultAction = Literal["reset", "truncate", "html", "hang", "redirect", "body"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scripted misbehaviour, played instead of (or around) the normal answer.
+
+    With `status`, the emulator answers that status with `headers` and `body` (a JSON error by
+    default). With `action`:
+
+    - `reset`: close the connection without answering;
+    - `truncate`: send the real answer's headers and half its body, then close;
+    - `html`: a 200 HTML page instead of JSON;
+    - `hang`: wait `delay` seconds before answering normally (to trip a read timeout);
+    - `redirect`: 302 to `location` (another host, to check the key does not follow);
+    - `body`: a 200 with `body` verbatim (JSON of the wrong shape, say).
+    """
+
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    action: FaultAction | None = None
+    delay: float = 0.0
+    location: str | None = None
+    path: str | None = None
+    """Only requests to this path are affected; `None` for any path."""
+
+
+class Faults:
+    """A thread-safe script of faults, consumed in order by matching requests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._script: list[list[Any]] = []  # [fault, remaining or None for forever]
+        self.latency = 0.0
+        """Seconds added to every response."""
+
+    def add(self, fault: Fault, times: int | None = 1) -> None:
+        """Play ``fault`` on the next ``times`` matching requests (`None`: on every one)."""
+        with self._lock:
+            self._script.append([fault, times])
+
+    def clear(self) -> None:
+        """Forget every scripted fault."""
+        with self._lock:
+            self._script.clear()
+
+    def take(self, path: str) -> Fault | None:
+        """The fault for a request to ``path``, if any, consuming one use of it."""
+        with self._lock:
+            for entry in self._script:
+                fault, remaining = entry
+                if fault.path is not None and fault.path != path:
+                    continue
+                if remaining is not None:
+                    entry[1] -= 1
+                    if entry[1] <= 0:
+                        self._script.remove(entry)
+                return fault  # type: ignore[no-any-return]
+        return None
+
+
+class Emulator(ABC):
+    """A vendor API's behaviour, without the server. Subclass per vendor."""
+
+    name = "emulator"
+
+    def __init__(self, api_key: str = "test-key") -> None:
+        self.api_key = api_key
+
+    def authorized(self, request: EmulatorRequest) -> bool:
+        """Whether the request carries the key (Bearer by default)."""
+        return request.headers.get("authorization") == f"Bearer {self.api_key}"
+
+    def unauthorized(self, request: EmulatorRequest) -> EmulatorResponse:
+        """The vendor's answer to a missing or wrong key."""
+        return json_response({"error": "Unauthorized", "message": "Invalid or missing API key"}, 401)
+
+    def error(self, status: int, request: EmulatorRequest) -> EmulatorResponse:
+        """The vendor's error body for a scripted status."""
+        return json_response({"error": {"code": f"http_{status}", "message": "injected fault"}}, status)
+
+    @abstractmethod
+    def handle(self, request: EmulatorRequest) -> EmulatorResponse:
+        """Answer an authorized request."""
+
+
+class EmulatorServer:
+    """Serves an `Emulator` on loopback in a background thread."""
+
+    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.emulator = emulator
+        self.faults = Faults()
+        self.requests: list[EmulatorRequest] = []
+        """Every request received, in order (tests count and inspect them)."""
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>`."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Self:
+        """Start serving in a daemon thread."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def record(self, request: EmulatorRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+
+def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            """Silence the default stderr access log."""
+
+        def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+            parts = urlsplit(self.path)
+            host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+            request = EmulatorRequest(
+                method="GET",
+                path=parts.path,
+                query=parse_qs(parts.query, keep_blank_values=True),
+                headers={k.lower(): v for k, v in self.headers.items()},
+                origin=f"http://{host}",
+            )
+            server.record(request)
+            if server.faults.latency:
+                time.sleep(server.faults.latency)
+            fault = server.faults.take(request.path)
+            if fault is not None and fault.action == "reset":
+                self._reset()
+                return
+            if fault is not None and fault.action == "hang":
+                time.sleep(fault.delay)
+            response = self._answer(request, fault)
+            self._send(response, truncate=fault is not None and fault.action == "truncate")
+
+        def _answer(self, request: EmulatorRequest, fault: Fault | None) -> EmulatorResponse:
+            emulator = server.emulator
+            if fault is not None:
+                if fault.status is not None:
+                    response = (
+                        EmulatorResponse(fault.status, fault.body, {"Content-Type": "application/json"})
+                        if fault.body is not None
+                        else emulator.error(fault.status, request)
+                    )
+                    response.headers.update(fault.headers)
+                    return response
+                if fault.action == "html":
+                    page = b"<!doctype html><html><body><h1>Service temporarily unavailable</h1></body></html>"
+                    return EmulatorResponse(200, page, {"Content-Type": "text/html"})
+                if fault.action == "redirect":
+                    return EmulatorResponse(302, b"", {"Location": fault.location or "/"})
+                if fault.action == "body":
+                    return EmulatorResponse(200, fault.body or b"", {"Content-Type": "application/json"})
+            if not emulator.authorized(request):
+                return emulator.unauthorized(request)
+            return emulator.handle(request)
+
+        def _send(self, response: EmulatorResponse, *, truncate: bool) -> None:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if truncate:
+                self.wfile.write(response.body[: len(response.body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self._reset()
+                return
+            self.wfile.write(response.body)
+
+        def _reset(self) -> None:
+            # SO_LINGER 0 makes close() send a TCP RST: the client sees "connection reset".
+            self.connection.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
+            self.close_connection = True
+            self.connection.close()
+
+    return Handler
