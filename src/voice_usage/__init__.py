@@ -52,7 +52,14 @@ from voice_usage._provider import (
     VendorError,
     Walk,
 )
-from voice_usage._ratecard import Rate, RateBook, RateCardError, load_rate_book, price_record
+from voice_usage._ratecard import (
+    Rate,
+    RateBook,
+    RateCardError,
+    default_rate_book,
+    load_rate_book,
+    price_record,
+)
 from voice_usage._retry import RetryPolicy
 from voice_usage._rollup import Totals, rollup
 from voice_usage._schema import CostSource, Grain, Granularity, UsageQuery, UsageRecord
@@ -111,6 +118,7 @@ __all__ = [
     "Walk",
     "__version__",
     "connect",
+    "default_rate_book",
     "fetch",
     "hookimpl",
     "load_rate_book",

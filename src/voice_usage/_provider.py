@@ -338,6 +338,10 @@ class Provider(ABC):
         """A single-page walk whose one item is an account snapshot, or `None` if unsupported."""
         return None
 
+    def emulator(self, api_key: str) -> Any:
+        """A `voice_usage.emulator.Emulator` of the vendor's API for the demo and tests, or `None`."""
+        return None
+
     def parse_error(self, status_code: int, body: Any) -> VendorError:
         """Reduce an error response body to the vendor's code and message."""
         return parse_vendor_error(body)

@@ -10,6 +10,7 @@ divide evenly, and vendors round only on their invoices.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tomllib
@@ -30,6 +31,7 @@ __all__ = [
     "Rate",
     "RateBook",
     "RateCardError",
+    "default_rate_book",
     "load_rate_book",
     "price_record",
 ]
@@ -207,6 +209,12 @@ def load_rate_book(overrides: Sequence[Path | str] = (), *, use_env: bool = True
     for path in paths:
         rates.extend(read_rate_file(path))
     return RateBook(rates)
+
+
+@functools.cache
+def default_rate_book() -> RateBook:
+    """The rate book in force (shipped cards plus `VOICE_USAGE_RATECARDS`), read once and cached."""
+    return load_rate_book()
 
 
 def price_record(record: UsageRecord, rate: Rate, *, vendor_rated: bool | None = None) -> UsageRecord:
