@@ -1,0 +1,186 @@
+"""Offset and cursor walks: to the last page, in order, and never a silent loop or truncation."""
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from voice_usage import CursorPaging, OffsetPaging, Page, PaginationError, ResponseValidationError, Walk
+from voice_usage._http import AsyncSession, Session
+from voice_usage._pagination import awalk_pages, walk_pages
+from voice_usage.testing import FakeProvider
+
+KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
+
+
+def parse(content: bytes) -> Page[int]:
+    data = json.loads(content)
+    return Page(data["items"], total=data.get("total"), next_url=data.get("next"))
+
+
+def offset_server(total: int, *, cap: int | None = None,
+                  tamper: Callable[[int, dict[str, Any]], None] | None = None) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        limit = int(request.url.params["limit"])
+        offset = int(request.url.params["offset"])
+        size = min(limit, cap) if cap else limit
+        body: dict[str, Any] = {"items": list(range(offset, min(offset + size, total))), "total": total}
+        if tamper:
+            tamper(offset, body)
+        return httpx.Response(200, json=body)
+
+    return httpx.MockTransport(handler)
+
+
+def offset_walk(limit: int = 10, max_pages: int = 10_000) -> Walk[int]:
+    return Walk("/items", parse, {"q": "x"}, OffsetPaging(limit=limit, max_pages=max_pages))
+
+
+def sync_items(transport: httpx.MockTransport, walk: Walk[int]) -> list[int]:
+    with Session(FakeProvider(), api_key=KEY, transport=transport) as session:
+        return [item for page in walk_pages(session, walk) for item in page.items]
+
+
+def async_items(transport: httpx.MockTransport, walk: Walk[int], concurrency: int = 4) -> list[int]:
+    async def run() -> list[int]:
+        async with AsyncSession(FakeProvider(), api_key=KEY, transport=transport) as session:
+            return [i async for page in awalk_pages(session, walk, concurrency=concurrency)
+                    for i in page.items]
+
+    return asyncio.run(run())
+
+
+WALKERS = [pytest.param(sync_items, id="sync"), pytest.param(async_items, id="async")]
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+@pytest.mark.parametrize("total", [0, 1, 9, 10, 11, 95, 100])
+def test_offset_walk_reaches_the_last_page_in_order(walker, total):
+    assert walker(offset_server(total), offset_walk(limit=10)) == list(range(total))
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_offset_walk_adapts_to_a_server_page_cap(walker):
+    # asked for 10 a page, the server gives 4: step by 4, without gaps
+    assert walker(offset_server(23, cap=4), offset_walk(limit=10)) == list(range(23))
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_an_empty_page_before_the_total_is_an_error(walker):
+    def empty_third(offset: int, body: dict[str, Any]) -> None:
+        if offset == 20:
+            body["items"] = []
+
+    with pytest.raises(PaginationError, match="offset 20 has 0 items"):
+        walker(offset_server(45, tamper=empty_third), offset_walk(limit=10))
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_a_total_that_changes_mid_walk_is_an_error(walker):
+    def grow(offset: int, body: dict[str, Any]) -> None:
+        if offset >= 20:
+            body["total"] = 46
+
+    with pytest.raises(PaginationError, match="total changed from 45 to 46"):
+        walker(offset_server(45, tamper=grow), offset_walk(limit=10))
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_the_page_cap_raises_rather_than_truncating(walker):
+    with pytest.raises(PaginationError, match="more than 3 pages"):
+        walker(offset_server(100), offset_walk(limit=10, max_pages=3))
+
+
+def test_offset_walk_without_a_total_stops_at_a_short_page():
+    def handler(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        return httpx.Response(200, json={"items": list(range(offset, min(offset + 10, 25)))})
+
+    assert sync_items(httpx.MockTransport(handler), offset_walk()) == list(range(25))
+    assert async_items(httpx.MockTransport(handler), offset_walk()) == list(range(25))
+
+
+def test_async_offset_walk_bounds_requests_in_flight():
+    in_flight = 0
+    peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0)  # yield so that concurrent requests overlap
+        await asyncio.sleep(0)
+        in_flight -= 1
+        offset = int(request.url.params["offset"])
+        return httpx.Response(200, json={"items": list(range(offset, min(offset + 10, 200))), "total": 200})
+
+    assert async_items(httpx.MockTransport(handler), offset_walk(), concurrency=3) == list(range(200))
+    assert 2 <= peak <= 3
+
+
+def cursor_server(pages: int, *, loop_at: int | None = None) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params.get("cursor", "0"))
+        nxt = n + 1
+        if loop_at is not None and n == loop_at:
+            nxt = 1
+        body = {"items": [n * 10 + i for i in range(3)],
+                "next": f"https://fake.invalid/v1/items?cursor={nxt}&pageSize=3" if n + 1 < pages else None}
+        return httpx.Response(200, json=body)
+
+    return httpx.MockTransport(handler)
+
+
+def cursor_walk(max_pages: int = 10_000) -> Walk[int]:
+    return Walk("/items", parse, {"pageSize": "3"}, CursorPaging(max_pages=max_pages))
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_cursor_walk_follows_next_verbatim_to_the_end(walker):
+    expected = [n * 10 + i for n in range(5) for i in range(3)]
+    assert walker(cursor_server(5), cursor_walk()) == expected
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_a_repeating_cursor_is_an_error(walker):
+    with pytest.raises(PaginationError, match="cursor repeats"):
+        walker(cursor_server(10, loop_at=3), cursor_walk())
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_cursor_page_cap(walker):
+    with pytest.raises(PaginationError, match="more than 2 pages"):
+        walker(cursor_server(10), cursor_walk(max_pages=2))
+
+
+def test_cursor_next_url_query_is_not_replaced():
+    seen: list[str] = []
+    inner = cursor_server(3)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return inner.handle_request(request)
+
+    sync_items(httpx.MockTransport(handler), cursor_walk())
+    assert seen == [
+        "https://fake.invalid/v1/items?pageSize=3",
+        "https://fake.invalid/v1/items?cursor=1&pageSize=3",
+        "https://fake.invalid/v1/items?cursor=2&pageSize=3",
+    ]
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+@pytest.mark.parametrize(
+    ("content", "ctype", "phrase"),
+    [
+        (b"<html><body>maintenance</body></html>", "text/html", "expected JSON, got text/html"),
+        (b'{"items": [1, 2', "application/json", "expected JSON"),
+    ],
+)
+def test_a_body_that_is_not_json_is_a_response_validation_error(walker, content, ctype, phrase):
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=content, headers={"content-type": ctype}))
+    with pytest.raises(ResponseValidationError, match=phrase):
+        walker(transport, offset_walk())
