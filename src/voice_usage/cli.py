@@ -39,6 +39,14 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def stdout_console() -> Console:
+    """A console for tables on stdout; wide when piped, so rows do not wrap in files."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=200)
+    return console
+
+
 def fail(message: str, code: int) -> NoReturn:
     """Print one line on stderr and exit."""
     click.echo(f"voice-usage: error: {message}", err=True)
@@ -143,7 +151,7 @@ def _records_table(records: Iterable[UsageRecord]) -> int:
             format_decimal(record.duration_seconds), format_decimal(record.billed_minutes, 2),
             cost, source,
         )
-    Console(highlight=False).print(table)
+    stdout_console().print(table)
     return count
 
 
@@ -206,7 +214,7 @@ def providers_command(ctx: click.Context, output_format: str) -> None:
                 "reported" if caps["reports_cost"] else "rate card",
                 " ".join(caps["notes"]),
             )
-        Console(highlight=False).print(table)
+        stdout_console().print(table)
         for error in errors:
             click.echo(
                 f"voice-usage: warning: provider {error['name']} ({error['distribution']}) "
@@ -300,7 +308,7 @@ def balance_command(ctx: click.Context, provider: str, output_format: str) -> No
     table.add_column("value")
     for key, value in _flatten(data):
         table.add_row(key, "-" if value is None else str(value))
-    Console(highlight=False).print(table)
+    stdout_console().print(table)
 
 
 def _flatten(data: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
