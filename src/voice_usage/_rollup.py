@@ -64,11 +64,21 @@ class Totals:
     number_ids: set[str | None] = field(default_factory=set)
     first_start: datetime | None = None
     last_end: datetime | None = None
+    allow_mixed_currencies: bool = False
+    """Keep costs in different currencies apart in `costs` instead of raising; the single
+    `cost` is then unknown until converted with explicit exchange rates."""
+    costs: dict[str, Decimal] = field(default_factory=dict)
+    """Summed known costs per currency."""
+    missing: dict[str, int] = field(default_factory=dict)
+    """How many records left each figure unknown (`calls`, `duration_seconds`, ...)."""
 
     def add(self, record: UsageRecord) -> None:
         """Add one record."""
         first = self.records == 0
         self.records += 1
+        for figure in _FIGURES:
+            if getattr(record, figure) is None:
+                self.missing[figure] = self.missing.get(figure, 0) + 1
         self.calls = _sum(self.calls, record.calls, first)
         self.failed_calls = _sum(self.failed_calls, record.failed_calls, first)
         self.duration_seconds = _sum(self.duration_seconds, record.duration_seconds, first)
@@ -78,15 +88,17 @@ class Totals:
             if record.cost_note and record.cost_note not in self.cost_notes:
                 self.cost_notes.append(record.cost_note)
         else:
-            if self.currency is None:
-                self.currency = record.currency
-            elif record.currency != self.currency:
+            assert record.currency is not None and record.cost_source is not None
+            if self.costs and record.currency not in self.costs and not self.allow_mixed_currencies:
                 raise ValueError(
                     f"cannot add {record.currency} to {self.currency} without an exchange rate "
                     f"(provider {record.provider})"
                 )
-            self.cost = record.cost if self.cost is None else self.cost + record.cost
-            assert record.cost_source is not None
+            self.costs[record.currency] = self.costs.get(record.currency, Decimal(0)) + record.cost
+            if len(self.costs) == 1:
+                self.currency, self.cost = record.currency, self.costs[record.currency]
+            else:
+                self.currency, self.cost = None, None
             self.cost_sources.add(record.cost_source)
             if record.cost_note and record.cost_note not in self.cost_notes:
                 self.cost_notes.append(record.cost_note)
@@ -100,8 +112,13 @@ class Totals:
 
     @property
     def total_cost(self) -> Decimal | None:
-        """The summed cost, or `None` when any record's cost is unknown."""
+        """The summed cost, or `None` when any record's cost is unknown or currencies are mixed."""
         return None if self.uncosted else self.cost
+
+    @property
+    def mixed_currencies(self) -> bool:
+        """Whether known costs came in more than one currency."""
+        return len(self.costs) > 1
 
     @property
     def cost_source(self) -> CostSource | None:
@@ -118,6 +135,9 @@ class Totals:
         if self.uncosted:
             reason = "; ".join(self.cost_notes) or "no cost reported"
             return f"{self.uncosted} of {self.records} records have no cost: {reason}"
+        if self.mixed_currencies:
+            amounts = ", ".join(f"{c} {a}" for c, a in sorted(self.costs.items()))
+            return f"costs in several currencies ({amounts}): summing them needs exchange rates"
         return "; ".join(self.cost_notes) or None
 
     def to_record(
@@ -136,6 +156,9 @@ class Totals:
             approximate=self.approximate, item=item,
             agent_id=_only(self.agent_ids), number_id=_only(self.number_ids),
         )
+
+
+_FIGURES = ("calls", "failed_calls", "duration_seconds", "billed_minutes", "cost")
 
 
 def _only(values: set[str | None]) -> str | None:
