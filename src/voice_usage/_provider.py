@@ -342,6 +342,17 @@ class Provider(ABC):
         """A `voice_usage.emulator.Emulator` of the vendor's API for the demo and tests, or `None`."""
         return None
 
+    def billing_query(self, query: UsageQuery) -> UsageQuery | None:
+        """A query whose records carry the vendor's authoritative billed totals, or `None`.
+
+        Some vendors keep a billing ledger apart from their call list (a call deleted later
+        still counts on the invoice). A provider with such an endpoint returns ``query`` with the
+        options that select it; `compare` then takes billed minutes and cost for each period from
+        those records, and calls and durations from ``query``'s. The default, `None`, means the
+        usage records already are the billed figures.
+        """
+        return None
+
     def parse_error(self, status_code: int, body: Any) -> VendorError:
         """Reduce an error response body to the vendor's code and message."""
         return parse_vendor_error(body)
