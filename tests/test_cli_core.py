@@ -26,15 +26,28 @@ class FakeServer(Emulator):
     def handle(self, request):
         limit, offset = int(request.param("limit")), int(request.param("offset"))
         chunk = self.calls[offset : offset + limit]
-        return json_response({
-            "calls": [{"id": c.id, "started": c.started.isoformat(), "seconds": c.seconds,
-                       "cost": str(c.cost)} for c in chunk],
-            "total": len(self.calls),
-        })
+        return json_response(
+            {
+                "calls": [
+                    {
+                        "id": c.id,
+                        "started": c.started.isoformat(),
+                        "seconds": c.seconds,
+                        "cost": str(c.cost),
+                    }
+                    for c in chunk
+                ],
+                "total": len(self.calls),
+            }
+        )
 
 
-CALLS = [FakeCall(f"c{i}", datetime(2026, 10, 1, tzinfo=UTC) + timedelta(hours=7 * i), 60 + i,
-                  Decimal("0.05")) for i in range(10)]
+CALLS = [
+    FakeCall(
+        f"c{i}", datetime(2026, 10, 1, tzinfo=UTC) + timedelta(hours=7 * i), 60 + i, Decimal("0.05")
+    )
+    for i in range(10)
+]
 
 
 @pytest.fixture
@@ -75,8 +88,19 @@ def test_providers_table_runs():
 
 def test_fetch_json_records(fake_registry, server):
     env = {"FAKE_API_KEY": KEY, "FAKE_BASE_URL": server.base_url}
-    result = run("fetch", "fake", "--since", "2026-10-01", "--until", "2026-10-02",
-                 "--granularity", "call", "--format", "json", env=env)
+    result = run(
+        "fetch",
+        "fake",
+        "--since",
+        "2026-10-01",
+        "--until",
+        "2026-10-02",
+        "--granularity",
+        "call",
+        "--format",
+        "json",
+        env=env,
+    )
     assert result.exit_code == 0, result.stderr
     records = json.loads(result.stdout)
     # calls every 7 h from midnight: 0, 7, 14, 21 h fall on 1 October
@@ -88,8 +112,19 @@ def test_fetch_json_records(fake_registry, server):
 @pytest.mark.parametrize("fmt", ["table", "jsonl", "csv"])
 def test_fetch_other_formats(fake_registry, server, fmt):
     env = {"FAKE_API_KEY": KEY, "FAKE_BASE_URL": server.base_url}
-    result = run("fetch", "fake", "--since", "2026-10-01", "--until", "2026-10-02",
-                 "--granularity", "day", "--format", fmt, env=env)
+    result = run(
+        "fetch",
+        "fake",
+        "--since",
+        "2026-10-01",
+        "--until",
+        "2026-10-02",
+        "--granularity",
+        "day",
+        "--format",
+        fmt,
+        env=env,
+    )
     assert result.exit_code == 0, result.stderr
     if fmt == "jsonl":
         [day] = [json.loads(line) for line in result.stdout.splitlines()]
@@ -105,13 +140,44 @@ def test_fetch_other_formats(fake_registry, server, fmt):
 @pytest.mark.parametrize(
     ("args", "phrase"),
     [
-        (["fetch", "nope", "--since", "2026-10-01", "--until", "2026-10-02"], "unknown provider 'nope'"),
-        (["fetch", "fake", "--since", "last week", "--until", "2026-10-02"], "--since must be a date"),
-        (["fetch", "fake", "--since", "2026-10-02", "--until", "2026-10-01"], "must be after --since"),
-        (["fetch", "fake", "--since", "2026-10-01", "--until", "2026-10-02", "--granularity", "week"],
-         "'week' is not one of"),
-        (["fetch", "fake", "--since", "2026-10-01", "--until", "2026-10-02", "--option", "novalue"],
-         "expected KEY=VALUE"),
+        (
+            ["fetch", "nope", "--since", "2026-10-01", "--until", "2026-10-02"],
+            "unknown provider 'nope'",
+        ),
+        (
+            ["fetch", "fake", "--since", "last week", "--until", "2026-10-02"],
+            "--since must be a date",
+        ),
+        (
+            ["fetch", "fake", "--since", "2026-10-02", "--until", "2026-10-01"],
+            "must be after --since",
+        ),
+        (
+            [
+                "fetch",
+                "fake",
+                "--since",
+                "2026-10-01",
+                "--until",
+                "2026-10-02",
+                "--granularity",
+                "week",
+            ],
+            "'week' is not one of",
+        ),
+        (
+            [
+                "fetch",
+                "fake",
+                "--since",
+                "2026-10-01",
+                "--until",
+                "2026-10-02",
+                "--option",
+                "novalue",
+            ],
+            "expected KEY=VALUE",
+        ),
         (["fetch", "fake", "--until", "2026-10-02"], "Missing option '--since'"),
     ],
 )
@@ -141,8 +207,9 @@ def test_provider_error_exits_1_with_one_line_naming_the_provider(fake_registry,
 
 
 def test_server_error_forever_exits_1_after_the_retry_budget(fake_registry, server, monkeypatch):
-    monkeypatch.setattr("voice_usage._retry.RetryPolicy.__init__.__defaults__",
-                        (3, 60.0, 0.0, 0.0, 0.0, 60.0))
+    monkeypatch.setattr(
+        "voice_usage._retry.RetryPolicy.__init__.__defaults__", (3, 60.0, 0.0, 0.0, 0.0, 60.0)
+    )
     server.faults.add(Fault(status=503), times=None)
     env = {"FAKE_API_KEY": KEY, "FAKE_BASE_URL": server.base_url}
     result = run("fetch", "fake", "--since", "2026-10-01", "--until", "2026-10-02", env=env)
@@ -154,8 +221,9 @@ def test_server_error_forever_exits_1_after_the_retry_budget(fake_registry, serv
 
 def test_debug_shows_the_traceback(fake_registry, server):
     env = {"FAKE_API_KEY": "wrong-key-123456789", "FAKE_BASE_URL": server.base_url}
-    result = CliRunner().invoke(cli, ["--debug", "fetch", "fake", "--since", "2026-10-01",
-                                      "--until", "2026-10-02"], env=env)
+    result = CliRunner().invoke(
+        cli, ["--debug", "fetch", "fake", "--since", "2026-10-01", "--until", "2026-10-02"], env=env
+    )
     assert result.exit_code == 1
     assert result.exception is not None
     assert "wrong-key-123456789" not in result.stderr

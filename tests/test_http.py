@@ -38,10 +38,19 @@ class Recorder(Emulator):
 @pytest.mark.parametrize(
     ("status", "cls"),
     [
-        (400, BadRequestError), (401, AuthenticationError), (402, PaymentRequiredError),
-        (403, PermissionDeniedError), (404, NotFoundError), (409, ConflictError),
-        (422, UnprocessableEntityError), (429, RateLimitError), (500, ServerError),
-        (502, ServerError), (503, ServerError), (504, ServerError), (599, ServerError),
+        (400, BadRequestError),
+        (401, AuthenticationError),
+        (402, PaymentRequiredError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (422, UnprocessableEntityError),
+        (429, RateLimitError),
+        (500, ServerError),
+        (502, ServerError),
+        (503, ServerError),
+        (504, ServerError),
+        (599, ServerError),
         (418, APIStatusError),
     ],
 )
@@ -57,14 +66,27 @@ def test_one_table_maps_statuses_to_exceptions(status, cls):
 @pytest.mark.parametrize(
     ("body", "code", "message"),
     [
-        ({"error": "Unauthorized", "message": "Invalid or missing API key"}, "Unauthorized",
-         "Invalid or missing API key"),
-        ({"error": {"code": "insufficient_credits", "message": "Add credits"}},
-         "insufficient_credits", "Add credits"),
+        (
+            {"error": "Unauthorized", "message": "Invalid or missing API key"},
+            "Unauthorized",
+            "Invalid or missing API key",
+        ),
+        (
+            {"error": {"code": "insufficient_credits", "message": "Add credits"}},
+            "insufficient_credits",
+            "Add credits",
+        ),
         ({"detail": "Invalid API key."}, None, "Invalid API key."),
-        ({"detail": [{"loc": ["query", "days"], "msg": "must be <= 365", "type": "x"}]},
-         "validation_error", "days: must be <= 365"),
-        ({"fromDate": ["Enter a valid date."]}, "validation_error", "fromDate: Enter a valid date."),
+        (
+            {"detail": [{"loc": ["query", "days"], "msg": "must be <= 365", "type": "x"}]},
+            "validation_error",
+            "days: must be <= 365",
+        ),
+        (
+            {"fromDate": ["Enter a valid date."]},
+            "validation_error",
+            "fromDate: Enter a valid date.",
+        ),
     ],
 )
 def test_vendor_error_bodies_reach_the_exception(body, code, message):
@@ -97,7 +119,8 @@ def test_requests_carry_user_agent_and_auth():
 
 
 @pytest.mark.parametrize(
-    "url", ["http://api.example.com/v1", "http://10.0.0.5:8080", "ftp://example.com", "api.example.com"]
+    "url",
+    ["http://api.example.com/v1", "http://10.0.0.5:8080", "ftp://example.com", "api.example.com"],
 )
 def test_plain_http_is_refused_except_for_loopback(url):
     with pytest.raises(InsecureBaseURLError, match="fake"):
@@ -105,7 +128,8 @@ def test_plain_http_is_refused_except_for_loopback(url):
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:8000", "http://localhost:1/api", "http://[::1]:9/x", "https://api.x.com"]
+    "url",
+    ["http://127.0.0.1:8000", "http://localhost:1/api", "http://[::1]:9/x", "https://api.x.com"],
 )
 def test_https_and_loopback_http_are_accepted(url):
     assert str(check_base_url("fake", url)).startswith(url.split(":")[0])
@@ -117,12 +141,17 @@ def test_connection_refuses_insecure_base_url_before_any_request():
 
 
 def test_a_cross_origin_redirect_never_carries_the_key():
-    with EmulatorServer(Recorder(api_key=KEY)) as home, EmulatorServer(Recorder(api_key=KEY)) as other:
+    with (
+        EmulatorServer(Recorder(api_key=KEY)) as home,
+        EmulatorServer(Recorder(api_key=KEY)) as other,
+    ):
         # same machine, other origin (another port): the key must not reach it
         home.faults.add(Fault(action="redirect", location=f"{other.base_url}/steal"))
-        with Session(FakeProvider(), api_key=KEY, base_url=home.base_url, retry=NO_RETRY) as s:
-            with pytest.raises(UnsafeRedirectError, match="refusing to send the API key"):
-                s.get("/usage")
+        with (
+            Session(FakeProvider(), api_key=KEY, base_url=home.base_url, retry=NO_RETRY) as s,
+            pytest.raises(UnsafeRedirectError, match="refusing to send the API key"),
+        ):
+            s.get("/usage")
         assert other.requests == []
 
 
@@ -130,9 +159,11 @@ def test_a_cross_host_redirect_on_the_same_port_is_refused_too():
     with EmulatorServer(Recorder(api_key=KEY)) as home:
         port = home.base_url.rsplit(":", 1)[1]
         home.faults.add(Fault(action="redirect", location=f"http://localhost:{port}/elsewhere"))
-        with Session(FakeProvider(), api_key=KEY, base_url=home.base_url, retry=NO_RETRY) as s:
-            with pytest.raises(UnsafeRedirectError):
-                s.get("/usage")
+        with (
+            Session(FakeProvider(), api_key=KEY, base_url=home.base_url, retry=NO_RETRY) as s,
+            pytest.raises(UnsafeRedirectError),
+        ):
+            s.get("/usage")
         assert [r.path for r in home.requests] == ["/usage"]
 
 
@@ -147,7 +178,9 @@ def test_a_same_origin_redirect_is_followed_with_the_key():
 
 
 def test_an_absolute_url_on_another_origin_is_refused():
-    s = Session(FakeProvider(), api_key=KEY, transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    s = Session(
+        FakeProvider(), api_key=KEY, transport=httpx.MockTransport(lambda r: httpx.Response(200))
+    )
     with pytest.raises(UnsafeRedirectError):
         s.get("https://evil.example.com/v1/calls?cursor=x")
 
@@ -158,16 +191,26 @@ def test_the_key_appears_in_no_repr_error_or_debug_log(caplog):
         return httpx.Response(401, json={"error": "unauthorized", "message": f"bad key {KEY}"})
 
     caplog.set_level(logging.DEBUG)
-    connection = voice_usage.connect(FakeProvider(), api_key=KEY, transport=httpx.MockTransport(handler),
-                                     concurrency=1)
+    connection = voice_usage.connect(
+        FakeProvider(), api_key=KEY, transport=httpx.MockTransport(handler), concurrency=1
+    )
     with pytest.raises(AuthenticationError) as info:
         connection.fetch("2026-10-01", "2026-10-02", "call").to_list()
-    texts = [str(info.value), repr(info.value), repr(connection), repr(connection._session()),
-             str(info.value.vendor_message), caplog.text, str(info.value.args)]
+    texts = [
+        str(info.value),
+        repr(info.value),
+        repr(connection),
+        repr(connection._session()),
+        str(info.value.vendor_message),
+        caplog.text,
+        str(info.value.args),
+    ]
     for text in texts:
         assert KEY not in text
     assert "***" in str(info.value)
-    assert "fake: GET https://fake.invalid/v1/calls" in caplog.text  # requests are logged, keys are not
+    assert (
+        "fake: GET https://fake.invalid/v1/calls" in caplog.text
+    )  # requests are logged, keys are not
 
 
 def test_missing_key_names_the_environment_variable(monkeypatch):

@@ -8,7 +8,14 @@ from typing import Any
 import httpx
 import pytest
 
-from voice_usage import CursorPaging, OffsetPaging, Page, PaginationError, ResponseValidationError, Walk
+from voice_usage import (
+    CursorPaging,
+    OffsetPaging,
+    Page,
+    PaginationError,
+    ResponseValidationError,
+    Walk,
+)
 from voice_usage._http import AsyncSession, Session
 from voice_usage._pagination import awalk_pages, walk_pages
 from voice_usage.testing import FakeProvider
@@ -21,13 +28,20 @@ def parse(content: bytes) -> Page[int]:
     return Page(data["items"], total=data.get("total"), next_url=data.get("next"))
 
 
-def offset_server(total: int, *, cap: int | None = None,
-                  tamper: Callable[[int, dict[str, Any]], None] | None = None) -> httpx.MockTransport:
+def offset_server(
+    total: int,
+    *,
+    cap: int | None = None,
+    tamper: Callable[[int, dict[str, Any]], None] | None = None,
+) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
         limit = int(request.url.params["limit"])
         offset = int(request.url.params["offset"])
         size = min(limit, cap) if cap else limit
-        body: dict[str, Any] = {"items": list(range(offset, min(offset + size, total))), "total": total}
+        body: dict[str, Any] = {
+            "items": list(range(offset, min(offset + size, total))),
+            "total": total,
+        }
         if tamper:
             tamper(offset, body)
         return httpx.Response(200, json=body)
@@ -47,8 +61,11 @@ def sync_items(transport: httpx.MockTransport, walk: Walk[int]) -> list[int]:
 def async_items(transport: httpx.MockTransport, walk: Walk[int], concurrency: int = 4) -> list[int]:
     async def run() -> list[int]:
         async with AsyncSession(FakeProvider(), api_key=KEY, transport=transport) as session:
-            return [i async for page in awalk_pages(session, walk, concurrency=concurrency)
-                    for i in page.items]
+            return [
+                i
+                async for page in awalk_pages(session, walk, concurrency=concurrency)
+                for i in page.items
+            ]
 
     return asyncio.run(run())
 
@@ -115,9 +132,13 @@ def test_async_offset_walk_bounds_requests_in_flight():
         await asyncio.sleep(0)
         in_flight -= 1
         offset = int(request.url.params["offset"])
-        return httpx.Response(200, json={"items": list(range(offset, min(offset + 10, 200))), "total": 200})
+        return httpx.Response(
+            200, json={"items": list(range(offset, min(offset + 10, 200))), "total": 200}
+        )
 
-    assert async_items(httpx.MockTransport(handler), offset_walk(), concurrency=3) == list(range(200))
+    assert async_items(httpx.MockTransport(handler), offset_walk(), concurrency=3) == list(
+        range(200)
+    )
     assert 2 <= peak <= 3
 
 
@@ -127,8 +148,12 @@ def cursor_server(pages: int, *, loop_at: int | None = None) -> httpx.MockTransp
         nxt = n + 1
         if loop_at is not None and n == loop_at:
             nxt = 1
-        body = {"items": [n * 10 + i for i in range(3)],
-                "next": f"https://fake.invalid/v1/items?cursor={nxt}&pageSize=3" if n + 1 < pages else None}
+        body = {
+            "items": [n * 10 + i for i in range(3)],
+            "next": f"https://fake.invalid/v1/items?cursor={nxt}&pageSize=3"
+            if n + 1 < pages
+            else None,
+        }
         return httpx.Response(200, json=body)
 
     return httpx.MockTransport(handler)
@@ -181,6 +206,8 @@ def test_cursor_next_url_query_is_not_replaced():
     ],
 )
 def test_a_body_that_is_not_json_is_a_response_validation_error(walker, content, ctype, phrase):
-    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=content, headers={"content-type": ctype}))
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(200, content=content, headers={"content-type": ctype})
+    )
     with pytest.raises(ResponseValidationError, match=phrase):
         walker(transport, offset_walk())

@@ -114,7 +114,9 @@ def test_disable_env_blocks_providers(installed, monkeypatch):
 
 def test_unknown_provider_lists_the_installed_ones(installed):
     installed("voice-usage-a", "a", plugin_module("a", FakeProvider(name="a")))
-    with pytest.raises(ProviderNotFoundError, match="unknown provider 'nope'; installed providers: a"):
+    with pytest.raises(
+        ProviderNotFoundError, match="unknown provider 'nope'; installed providers: a"
+    ):
         load_registry().get("nope")
 
 

@@ -4,7 +4,9 @@ import voice_usage
 def test_all_is_sorted_and_complete():
     exported = voice_usage.__all__
     assert exported == sorted(exported)
-    public = {name for name in vars(voice_usage) if not name.startswith("_") or name == "__version__"}
+    public = {
+        name for name in vars(voice_usage) if not name.startswith("_") or name == "__version__"
+    }
     modules = {"hookspecs", "cli", "emulator", "testing"}
     assert set(exported) == public - modules
 

@@ -22,7 +22,9 @@ from voice_usage.testing import FakeProvider
 NOW = 1_790_000_000.0
 
 
-def scripted(*responses: httpx.Response | Exception) -> tuple[httpx.MockTransport, list[httpx.Request]]:
+def scripted(
+    *responses: httpx.Response | Exception,
+) -> tuple[httpx.MockTransport, list[httpx.Request]]:
     seen: list[httpx.Request] = []
     script = list(responses)
 
@@ -40,9 +42,16 @@ def ok() -> httpx.Response:
     return httpx.Response(200, json={"ok": True})
 
 
-def session(transport: httpx.MockTransport, sleeps: Callable[[float], None], **policy: float) -> Session:
-    return Session(FakeProvider(), api_key="vu-test-key-5f0c2d9e8a7b4c3d", transport=transport,
-                   sleep=sleeps, retry=RetryPolicy(**policy))  # type: ignore[arg-type]
+def session(
+    transport: httpx.MockTransport, sleeps: Callable[[float], None], **policy: float
+) -> Session:
+    return Session(
+        FakeProvider(),
+        api_key="vu-test-key-5f0c2d9e8a7b4c3d",
+        transport=transport,
+        sleep=sleeps,
+        retry=RetryPolicy(**policy),
+    )  # type: ignore[arg-type]
 
 
 def test_parse_retry_after_seconds_date_and_garbage():
@@ -88,7 +97,9 @@ def test_retry_after_over_the_cap_raises_at_once(sleeps):
 
 @pytest.mark.parametrize("status", [408, 409, 500, 502, 503, 504])
 def test_retryable_statuses_back_off_exponentially(status, sleeps):
-    transport, seen = scripted(httpx.Response(status), httpx.Response(status), httpx.Response(status), ok())
+    transport, seen = scripted(
+        httpx.Response(status), httpx.Response(status), httpx.Response(status), ok()
+    )
     response = session(transport, sleeps, initial_delay=0.5, jitter=0.0, max_delay=8).get("/x")
     assert response.status_code == 200
     assert len(seen) == 4

@@ -177,9 +177,23 @@ def test_json_array_is_valid_json_even_when_empty():
     write_json([record(), record(call_id="x")], out)
     data = json.loads(out.getvalue())
     assert [r["call_id"] for r in data] == ["call-_+31612345678_abc123", "x"]
-    assert {"provider", "account", "grain", "period_start", "period_end", "calls", "failed_calls",
-            "duration_seconds", "billed_minutes", "cost", "currency", "cost_source", "agent_id",
-            "number_id", "call_id"} <= set(data[0])
+    assert {
+        "provider",
+        "account",
+        "grain",
+        "period_start",
+        "period_end",
+        "calls",
+        "failed_calls",
+        "duration_seconds",
+        "billed_minutes",
+        "cost",
+        "currency",
+        "cost_source",
+        "agent_id",
+        "number_id",
+        "call_id",
+    } <= set(data[0])
 
 
 def test_csv_has_header_empty_cells_for_unknown_and_json_extras():

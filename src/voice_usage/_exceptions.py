@@ -213,8 +213,11 @@ class ResponseValidationError(ProviderError):
 
 
 class PaginationError(ProviderError):
-    """Raised when a page walk would loop (a repeated cursor, an offset that does not advance)
-    or passes its page cap: never a silently truncated result."""
+    """Raised when a page walk would loop, stall or pass its page cap.
+
+    A repeated cursor, an offset that does not advance, an empty page before the total: never a
+    silently truncated result.
+    """
 
 
 class UnsafeRedirectError(ProviderError):
@@ -222,8 +225,10 @@ class UnsafeRedirectError(ProviderError):
 
 
 class UnsupportedQueryError(ProviderError):
-    """Raised when the vendor's API cannot answer the query, for example a period further back
-    than it keeps, or a granularity it does not report."""
+    """Raised when the vendor's API cannot answer the query.
+
+    For example a period further back than it keeps, or a granularity it does not report.
+    """
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

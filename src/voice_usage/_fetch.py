@@ -15,7 +15,7 @@ import asyncio
 import os
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, Self
 
@@ -57,7 +57,9 @@ class FetchResult(Iterable[UsageRecord]):
     `close()`, when stopping early.
     """
 
-    def __init__(self, query: UsageQuery, report: FetchReport, records: Iterator[UsageRecord]) -> None:
+    def __init__(
+        self, query: UsageQuery, report: FetchReport, records: Iterator[UsageRecord]
+    ) -> None:
         self.query = query
         self.report = report
         self._records = records
@@ -139,7 +141,9 @@ class Connection:
             raise MissingCredentialsError(
                 f"{provider.name}: no API key; set {prefix}_API_KEY or pass api_key="
             )
-        self.base_url = base_url or os.environ.get(f"{prefix}_BASE_URL") or provider.default_base_url
+        self.base_url = (
+            base_url or os.environ.get(f"{prefix}_BASE_URL") or provider.default_base_url
+        )
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.concurrency = concurrency
@@ -158,8 +162,12 @@ class Connection:
             transport = self.transport if isinstance(self.transport, httpx.BaseTransport) else None
             options = {k: v for k, v in self.session_options.items() if k != "async_sleep"}
             self._sync_session = Session(
-                self.provider, api_key=self.api_key, base_url=self.base_url,
-                transport=transport, retry=self.retry, **options,
+                self.provider,
+                api_key=self.api_key,
+                base_url=self.base_url,
+                transport=transport,
+                retry=self.retry,
+                **options,
             )
         return self._sync_session
 
@@ -169,8 +177,13 @@ class Connection:
         if "async_sleep" in options:
             options["sleep"] = options.pop("async_sleep")
         return AsyncSession(
-            self.provider, api_key=self.api_key, base_url=self.base_url, transport=transport,
-            retry=self.retry, max_connections=self.concurrency, **options,
+            self.provider,
+            api_key=self.api_key,
+            base_url=self.base_url,
+            transport=transport,
+            retry=self.retry,
+            max_connections=self.concurrency,
+            **options,
         )
 
     @property
@@ -187,7 +200,7 @@ class Connection:
         **filters: Any,
     ) -> UsageQuery:
         """Build a validated `UsageQuery`."""
-        return UsageQuery(since=since, until=until, granularity=granularity, **filters)  # type: ignore[arg-type]
+        return UsageQuery(since=since, until=until, granularity=granularity, **filters)
 
     def fetch(
         self,
@@ -226,7 +239,7 @@ class Connection:
         finally:
             pages.close()
 
-    def _pages(self, walks: Sequence[Walk[Any]], report: FetchReport) -> Iterator[Page[Any]]:
+    def _pages(self, walks: Sequence[Walk[Any]], report: FetchReport) -> Generator[Page[Any]]:
         if not self._use_async:
             session = self._session()
             before = session.requests_sent
@@ -246,7 +259,9 @@ class Connection:
         """
         walk = self.provider.balance()
         if walk is None:
-            raise UnsupportedQueryError(self.provider.name, "the API offers no balance or plan snapshot")
+            raise UnsupportedQueryError(
+                self.provider.name, "the API offers no balance or plan snapshot"
+            )
         session = self._session()
         page = parse_page(self.provider.name, walk, session.get(walk.path, walk.params))
         return page.items[0]
@@ -280,7 +295,7 @@ async def _all_pages(
             try:
                 async for page in awalk_pages(session, walk, concurrency=1):
                     await buffer.put(page)
-            except Exception as exc:  # noqa: BLE001 - handed to the consumer
+            except Exception as exc:
                 await buffer.put(_Failure(exc))
             await buffer.put(_DONE)
 
@@ -322,14 +337,15 @@ def _pages_from_thread(
                 if not await asyncio.to_thread(put, page):
                     return
             await asyncio.to_thread(put, _DONE)
-        except Exception as exc:  # noqa: BLE001 - re-raised in the consumer's thread
+        except Exception as exc:
             await asyncio.to_thread(put, _Failure(exc))
         finally:
             report.requests += session.requests_sent
             await session.aclose()
 
-    thread = threading.Thread(target=asyncio.run, args=(produce(),), daemon=True,
-                              name="voice-usage-fetch")
+    thread = threading.Thread(
+        target=asyncio.run, args=(produce(),), daemon=True, name="voice-usage-fetch"
+    )
     thread.start()
     try:
         while True:

@@ -251,14 +251,20 @@ class _SessionCore:
     def log(self, url: httpx.URL, status: int, started: float) -> None:
         logger.debug(
             "%s: GET %s -> %d (%.0f ms)",
-            self.name, self.redact(str(url)), status, (self._monotonic() - started) * 1000,
+            self.name,
+            self.redact(str(url)),
+            status,
+            (self._monotonic() - started) * 1000,
         )
 
 
-def _params(params: Mapping[str, ParamValue] | None) -> list[tuple[str, str]] | None:
+QueryPairs = list[tuple[str, str | int | float | bool | None]]
+
+
+def _params(params: Mapping[str, ParamValue] | None) -> QueryPairs | None:
     if params is None:
         return None
-    pairs: list[tuple[str, str]] = []
+    pairs: QueryPairs = []
     for key, value in params.items():
         if isinstance(value, str | int):
             pairs.append((key, str(value)))
@@ -302,7 +308,7 @@ class Session(_SessionCore):
             raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    def _attempt(self, url: httpx.URL, params: list[tuple[str, str]] | None) -> RawResponse:
+    def _attempt(self, url: httpx.URL, params: QueryPairs | None) -> RawResponse:
         for _ in range(_MAX_REDIRECTS + 1):
             if delay := self.gate.reserve():
                 self._sleep(delay)
@@ -363,9 +369,7 @@ class AsyncSession(_SessionCore):
             transport=transport, limits=limits, **self._client_options()
         )
 
-    async def get(
-        self, target: str, params: Mapping[str, ParamValue] | None = None
-    ) -> RawResponse:
+    async def get(self, target: str, params: Mapping[str, ParamValue] | None = None) -> RawResponse:
         """Async `Session.get`."""
         url = self.resolve(target)
         attempts = 0
@@ -379,7 +383,7 @@ class AsyncSession(_SessionCore):
             raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    async def _attempt(self, url: httpx.URL, params: list[tuple[str, str]] | None) -> RawResponse:
+    async def _attempt(self, url: httpx.URL, params: QueryPairs | None) -> RawResponse:
         for _ in range(_MAX_REDIRECTS + 1):
             if delay := self.gate.reserve():
                 await self._sleep(delay)

@@ -224,7 +224,9 @@ async def _offset_pages(
             offset = next(offsets, None)
             if offset is None:
                 return
-            window.append((offset, asyncio.ensure_future(session.get(walk.path, state.params(offset)))))
+            window.append(
+                (offset, asyncio.ensure_future(session.get(walk.path, state.params(offset))))
+            )
 
     refill()
     try:

@@ -19,7 +19,14 @@ from voice_usage import hookspecs
 from voice_usage._exceptions import ConfigurationError, ProviderNotFoundError
 from voice_usage._provider import Provider
 
-__all__ = ["DISABLE_ENV", "LoadError", "ProviderInfo", "Registry", "get_plugin_manager", "load_registry"]
+__all__ = [
+    "DISABLE_ENV",
+    "LoadError",
+    "ProviderInfo",
+    "Registry",
+    "get_plugin_manager",
+    "load_registry",
+]
 
 DISABLE_ENV = "VOICE_USAGE_DISABLE_PROVIDERS"
 """Comma-separated entry-point names not to load."""
@@ -147,7 +154,7 @@ def load_registry(
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
-        except Exception as exc:  # noqa: BLE001 - one broken plugin must not break the others
+        except Exception as exc:
             registry.errors.append(LoadError(ep.name, dist_name, f"{type(exc).__name__}: {exc}"))
             continue
         origins[ep.name] = (dist_name, version)
@@ -164,7 +171,7 @@ def load_registry(
 
         try:
             impl.function(register=register)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             registry.errors.append(
                 LoadError(impl.plugin_name, dist_name, f"{type(exc).__name__}: {exc}")
             )

@@ -63,15 +63,15 @@ class AuthScheme(ABC):
 class BearerAuth(AuthScheme):
     """`Authorization: Bearer <key>`."""
 
-    def headers(self, api_key: str) -> dict[str, str]:  # noqa: D102
+    def headers(self, api_key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"}
 
     @property
-    def header_names(self) -> tuple[str, ...]:  # noqa: D102
+    def header_names(self) -> tuple[str, ...]:
         return ("Authorization",)
 
     @property
-    def description(self) -> str:  # noqa: D102
+    def description(self) -> str:
         return "Authorization: Bearer"
 
 
@@ -81,15 +81,15 @@ class ApiKeyHeaderAuth(AuthScheme):
 
     header: str = "X-API-Key"
 
-    def headers(self, api_key: str) -> dict[str, str]:  # noqa: D102
+    def headers(self, api_key: str) -> dict[str, str]:
         return {self.header: api_key}
 
     @property
-    def header_names(self) -> tuple[str, ...]:  # noqa: D102
+    def header_names(self) -> tuple[str, ...]:
         return (self.header,)
 
     @property
-    def description(self) -> str:  # noqa: D102
+    def description(self) -> str:
         return f"{self.header} header"
 
 
@@ -227,7 +227,11 @@ class FetchReport:
         self.warnings.append(message)
 
     def reconcile(
-        self, figure: str, *, reported: Decimal | int, computed: Decimal | int,
+        self,
+        figure: str,
+        *,
+        reported: Decimal | int,
+        computed: Decimal | int,
         tolerance: Decimal | int = 0,
     ) -> Reconciliation:
         """Compare a vendor total with the records' sum; a mismatch also becomes a warning."""

@@ -217,7 +217,9 @@ def default_rate_book() -> RateBook:
     return load_rate_book()
 
 
-def price_record(record: UsageRecord, rate: Rate, *, vendor_rated: bool | None = None) -> UsageRecord:
+def price_record(
+    record: UsageRecord, rate: Rate, *, vendor_rated: bool | None = None
+) -> UsageRecord:
     """Price ``record`` under ``rate``; a pure function returning a new record.
 
     - An `event` with a duration is rounded and priced per call: exact.
@@ -240,8 +242,13 @@ def price_record(record: UsageRecord, rate: Rate, *, vendor_rated: bool | None =
             record_billed = record.billed_minutes
         return _priced(record, cost, rate, note, billed_minutes=record_billed)
     if vendor_rated and record.billed_minutes is not None:
-        return _priced(record, rate.charge_minutes(record.billed_minutes), rate, note,
-                       billed_minutes=record.billed_minutes)
+        return _priced(
+            record,
+            rate.charge_minutes(record.billed_minutes),
+            rate,
+            note,
+            billed_minutes=record.billed_minutes,
+        )
     if record.duration_seconds is not None:
         minutes = record.duration_seconds / 60
         cost = minutes * rate.price_per_minute
@@ -250,20 +257,33 @@ def price_record(record: UsageRecord, rate: Rate, *, vendor_rated: bool | None =
         cost = cost.quantize(COST_QUANTUM, ROUND_HALF_UP)
         note += "; approximate: no per-call durations, so per-call rounding is not applied"
         return _priced(record, cost, rate, note, billed_minutes=minutes, approximate=True)
-    return record.model_copy(update={
-        "cost": None, "currency": None, "cost_source": None,
-        "cost_note": f"cannot price under {rate.label}: the record has no duration or billed minutes",
-    })
+    return record.model_copy(
+        update={
+            "cost": None,
+            "currency": None,
+            "cost_source": None,
+            "cost_note": f"cannot price under {rate.label}: the record has no duration or billed minutes",
+        }
+    )
 
 
 def _priced(
-    record: UsageRecord, cost: Decimal, rate: Rate, note: str, *,
-    billed_minutes: Decimal | None, approximate: bool = False,
+    record: UsageRecord,
+    cost: Decimal,
+    rate: Rate,
+    note: str,
+    *,
+    billed_minutes: Decimal | None,
+    approximate: bool = False,
 ) -> UsageRecord:
     # model_validate, not model_copy: the priced record is validated like any other.
     data = record.model_dump()
     data.update(
-        cost=cost, currency=rate.currency, cost_source=CostSource.RATE_CARD,
-        cost_note=note, billed_minutes=billed_minutes, approximate=approximate,
+        cost=cost,
+        currency=rate.currency,
+        cost_source=CostSource.RATE_CARD,
+        cost_note=note,
+        billed_minutes=billed_minutes,
+        approximate=approximate,
     )
     return UsageRecord.model_validate(data)

@@ -25,7 +25,6 @@ from tenacity import (
     stop_any,
     wait_exponential_jitter,
 )
-
 from tenacity.stop import stop_base
 
 from voice_usage._exceptions import APIStatusError, TransportError
@@ -97,7 +96,7 @@ def _retry_after_of(state: RetryCallState) -> float | None:
     return getattr(exc, "retry_after", None)
 
 
-class wait_retry_after:  # noqa: N801 - named like tenacity's own wait strategies
+class wait_retry_after:
     """Wait what `Retry-After` says (capped), else fall back to exponential backoff with jitter."""
 
     def __init__(self, policy: RetryPolicy) -> None:
@@ -113,7 +112,7 @@ class wait_retry_after:  # noqa: N801 - named like tenacity's own wait strategie
         return float(self.fallback(state))
 
 
-class stop_retry_after_over_cap(stop_base):  # noqa: N801
+class stop_retry_after_over_cap(stop_base):
     """Stop at once when the vendor asks to wait longer than we are willing to."""
 
     def __init__(self, cap: float) -> None:
@@ -124,7 +123,7 @@ class stop_retry_after_over_cap(stop_base):  # noqa: N801
         return retry_after is not None and retry_after > self.cap
 
 
-class stop_wait_budget_spent(stop_base):  # noqa: N801
+class stop_wait_budget_spent(stop_base):
     """Stop when the next wait would take the total waiting past the budget.
 
     Counts the waits themselves (not the wall clock), so it behaves the same with an injected sleep.
@@ -142,7 +141,10 @@ def _log_retry(provider: str) -> Callable[[RetryCallState], None]:
         exc = state.outcome.exception() if state.outcome else None
         logger.debug(
             "%s: attempt %d failed (%s); retrying in %.2f s",
-            provider, state.attempt_number, exc, state.upcoming_sleep,
+            provider,
+            state.attempt_number,
+            exc,
+            state.upcoming_sleep,
         )
 
     return before_sleep

@@ -29,8 +29,10 @@ def bucket(instant: datetime, granularity: Granularity) -> tuple[datetime, datet
         return start, start + timedelta(days=1)
     if granularity is Granularity.MONTH:
         start = t.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(
-            month=start.month + 1
+        end = (
+            start.replace(year=start.year + 1, month=1)
+            if start.month == 12
+            else start.replace(month=start.month + 1)
         )
         return start, end
     raise ValueError(f"granularity must be hour, day or month for a roll-up, got {granularity!r}")
@@ -141,20 +143,34 @@ class Totals:
         return "; ".join(self.cost_notes) or None
 
     def to_record(
-        self, provider: str, start: datetime, end: datetime, *,
-        account: str | None = None, item: str = "call",
+        self,
+        provider: str,
+        start: datetime,
+        end: datetime,
+        *,
+        account: str | None = None,
+        item: str = "call",
     ) -> UsageRecord:
         """The totals as one `window` record over `[start, end)`."""
         cost = self.total_cost
         return UsageRecord(
-            provider=provider, account=account, grain=Grain.WINDOW,
-            period_start=start, period_end=end,
-            calls=self.calls, failed_calls=self.failed_calls,
-            duration_seconds=self.duration_seconds, billed_minutes=self.billed_minutes,
-            cost=cost, currency=self.currency if cost is not None else None,
-            cost_source=self.cost_source, cost_note=self.cost_note,
-            approximate=self.approximate, item=item,
-            agent_id=_only(self.agent_ids), number_id=_only(self.number_ids),
+            provider=provider,
+            account=account,
+            grain=Grain.WINDOW,
+            period_start=start,
+            period_end=end,
+            calls=self.calls,
+            failed_calls=self.failed_calls,
+            duration_seconds=self.duration_seconds,
+            billed_minutes=self.billed_minutes,
+            cost=cost,
+            currency=self.currency if cost is not None else None,
+            cost_source=self.cost_source,
+            cost_note=self.cost_note,
+            approximate=self.approximate,
+            item=item,
+            agent_id=_only(self.agent_ids),
+            number_id=_only(self.number_ids),
         )
 
 

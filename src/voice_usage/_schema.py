@@ -150,9 +150,13 @@ class UsageRecord(BaseModel):
                 f"period_start ({self.period_start.isoformat()})"
             )
         if self.cost is not None and self.currency is None:
-            raise ValueError("cost is set but currency is missing: money needs an ISO 4217 currency")
+            raise ValueError(
+                "cost is set but currency is missing: money needs an ISO 4217 currency"
+            )
         if self.cost is not None and self.cost_source is None:
-            raise ValueError("cost is set but cost_source is missing: say 'reported' or 'rate_card'")
+            raise ValueError(
+                "cost is set but cost_source is missing: say 'reported' or 'rate_card'"
+            )
         if self.cost is None and self.cost_source is not None:
             raise ValueError("cost_source is set but cost is None")
         if (

@@ -17,7 +17,8 @@ from voice_usage._schema import UsageRecord
 
 __all__ = ["CSV_COLUMNS", "read_jsonl", "record_to_json", "write_csv", "write_json", "write_jsonl"]
 
-CSV_COLUMNS: tuple[str, ...] = tuple(name for name in UsageRecord.model_fields if name != "extras") + (
+CSV_COLUMNS: tuple[str, ...] = (
+    *(name for name in UsageRecord.model_fields if name != "extras"),
     "extras",
 )
 """CSV header: the core fields in schema order, then `extras` as a JSON object."""

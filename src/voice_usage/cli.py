@@ -77,12 +77,14 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class DateParam(click.ParamType):
+class DateParam(click.ParamType[datetime]):
     """A date or ISO 8601 datetime, UTC unless an offset is given."""
 
     name = "DATE"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:  # noqa: D102
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
         if isinstance(value, datetime):
             return value
         try:
@@ -100,7 +102,8 @@ def registry_from(ctx: click.Context) -> Registry:
     registry = root.meta.get("registry")
     if registry is None:
         registry = root.meta["registry"] = load_registry()
-    return registry  # type: ignore[no-any-return]
+    assert isinstance(registry, Registry)
+    return registry
 
 
 def format_decimal(value: Decimal | None, places: int | None = None) -> str:
@@ -128,16 +131,24 @@ def print_records(records: Iterable[UsageRecord], output_format: str, out: Any =
 def _records_table(records: Iterable[UsageRecord]) -> int:
     table = Table(show_lines=False, header_style="bold")
     for column, justify in [
-        ("provider", "left"), ("period (UTC)", "left"), ("what", "left"), ("calls", "right"),
-        ("failed", "right"), ("duration s", "right"), ("billed min", "right"),
-        ("cost", "right"), ("source", "left"),
+        ("provider", "left"),
+        ("period (UTC)", "left"),
+        ("what", "left"),
+        ("calls", "right"),
+        ("failed", "right"),
+        ("duration s", "right"),
+        ("billed min", "right"),
+        ("cost", "right"),
+        ("source", "left"),
     ]:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     count = 0
     for record in records:
         count += 1
-        what = record.call_id if record.grain is Grain.EVENT else (
-            record.agent_id or record.number_id or record.item
+        what = (
+            record.call_id
+            if record.grain is Grain.EVENT
+            else (record.agent_id or record.number_id or record.item)
         )
         period = record.period_start.strftime("%Y-%m-%d %H:%M")
         cost = "-" if record.cost is None else f"{format_decimal(record.cost, 4)} {record.currency}"
@@ -145,11 +156,15 @@ def _records_table(records: Iterable[UsageRecord]) -> int:
         if record.approximate:
             source += " (approx.)"
         table.add_row(
-            record.provider, period, str(what or ""),
+            record.provider,
+            period,
+            str(what or ""),
             "-" if record.calls is None else str(record.calls),
             "-" if record.failed_calls is None else str(record.failed_calls),
-            format_decimal(record.duration_seconds), format_decimal(record.billed_minutes, 2),
-            cost, source,
+            format_decimal(record.duration_seconds),
+            format_decimal(record.billed_minutes, 2),
+            cost,
+            source,
         )
     stdout_console().print(table)
     return count
@@ -171,33 +186,43 @@ def cli(debug: bool) -> None:
 
 
 @cli.command("providers")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
 @click.pass_context
 @handle_errors
 def providers_command(ctx: click.Context, output_format: str) -> None:
     """List installed providers, their distribution, version and capabilities."""
     registry = registry_from(ctx)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in registry.names():
         info = registry.providers[name]
         provider = info.provider
-        rows.append({
-            "name": name,
-            "title": provider.title,
-            "distribution": info.distribution,
-            "version": info.version,
-            "auth": provider.auth.description,
-            "base_url": provider.default_base_url,
-            "env": [f"{provider.env_prefix}_API_KEY", f"{provider.env_prefix}_BASE_URL"],
-            "capabilities": provider.capabilities.as_dict(),
-        })
+        rows.append(
+            {
+                "name": name,
+                "title": provider.title,
+                "distribution": info.distribution,
+                "version": info.version,
+                "auth": provider.auth.description,
+                "base_url": provider.default_base_url,
+                "env": [f"{provider.env_prefix}_API_KEY", f"{provider.env_prefix}_BASE_URL"],
+                "capabilities": provider.capabilities.as_dict(),
+            }
+        )
     errors = [
         {"name": e.name, "distribution": e.distribution, "error": e.error} for e in registry.errors
     ]
     errors += [
-        {"name": name, "distribution": ", ".join(dists),
-         "error": "registered by more than one distribution"}
+        {
+            "name": name,
+            "distribution": ", ".join(dists),
+            "error": "registered by more than one distribution",
+        }
         for name, dists in registry.conflicts.items()
     ]
     if output_format == "json":
@@ -209,7 +234,9 @@ def providers_command(ctx: click.Context, output_format: str) -> None:
         for row in rows:
             caps = row["capabilities"]
             table.add_row(
-                row["name"], row["distribution"], row["version"],
+                row["name"],
+                row["distribution"],
+                row["version"],
                 ", ".join(caps["granularities"]) if caps["implemented"] else "not implemented yet",
                 "reported" if caps["reports_cost"] else "rate card",
                 " ".join(caps["notes"]),
@@ -218,21 +245,41 @@ def providers_command(ctx: click.Context, output_format: str) -> None:
         for error in errors:
             click.echo(
                 f"voice-usage: warning: provider {error['name']} ({error['distribution']}) "
-                f"failed to load: {error['error']}", err=True,
+                f"failed to load: {error['error']}",
+                err=True,
             )
 
 
 def query_options(func: F) -> F:
     """The `--since/--until/--granularity/--agent/--number` options shared by commands."""
     options = [
-        click.option("--since", type=DATE, required=True, help="Start, inclusive (date or ISO 8601, UTC unless offset)."),
-        click.option("--until", type=DATE, required=True, help="End, exclusive (date or ISO 8601)."),
-        click.option("--granularity", type=click.Choice([g.value for g in Granularity]),
-                     default="day", show_default=True, help="One record per call, or hour/day/month windows."),
+        click.option(
+            "--since",
+            type=DATE,
+            required=True,
+            help="Start, inclusive (date or ISO 8601, UTC unless offset).",
+        ),
+        click.option(
+            "--until", type=DATE, required=True, help="End, exclusive (date or ISO 8601)."
+        ),
+        click.option(
+            "--granularity",
+            type=click.Choice([g.value for g in Granularity]),
+            default="day",
+            show_default=True,
+            help="One record per call, or hour/day/month windows.",
+        ),
         click.option("--agent", "agents", multiple=True, help="Only this agent id (repeatable)."),
-        click.option("--number", "numbers", multiple=True, help="Only this phone-number id (repeatable)."),
-        click.option("--option", "extra_options", multiple=True, metavar="KEY=VALUE",
-                     help="Provider-specific filter (repeatable)."),
+        click.option(
+            "--number", "numbers", multiple=True, help="Only this phone-number id (repeatable)."
+        ),
+        click.option(
+            "--option",
+            "extra_options",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Provider-specific filter (repeatable).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -240,8 +287,12 @@ def query_options(func: F) -> F:
 
 
 def build_query(
-    since: datetime, until: datetime, granularity: str, agents: Sequence[str],
-    numbers: Sequence[str], extra_options: Sequence[str],
+    since: datetime,
+    until: datetime,
+    granularity: str,
+    agents: Sequence[str],
+    numbers: Sequence[str],
+    extra_options: Sequence[str],
 ) -> UsageQuery:
     """A validated query from command-line values."""
     options: dict[str, str] = {}
@@ -255,8 +306,14 @@ def build_query(
             f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})",
             param_hint="--until",
         )
-    return UsageQuery(since=since, until=until, granularity=Granularity(granularity),
-                      agent_ids=tuple(agents), number_ids=tuple(numbers), options=options)
+    return UsageQuery(
+        since=since,
+        until=until,
+        granularity=Granularity(granularity),
+        agent_ids=tuple(agents),
+        number_ids=tuple(numbers),
+        options=options,
+    )
 
 
 def stream_result(result: FetchResult, output_format: str) -> None:
@@ -269,13 +326,24 @@ def stream_result(result: FetchResult, output_format: str) -> None:
 @cli.command("fetch")
 @click.argument("provider")
 @query_options
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "jsonl", "csv"]),
-              default="table", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "jsonl", "csv"]),
+    default="table",
+    show_default=True,
+)
 @click.pass_context
 @handle_errors
 def fetch_command(
-    ctx: click.Context, provider: str, since: datetime, until: datetime, granularity: str,
-    agents: tuple[str, ...], numbers: tuple[str, ...], extra_options: tuple[str, ...],
+    ctx: click.Context,
+    provider: str,
+    since: datetime,
+    until: datetime,
+    granularity: str,
+    agents: tuple[str, ...],
+    numbers: tuple[str, ...],
+    extra_options: tuple[str, ...],
     output_format: str,
 ) -> None:
     """Fetch PROVIDER's usage in [--since, --until) as normalized records."""
@@ -292,8 +360,13 @@ def _snapshot_json(snapshot: Any) -> Any:
 
 @cli.command("balance")
 @click.argument("provider")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
 @click.pass_context
 @handle_errors
 def balance_command(ctx: click.Context, provider: str, output_format: str) -> None:

@@ -153,11 +153,15 @@ class Emulator(ABC):
 
     def unauthorized(self, request: EmulatorRequest) -> EmulatorResponse:
         """The vendor's answer to a missing or wrong key."""
-        return json_response({"error": "Unauthorized", "message": "Invalid or missing API key"}, 401)
+        return json_response(
+            {"error": "Unauthorized", "message": "Invalid or missing API key"}, 401
+        )
 
     def error(self, status: int, request: EmulatorRequest) -> EmulatorResponse:
         """The vendor's error body for a scripted status."""
-        return json_response({"error": {"code": f"http_{status}", "message": "injected fault"}}, status)
+        return json_response(
+            {"error": {"code": f"http_{status}", "message": "injected fault"}}, status
+        )
 
     @abstractmethod
     def handle(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -205,6 +209,7 @@ class EmulatorServer:
         self.stop()
 
     def record(self, request: EmulatorRequest) -> None:
+        """Keep ``request`` in `requests` (called by the server for each request)."""
         with self._lock:
             self.requests.append(request)
 
@@ -213,12 +218,12 @@ def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             """Silence the default stderr access log."""
 
-        def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
-            host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+            host = self.headers.get("Host") or server.base_url.removeprefix("http://")
             request = EmulatorRequest(
                 method="GET",
                 path=parts.path,
@@ -243,7 +248,9 @@ def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
             if fault is not None:
                 if fault.status is not None:
                     response = (
-                        EmulatorResponse(fault.status, fault.body, {"Content-Type": "application/json"})
+                        EmulatorResponse(
+                            fault.status, fault.body, {"Content-Type": "application/json"}
+                        )
                         if fault.body is not None
                         else emulator.error(fault.status, request)
                     )
@@ -255,7 +262,9 @@ def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
                 if fault.action == "redirect":
                     return EmulatorResponse(302, b"", {"Location": fault.location or "/"})
                 if fault.action == "body":
-                    return EmulatorResponse(200, fault.body or b"", {"Content-Type": "application/json"})
+                    return EmulatorResponse(
+                        200, fault.body or b"", {"Content-Type": "application/json"}
+                    )
             if not emulator.authorized(request):
                 return emulator.unauthorized(request)
             return emulator.handle(request)
@@ -276,9 +285,7 @@ def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
 
         def _reset(self) -> None:
             # SO_LINGER 0 makes close() send a TCP RST: the client sees "connection reset".
-            self.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             self.connection.close()
 

@@ -84,12 +84,17 @@ class FakeProvider(Provider):
     auth: AuthScheme = BearerAuth()
     default_base_url = "https://fake.invalid/v1"
     capabilities = Capabilities(
-        granularities=frozenset({Granularity.CALL}), reports_cost=True,
+        granularities=frozenset({Granularity.CALL}),
+        reports_cost=True,
         notes=("In-memory test data.",),
     )
 
     def __init__(
-        self, calls: Sequence[FakeCall] = (), *, name: str = "fake", currency: str = "USD",
+        self,
+        calls: Sequence[FakeCall] = (),
+        *,
+        name: str = "fake",
+        currency: str = "USD",
         page_size: int = 2,
     ) -> None:
         self.name = name
@@ -112,11 +117,15 @@ class FakeProvider(Provider):
                 if not query.contains(call.started):
                     continue
                 yield UsageRecord(
-                    provider=self.name, grain=Grain.EVENT, call_id=call.id,
+                    provider=self.name,
+                    grain=Grain.EVENT,
+                    call_id=call.id,
                     period_start=call.started,
                     period_end=call.started + timedelta(seconds=max(call.seconds, 1)),
-                    calls=1, duration_seconds=Decimal(call.seconds),
-                    cost=call.cost, currency=self.currency if call.cost is not None else None,
+                    calls=1,
+                    duration_seconds=Decimal(call.seconds),
+                    cost=call.cost,
+                    currency=self.currency if call.cost is not None else None,
                     cost_source=CostSource.REPORTED if call.cost is not None else None,
                     cost_note=None if call.cost is not None else "the fake call has no cost",
                 )
@@ -132,14 +141,19 @@ class FakeProvider(Provider):
             chunk = self.calls[offset : offset + limit]
             body = {
                 "calls": [
-                    {"id": c.id, "started": c.started.isoformat(), "seconds": c.seconds,
-                     "cost": None if c.cost is None else str(c.cost)}
+                    {
+                        "id": c.id,
+                        "started": c.started.isoformat(),
+                        "seconds": c.seconds,
+                        "cost": None if c.cost is None else str(c.cost),
+                    }
                     for c in chunk
                 ],
                 "total": len(self.calls),
             }
-            return httpx.Response(200, content=json.dumps(body).encode(),
-                                  headers={"content-type": "application/json"})
+            return httpx.Response(
+                200, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+            )
 
         return httpx.MockTransport(handler)
 
@@ -149,8 +163,12 @@ def _walk(query: UsageQuery, page_size: int) -> Walk[_WireCall]:
         page = _PAGE.validate_json(content)
         return Page(page.calls, total=page.total)
 
-    return Walk(path="/calls", parse=parse, params={"from": query.since.isoformat()},
-                paging=OffsetPaging(limit=page_size))
+    return Walk(
+        path="/calls",
+        parse=parse,
+        params={"from": query.since.isoformat()},
+        paging=OffsetPaging(limit=page_size),
+    )
 
 
 def check_provider(provider: Provider) -> None:
@@ -189,13 +207,17 @@ def check_provider(provider: Provider) -> None:
             )
 
 
-def check_records(records: Iterable[UsageRecord], query: UsageQuery, *, provider: str | None = None) -> list[UsageRecord]:
+def check_records(
+    records: Iterable[UsageRecord], query: UsageQuery, *, provider: str | None = None
+) -> list[UsageRecord]:
     """Assert what every record must satisfy for ``query``; returns the records as a list."""
     result = list(records)
     for index, record in enumerate(result):
         where = f"record {index} ({record.provider})"
         if provider is not None:
-            assert record.provider == provider, f"{where}: provider {record.provider!r} != {provider!r}"
+            assert record.provider == provider, (
+                f"{where}: provider {record.provider!r} != {provider!r}"
+            )
         assert record.period_start >= query.since, f"{where}: starts before since"
         if record.grain is Grain.EVENT:
             assert query.contains(record.period_start), f"{where}: event outside [since, until)"
