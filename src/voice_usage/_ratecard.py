@@ -10,11 +10,12 @@ divide evenly, and vendors round only on their invoices.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
@@ -34,6 +35,7 @@ __all__ = [
     "default_rate_book",
     "load_rate_book",
     "price_record",
+    "using_rate_book",
 ]
 
 COST_QUANTUM = Decimal("0.000001")
@@ -94,6 +96,15 @@ class Rate(BaseModel):
         variant = f"[{self.variant}]" if self.variant else ""
         return f"{self.provider}/{self.item}{variant}@{self.effective_from.isoformat()}"
 
+    @property
+    def increment(self) -> str:
+        """The billing increment in words: `per second`, `per 6 s`, `per minute, rounded up per call`."""
+        if self.increment_seconds == 1:
+            return "per second"
+        if self.increment_seconds == 60:
+            return "per minute, rounded up per call"
+        return f"per {self.increment_seconds} s, rounded up per call"
+
     def applies_at(self, instant: datetime) -> bool:
         """Whether the price is in force at ``instant`` (UTC)."""
         day = instant.astimezone(UTC).date()
@@ -121,12 +132,30 @@ class Rate(BaseModel):
 class RateBook:
     """The rate cards in force: shipped cards plus any user overrides."""
 
-    def __init__(self, rates: Iterable[Rate]) -> None:
+    def __init__(
+        self,
+        rates: Iterable[Rate],
+        *,
+        origins: Mapping[tuple[str, str, str | None, date], str] | None = None,
+    ) -> None:
         by_key: dict[tuple[str, str, str | None, date], Rate] = {}
         for rate in rates:
             by_key[rate.key] = rate
         # File order is kept: with no variant asked for, the first variant listed is the default.
         self.rates: tuple[Rate, ...] = tuple(by_key.values())
+        self._origins = dict(origins or {})
+
+    def origin(self, rate: Rate) -> str | None:
+        """Which file the price line came from (a shipped card or a user file), when known."""
+        return self._origins.get(rate.key)
+
+    def in_force(self, at: datetime, provider: str | None = None) -> list[Rate]:
+        """Every price line in force at ``at``, optionally for one provider, in book order."""
+        return [
+            r
+            for r in self.rates
+            if r.applies_at(at) and (provider is None or r.provider == provider)
+        ]
 
     def __iter__(self) -> Any:
         return iter(self.rates)
@@ -190,13 +219,14 @@ def read_rate_file(path: Path) -> list[Rate]:
     return _parse_rates(data, str(path))
 
 
-def _shipped_rates() -> list[Rate]:
-    rates: list[Rate] = []
+def _shipped_rates() -> list[tuple[Rate, str]]:
+    rates: list[tuple[Rate, str]] = []
     folder = resources.files("voice_usage") / "ratecards"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
             data = tomllib.loads(entry.read_text(encoding="utf-8"))
-            rates.extend(_parse_rates(data, f"voice_usage/ratecards/{entry.name}"))
+            origin = f"voice_usage/ratecards/{entry.name}"
+            rates.extend((rate, origin) for rate in _parse_rates(data, origin))
     return rates
 
 
@@ -207,14 +237,42 @@ def load_rate_book(overrides: Sequence[Path | str] = (), *, use_env: bool = True
     if use_env and (env_path := os.environ.get(RATECARDS_ENV)):
         paths.insert(0, Path(env_path))
     for path in paths:
-        rates.extend(read_rate_file(path))
-    return RateBook(rates)
+        rates.extend((rate, str(path)) for rate in read_rate_file(path))
+    origins = {rate.key: origin for rate, origin in rates}
+    return RateBook((rate for rate, _ in rates), origins=origins)
+
+
+_override: RateBook | None = None
+
+
+def default_rate_book() -> RateBook:
+    """The rate book in force (shipped cards plus `VOICE_USAGE_RATECARDS`), read once and cached.
+
+    Inside `using_rate_book(book)`, that book instead.
+    """
+    if _override is not None:
+        return _override
+    return _cached_rate_book()
 
 
 @functools.cache
-def default_rate_book() -> RateBook:
-    """The rate book in force (shipped cards plus `VOICE_USAGE_RATECARDS`), read once and cached."""
+def _cached_rate_book() -> RateBook:
     return load_rate_book()
+
+
+@contextlib.contextmanager
+def using_rate_book(book: RateBook) -> Iterator[RateBook]:
+    """Make ``book`` the default rate book inside the block, for every thread.
+
+    The CLI's `--ratecards FILE` uses it, so providers that price from `default_rate_book()`
+    price from the file too. Not meant to be nested from several threads at once.
+    """
+    global _override
+    previous, _override = _override, book
+    try:
+        yield book
+    finally:
+        _override = previous
 
 
 def price_record(
