@@ -1,20 +1,35 @@
-"""Ultravox provider for voice-usage (adapter not written yet)."""
+"""Ultravox provider for voice-usage: call usage aggregates, billed minutes, calls, per-agent usage.
 
-from voice_usage import ApiKeyHeaderAuth, Capabilities, FetchPlan, Provider, UnsupportedQueryError, UsageQuery, hookimpl
-from typing import Any, Callable
+Registered under the name `ultravox` (entry point group `voice_usage`). Needs `ULTRAVOX_API_KEY`
+(sent as `X-API-Key`); `ULTRAVOX_BASE_URL` overrides `https://api.ultravox.ai`.
+"""
 
+from __future__ import annotations
 
-class UltravoxProvider(Provider):
-    name = "ultravox"
-    title = "Ultravox"
-    auth = ApiKeyHeaderAuth("X-API-Key")
-    default_base_url = "https://api.ultravox.ai"
-    capabilities = Capabilities(granularities=frozenset(), implemented=False)
+from collections.abc import Callable
 
-    def plan(self, query: UsageQuery) -> FetchPlan[Any]:
-        raise UnsupportedQueryError(self.name, "not implemented yet")
+from voice_usage import Provider, hookimpl
+from voice_usage_ultravox._duration import DurationFormatError, format_duration, parse_duration
+from voice_usage_ultravox._provider import (
+    BILLING_MAX_DAYS,
+    BILLING_OPTIONS,
+    FREE_BILLING_STATUSES,
+    UltravoxProvider,
+)
+
+__all__ = [
+    "BILLING_MAX_DAYS",
+    "BILLING_OPTIONS",
+    "FREE_BILLING_STATUSES",
+    "DurationFormatError",
+    "UltravoxProvider",
+    "format_duration",
+    "parse_duration",
+    "register_providers",
+]
 
 
 @hookimpl
 def register_providers(register: Callable[[Provider], None]) -> None:
+    """Register the Ultravox provider."""
     register(UltravoxProvider())
