@@ -160,7 +160,7 @@ def test_json_lines_write_decimals_as_strings_and_round_trip_exactly():
     records = [record(), record(call_id="b", cost=Decimal("0.070000"), extras={"byok_llm": True})]
     out = io.StringIO()
     assert write_jsonl(records, out) == 2
-    lines = out.getvalue().splitlines()
+    lines = out.getvalue().split("\n")
     first = json.loads(lines[0])
     assert first["cost"] == "0.14"
     assert first["duration_seconds"] == "84"

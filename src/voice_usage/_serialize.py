@@ -67,12 +67,16 @@ def write_csv(records: Iterable[UsageRecord], out: IO[str]) -> int:
     return count
 
 
-def read_jsonl(lines: Iterable[str], *, origin: str = "input") -> Iterator[UsageRecord]:
-    """Records from JSON Lines (blank lines skipped).
+def read_jsonl(source: Iterable[str] | str, *, origin: str = "input") -> Iterator[UsageRecord]:
+    """Records from JSON Lines: an open text file, an iterable of lines, or the whole text.
+
+    Lines end at `\\n` only: JSON strings may hold other Unicode line breaks (U+0085, U+2028)
+    unescaped, so `str.splitlines()` must not be used on JSON Lines. Blank lines are skipped.
 
     Raises:
         ConfigurationError: naming the line and field of the first invalid record.
     """
+    lines = source.split("\n") if isinstance(source, str) else source
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
