@@ -70,7 +70,7 @@ def write_csv(records: Iterable[UsageRecord], out: IO[str]) -> int:
 def read_jsonl(source: Iterable[str] | str, *, origin: str = "input") -> Iterator[UsageRecord]:
     """Records from JSON Lines: an open text file, an iterable of lines, or the whole text.
 
-    Lines end at `\\n` only: JSON strings may hold other Unicode line breaks (U+0085, U+2028)
+    Lines end at a line feed only: JSON strings may hold other Unicode line breaks (U+0085, U+2028)
     unescaped, so `str.splitlines()` must not be used on JSON Lines. Blank lines are skipped.
 
     Raises:
