@@ -111,21 +111,27 @@ class RateGate:
     def reserve(self) -> float:
         """Claim a slot for one request; returns how many seconds to wait before sending it."""
         with self._lock:
-            now = self._monotonic()
-            delay = 0.0
             if self._remaining is not None and self._reset_at is not None:
+                # The server's live view wins over the documented budget: an account may have
+                # a higher (or a spent) limit.
+                wait = self._reset_at - self._wall()
+                if wait <= 0:
+                    return 0.0
                 if self._remaining <= 0:
-                    delay = max(delay, self._reset_at - self._wall())
-                else:
-                    self._remaining -= 1
-            if self.limit is not None:
-                window = self.limit.per_seconds
-                while self._sent and self._sent[0] <= now - window:
-                    self._sent.popleft()
-                if len(self._sent) >= self.limit.requests:
-                    delay = max(delay, self._sent[-self.limit.requests] + window - now)
-                self._sent.append(now + delay)
-            return max(0.0, delay)
+                    return wait
+                self._remaining -= 1
+                return 0.0
+            if self.limit is None:
+                return 0.0
+            now = self._monotonic()
+            window = self.limit.per_seconds
+            while self._sent and self._sent[0] <= now - window:
+                self._sent.popleft()
+            delay = 0.0
+            if len(self._sent) >= self.limit.requests:
+                delay = max(0.0, self._sent[-self.limit.requests] + window - now)
+            self._sent.append(now + delay)
+            return delay
 
     def observe(self, headers: httpx.Headers) -> None:
         """Read the vendor's own view of the budget from a response."""
