@@ -392,6 +392,27 @@ class UltravoxProvider(Provider):
             granularity=Granularity.DAY,
         )
 
+    def billing_query(self, query: UsageQuery) -> UsageQuery | None:
+        """``query`` answered from `billing/usage` (`source=billing`): the invoiced minutes.
+
+        `None` when billing usage cannot answer it: the endpoint is account-wide and per UTC
+        day, so a query filtered by agent or vendor filter, or not on day boundaries, keeps its
+        usage records as the billed figures.
+        """
+        if query.agent_ids or query.number_ids or set(query.options) - {"source"}:
+            return None
+        if query.options.get("source", "calls") not in ("calls", "billing"):
+            return None
+        if not (_is_midnight(query.since) and _is_midnight(query.until)):
+            return None
+        granularity = (
+            Granularity.DAY if query.granularity.rank < Granularity.DAY.rank else query.granularity
+        )
+        return UsageQuery(
+            since=query.since, until=query.until, granularity=granularity,
+            options={**query.options, **BILLING_OPTIONS},
+        )
+
     # -- account and errors --------------------------------------------------------------------
 
     def balance(self) -> Walk[Account]:
