@@ -30,6 +30,8 @@ def parse_page(provider: str, walk: Walk[T], response: RawResponse) -> Page[T]:
         return walk.parse(response.content)
     except ValidationError as exc:
         first = exc.errors()[0]
+        if first["type"] == "json_invalid":  # validate_json on a body that is not JSON at all
+            raise _not_json(provider, walk, response, first["msg"]) from None
         where = ".".join(str(part) for part in first["loc"])
         count = exc.error_count()
         more = f" (and {count - 1} more problems)" if count > 1 else ""
@@ -41,12 +43,18 @@ def parse_page(provider: str, walk: Walk[T], response: RawResponse) -> Page[T]:
             field=where,
         ) from None
     except ValueError as exc:
-        kind = response.headers.get("content-type", "no content type")
-        raise ResponseValidationError(
-            provider,
-            f"unexpected response from {walk.path}: expected JSON, got {kind} "
-            f"({len(response.content)} bytes): {exc}",
-        ) from None
+        raise _not_json(provider, walk, response, str(exc)) from None
+
+
+def _not_json(
+    provider: str, walk: Walk[Any], response: RawResponse, reason: str
+) -> ResponseValidationError:
+    kind = response.headers.get("content-type", "no content type")
+    return ResponseValidationError(
+        provider,
+        f"unexpected response from {walk.path}: expected JSON, got {kind} "
+        f"({len(response.content)} bytes): {reason}",
+    )
 
 
 class _OffsetWalk:
