@@ -1,20 +1,28 @@
-"""Flireo provider for voice-usage (adapter not written yet)."""
+"""Flireo provider for voice-usage: usage logs, costs in EUR, and the minutes balance.
 
-from voice_usage import BearerAuth, Capabilities, FetchPlan, Provider, UnsupportedQueryError, UsageQuery, hookimpl
-from typing import Any, Callable
+Registered under the name `flireo` through the `voice_usage` entry-point group. Reads
+`GET /usage` (every documented response shape) and `GET /organizations`; see
+`docs/providers/flireo.md` for what is read and how cost and billed minutes are derived.
+"""
 
+from collections.abc import Callable
 
-class FlireoProvider(Provider):
-    name = "flireo"
-    title = "Flireo"
-    auth = BearerAuth()
-    default_base_url = "https://api.hmsovereign.com/api/v1"
-    capabilities = Capabilities(granularities=frozenset(), implemented=False)
+from voice_usage import Provider, hookimpl
+from voice_usage_flireo._provider import FlireoProvider
+from voice_usage_flireo._wire import FlireoOrganization, UsageLog, UsageSummary
+from voice_usage_flireo.emulator import FlireoEmulator
 
-    def plan(self, query: UsageQuery) -> FetchPlan[Any]:
-        raise UnsupportedQueryError(self.name, "not implemented yet")
+__all__ = [
+    "FlireoEmulator",
+    "FlireoOrganization",
+    "FlireoProvider",
+    "UsageLog",
+    "UsageSummary",
+    "register_providers",
+]
 
 
 @hookimpl
 def register_providers(register: Callable[[Provider], None]) -> None:
+    """Register the Flireo provider."""
     register(FlireoProvider())
