@@ -543,11 +543,11 @@ def test_rate_limit_headers_are_respected_before_a_429(fake_key: str) -> None:
     clock = _Clock(1_790_000_000.0)
     emulator = FlireoEmulator(api_key=fake_key, logs_per_day=500, rate_limit=3, rate_window=60,
                               clock=clock)
-    with EmulatorServer(emulator) as server:
-        with voice_usage.connect(FlireoProvider(page_size=100), api_key=fake_key,
-                                 base_url=server.base_url, concurrency=1, sleep=clock.sleep,
-                                 wall=clock, monotonic=clock) as flireo:
-            records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
+    with EmulatorServer(emulator) as server, voice_usage.connect(
+        FlireoProvider(page_size=100), api_key=fake_key, base_url=server.base_url, concurrency=1,
+        sleep=clock.sleep, wall=clock, monotonic=clock,
+    ) as flireo:
+        records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
     assert len(records) == 500
     assert len(server.requests) == 5
     assert emulator.throttled == 0  # the vendor never had to say 429
