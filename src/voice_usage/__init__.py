@@ -11,6 +11,16 @@ Fetch usage from each vendor's API, normalized into one `UsageRecord` schema::
         print(result.warnings)                             # e.g. a reconciliation mismatch
 """
 
+from voice_usage._compare import (
+    Comparison,
+    ComparisonRow,
+    GroupBy,
+    ProviderFailure,
+    Skipped,
+    compare,
+    group_records,
+)
+from voice_usage._demo import run_demo
 from voice_usage._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -34,7 +44,15 @@ from voice_usage._exceptions import (
     UnsupportedQueryError,
     VoiceUsageError,
 )
+from voice_usage._export import (
+    focus_rows,
+    to_focus,
+    to_pandas,
+    write_focus_csv,
+    write_parquet,
+)
 from voice_usage._fetch import Connection, FetchResult, connect, fetch
+from voice_usage._fx import FxRate, FxRates, MissingRateError
 from voice_usage._plugins import Registry, load_registry
 from voice_usage._provider import (
     ApiKeyHeaderAuth,
@@ -59,7 +77,9 @@ from voice_usage._ratecard import (
     default_rate_book,
     load_rate_book,
     price_record,
+    using_rate_book,
 )
+from voice_usage._reprice import RepriceTarget, reprice, reprice_comparison
 from voice_usage._retry import RetryPolicy
 from voice_usage._rollup import Totals, rollup
 from voice_usage._schema import CostSource, Grain, Granularity, UsageQuery, UsageRecord
@@ -75,6 +95,8 @@ __all__ = [
     "BadRequestError",
     "BearerAuth",
     "Capabilities",
+    "Comparison",
+    "ComparisonRow",
     "ConfigurationError",
     "ConflictError",
     "Connection",
@@ -83,10 +105,14 @@ __all__ = [
     "FetchPlan",
     "FetchReport",
     "FetchResult",
+    "FxRate",
+    "FxRates",
     "Grain",
     "Granularity",
+    "GroupBy",
     "InsecureBaseURLError",
     "MissingCredentialsError",
+    "MissingRateError",
     "NotFoundError",
     "OffsetPaging",
     "Page",
@@ -95,6 +121,7 @@ __all__ = [
     "PermissionDeniedError",
     "Provider",
     "ProviderError",
+    "ProviderFailure",
     "ProviderNotFoundError",
     "Rate",
     "RateBook",
@@ -103,9 +130,11 @@ __all__ = [
     "RateLimitError",
     "Reconciliation",
     "Registry",
+    "RepriceTarget",
     "ResponseValidationError",
     "RetryPolicy",
     "ServerError",
+    "Skipped",
     "Totals",
     "TransportError",
     "UnprocessableEntityError",
@@ -117,16 +146,27 @@ __all__ = [
     "VoiceUsageError",
     "Walk",
     "__version__",
+    "compare",
     "connect",
     "default_rate_book",
     "fetch",
+    "focus_rows",
+    "group_records",
     "hookimpl",
     "load_rate_book",
     "load_registry",
     "price_record",
     "read_jsonl",
+    "reprice",
+    "reprice_comparison",
     "rollup",
+    "run_demo",
+    "to_focus",
+    "to_pandas",
+    "using_rate_book",
     "write_csv",
+    "write_focus_csv",
     "write_json",
     "write_jsonl",
+    "write_parquet",
 ]

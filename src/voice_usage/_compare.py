@@ -375,6 +375,19 @@ def _rate_cards(notes: Iterable[str]) -> tuple[str, ...]:
     return tuple(labels)
 
 
+_NESTED_NOTE = re.compile(r"^\d+ of \d+ records have no cost: ")
+
+
+def _uncosted_reason(totals: Totals) -> str:
+    """Why some records have no cost, with the reasons of rolled-up windows flattened."""
+    reasons: dict[str, None] = {}
+    for note in totals.cost_notes:
+        if not _RATE_CARD_LABEL.match(note):
+            reasons[_NESTED_NOTE.sub("", note)] = None
+    why = "; ".join(reasons) or "no cost reported"
+    return f"{totals.uncosted} of {totals.records} records have no cost: {why}"
+
+
 def _unknown(totals: Totals, values: Mapping[str, Any]) -> dict[str, str]:
     reasons: dict[str, str] = {}
     for figure in _FIGURES:
@@ -443,7 +456,7 @@ def build_row(
         else:
             source = "rate_card"  # reported and rate-card costs mixed: the weaker claim
     else:
-        unknown["cost"] = priced.cost_note or "no cost reported"
+        unknown["cost"] = _uncosted_reason(priced)
     items: dict[str, dict[str, Any]] = {}
     item_source = billing.items if billing is not None and billing.all.records else group.items
     if len(item_source) > 1:
@@ -683,6 +696,7 @@ def compare(
     currency: str | None = None,
     fx: FxRates | Mapping[str, str | Decimal] | Iterable[str] | None = None,
     group_by: GroupBy | str = GroupBy.PROVIDER,
+    options: Mapping[str, Mapping[str, str]] | None = None,
     registry: Registry | None = None,
     connect_options: Mapping[str, Mapping[str, Any]] | None = None,
     progress: ProgressCallback | None = None,
@@ -700,6 +714,7 @@ def compare(
         fx: Exchange rates, as `FxRates`, `{"USD:EUR": "0.9"}` or `["USD:EUR=0.9"]`;
             1 FROM = RATE TO. A conversion without its rate raises `MissingRateError`.
         group_by: `provider` (default), `day`, `month`, `agent` or `number`.
+        options: Per provider name, provider-specific query options (`{"x": {"view": "y"}}`).
         registry: Where to look provider names up; defaults to the installed providers.
         connect_options: Per provider name, `Connection` options (`api_key`, `base_url`...).
         progress: Called as `progress(provider, records_so_far)` from the fetching threads.
@@ -736,13 +751,20 @@ def compare(
                 connections.append(item)
                 continue
             name = item if isinstance(item, str) else item.name
-            options = {**common_options, **per_provider.get(name, {})}
-            connection = Connection(item, registry=registry, **options)
+            settings = {**common_options, **per_provider.get(name, {})}
+            connection = Connection(item, registry=registry, **settings)
             connections.append(connection)
             owned.append(connection)
         names = [c.provider.name for c in connections]
         if len(set(names)) != len(names):
             raise ConfigurationError(f"a provider is named twice: {', '.join(names)}")
+        query_options = dict(options or {})
+        stray = sorted(set(query_options) - set(names))
+        if stray:
+            raise ConfigurationError(
+                f"options given for {', '.join(stray)}, which is not compared "
+                f"(comparing {', '.join(names)})"
+            )
         if target is not None:
             book = default_rate_book()
             missing: set[tuple[str, str]] = set()
@@ -754,7 +776,7 @@ def compare(
                         needers.add(connection.provider.name)
             if missing:
                 raise MissingRateError(missing, needed_by=needers)
-        fetched = _fetch_all(connections, start, end, by, progress, use_billing)
+        fetched = _fetch_all(connections, start, end, by, progress, use_billing, query_options)
     finally:
         for connection in owned:
             connection.close()
@@ -793,11 +815,17 @@ def _fetch_all(
     by: GroupBy,
     progress: ProgressCallback | None,
     use_billing: bool,
+    options: Mapping[str, Mapping[str, str]],
 ) -> list[_Fetched]:
     jobs = []
     for connection in connections:
         provider = connection.provider
-        query = UsageQuery(since=since, until=until, granularity=fetch_granularity(provider, by))
+        query = UsageQuery(
+            since=since,
+            until=until,
+            granularity=fetch_granularity(provider, by),
+            options=dict(options.get(provider.name, {})),
+        )
         billing = None
         if use_billing and by in (GroupBy.PROVIDER, GroupBy.DAY, GroupBy.MONTH):
             billing = provider.billing_query(query)

@@ -20,9 +20,11 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from voice_usage._compare import GroupBy, fetch_granularity, group_records
 from voice_usage._exceptions import ConfigurationError, ProviderError, VoiceUsageError
 from voice_usage._fetch import Connection, FetchResult
 from voice_usage._plugins import Registry, load_registry
+from voice_usage._progress import FetchProgress, counted
 from voice_usage._schema import Grain, Granularity, UsageQuery, UsageRecord, parse_instant
 from voice_usage._serialize import write_csv, write_json, write_jsonl
 from voice_usage._version import __version__
@@ -316,10 +318,28 @@ def build_query(
     )
 
 
-def stream_result(result: FetchResult, output_format: str) -> None:
-    """Print a fetch result, then its warnings."""
+def stream_result(result: FetchResult, output_format: str, group_by: GroupBy | None = None) -> None:
+    """Print a fetch result (grouped when asked), then its warnings.
+
+    While records stream in, a progress line runs on stderr when it is a terminal (for streamed
+    formats, only when stdout is not that terminal too).
+    """
+    provider = result.provider
+    progress = FetchProgress([provider])
+    if output_format != "table" and sys.stdout.isatty():
+        progress.active = False
     with result:
-        print_records(result, output_format)
+        records: Iterable[UsageRecord] = counted(result, provider, progress)
+        if group_by is not None:
+            query = result.query
+            records = group_records(records, group_by, since=query.since, until=query.until)
+        if output_format == "table":
+            with progress:  # the table is built whole: stop the spinner before printing it
+                records = list(records)
+            print_records(records, output_format)
+        else:
+            with progress:
+                print_records(records, output_format)
     print_warnings(result.warnings)
 
 
@@ -333,6 +353,13 @@ def stream_result(result: FetchResult, output_format: str) -> None:
     default="table",
     show_default=True,
 )
+@click.option(
+    "--group-by",
+    type=click.Choice([g.value for g in GroupBy]),
+    default=None,
+    help="Sum the records into one window per UTC day or month, agent, number, or provider "
+    "(overrides --granularity).",
+)
 @click.pass_context
 @handle_errors
 def fetch_command(
@@ -345,11 +372,16 @@ def fetch_command(
     numbers: tuple[str, ...],
     extra_options: tuple[str, ...],
     output_format: str,
+    group_by: str | None,
 ) -> None:
     """Fetch PROVIDER's usage in [--since, --until) as normalized records."""
     query = build_query(since, until, granularity, agents, numbers, extra_options)
+    by = GroupBy(group_by) if group_by else None
     with Connection(provider, registry=registry_from(ctx)) as connection:
-        stream_result(connection.fetch(query), output_format)
+        if by is not None:
+            wanted = fetch_granularity(connection.provider, by)
+            query = query.model_copy(update={"granularity": wanted})
+        stream_result(connection.fetch(query), output_format, by)
 
 
 def _snapshot_json(snapshot: Any) -> Any:
@@ -398,3 +430,6 @@ def _flatten(data: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the `voice-usage` console script."""
     cli.main(args=argv, prog_name="voice-usage")
+
+
+from voice_usage import _cli_reports  # noqa: E402, F401  (registers compare, reprice, ratecards, demo)
