@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Final
 
 from voice_usage import (
@@ -79,7 +80,7 @@ ACCOUNT_PATH: Final = "/api/accounts/me"
 BILLING_MAX_DAYS: Final = 90
 """`billing/usage` answers at most 90 days a request (`toDate` at most 90 days after `fromDate`)."""
 
-BILLING_OPTIONS: Final[Mapping[str, str]] = {"source": "billing"}
+BILLING_OPTIONS: Final[Mapping[str, str]] = MappingProxyType({"source": "billing"})
 """The query options that ask for the billed totals Ultravox invoices (for `compare`)."""
 
 FREE_BILLING_STATUSES: Final = frozenset({
