@@ -619,3 +619,25 @@ def test_demo_emulator_defaults() -> None:
     assert isinstance(emulator, FlireoEmulator)
     assert emulator.api_key == "k"
     assert emulator.shape == "a" and emulator.rate_limit == 100
+
+
+def test_fault_hooks_latency_and_a_body_cut_short(serve: Any, fake_key: str, sleeps: Any) -> None:
+    server = serve(logs_per_day=5)
+    server.faults.latency = 0.01
+    server.faults.add(Fault(action="truncate", path="/usage"))
+    with connect(server, fake_key, sleeps) as flireo:
+        records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
+    assert len(records) == 5
+    assert len(server.requests) == 2  # the cut-short body was retried once
+    assert len(sleeps) == 1
+
+
+def test_the_vendor_path_prefix_is_served(serve: Any, fake_key: str, sleeps: Any) -> None:
+    server = serve(logs_per_day=5)
+    with voice_usage.connect("flireo", api_key=fake_key, base_url=f"{server.base_url}/api/v1",
+                             sleep=sleeps, async_sleep=sleeps.asleep) as flireo:
+        records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
+        snapshot = flireo.balance()
+    assert len(records) == 5
+    assert snapshot.minutes_balance == Decimal("500.5")
+    assert [r.path for r in server.requests] == ["/api/v1/usage", "/api/v1/organizations"]
