@@ -81,16 +81,21 @@ def group_key(record: UsageRecord, by: GroupBy) -> str | None:
 def fetch_granularity(provider: Provider, by: GroupBy) -> Granularity:
     """The granularity to ask ``provider`` for so that records can be grouped ``by``.
 
-    Days and months are asked for as such (the core rolls finer records up); agents and numbers
-    need the finest records the vendor has, since roll-ups merge agents; a whole-period total
-    asks for months, the fewest records.
+    The provider's own records are asked for, never a core roll-up, so records stream (and
+    progress shows) as pages arrive: the coarsest granularity the vendor reports that is at least
+    as fine as a day (grouping by day) or a month (by month or over the whole period). Agents and
+    numbers need the finest records the vendor has, since windows merge agents.
     """
-    if by is GroupBy.DAY:
-        return Granularity.DAY
+    native = provider.capabilities.granularities
+    if not native:
+        return Granularity.CALL
     if by in (GroupBy.AGENT, GroupBy.NUMBER):
-        native = provider.capabilities.granularities
-        return min(native, key=lambda g: g.rank) if native else Granularity.CALL
-    return Granularity.MONTH
+        return min(native, key=lambda g: g.rank)
+    wanted = Granularity.DAY if by is GroupBy.DAY else Granularity.MONTH
+    fine_enough = [g for g in native if g.rank <= wanted.rank]
+    if not fine_enough:
+        return wanted  # the provider refuses it with a clear UnsupportedQueryError
+    return max(fine_enough, key=lambda g: g.rank)
 
 
 def _key_order(key: str | None) -> tuple[bool, str]:
@@ -785,12 +790,11 @@ def compare(
     errors: list[ProviderFailure] = []
     warnings: list[str] = []
     for connection, result in zip(connections, fetched, strict=True):
-        warnings.extend(result.warnings)
         if result.failure is not None:
             errors.append(result.failure)
-            continue
-        assert result.groups is not None
-        rows.extend(_provider_rows(connection.provider, result, by))
+        else:
+            rows.extend(_provider_rows(connection.provider, result, by))
+        warnings.extend(result.warnings)
     rows = convert_rows(rows, target, rates)
     comparison = Comparison(
         since=start,

@@ -43,7 +43,7 @@ from voice_usage._provider import (
 )
 from voice_usage._schema import CostSource, Grain, Granularity, UsageQuery, UsageRecord
 
-__all__ = ["FakeCall", "FakeProvider", "check_provider", "check_records"]
+__all__ = ["FakeCall", "FakeProvider", "RecordsProvider", "check_provider", "check_records"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -154,6 +154,78 @@ class FakeProvider(Provider):
             return httpx.Response(
                 200, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
             )
+
+        return httpx.MockTransport(handler)
+
+
+_RECORDS = TypeAdapter(list[UsageRecord])
+
+
+class RecordsProvider(Provider):
+    """A provider that serves ready-made `UsageRecord`s: windows, uncosted, any currency.
+
+    For tests of what consumes records (comparisons, repricing, exports). Records are served over
+    `transport()` as JSON and kept to the query's `[since, until)` on `period_start`. With
+    ``billing`` records, `billing_query()` selects them through the `source=billing` option, as a
+    vendor with an authoritative billing endpoint would.
+    """
+
+    title = "Records"
+    auth: AuthScheme = BearerAuth()
+    default_base_url = "https://records.invalid/v1"
+
+    def __init__(
+        self,
+        records: Sequence[UsageRecord] = (),
+        *,
+        name: str = "records",
+        granularities: Iterable[Granularity] = (Granularity.CALL,),
+        billing: Sequence[UsageRecord] | None = None,
+        reports_cost: bool = True,
+        notes: Sequence[str] = (),
+    ) -> None:
+        self.name = name
+        self.records = list(records)
+        self.billing = None if billing is None else list(billing)
+        native = frozenset(granularities)
+        self.capabilities = Capabilities(
+            granularities=native, reports_cost=reports_cost, notes=tuple(notes)
+        )
+        self._native = min(native, key=lambda g: g.rank)
+
+    def plan(self, query: UsageQuery) -> FetchPlan[UsageRecord]:  # noqa: D102
+        source = query.options.get("source", "usage")
+        if source not in ("usage", "billing") or (source == "billing" and self.billing is None):
+            raise UnsupportedQueryError(self.name, f"unknown source {source!r}")
+
+        def parse(content: bytes) -> Page[UsageRecord]:
+            return Page(_RECORDS.validate_json(content))
+
+        def to_records(
+            pages: Iterator[Page[UsageRecord]], report: FetchReport
+        ) -> Iterator[UsageRecord]:
+            for page in pages:
+                for record in page.items:
+                    if query.contains(record.period_start):
+                        yield record
+
+        walk = Walk(path=f"/{source}", parse=parse)
+        return FetchPlan(walks=[walk], to_records=to_records, granularity=self._native)
+
+    def billing_query(self, query: UsageQuery) -> UsageQuery | None:  # noqa: D102
+        if self.billing is None:
+            return None
+        return query.model_copy(update={"options": {**query.options, "source": "billing"}})
+
+    def transport(self, api_key: str = "test-key") -> httpx.MockTransport:
+        """A transport that serves the records (`/usage`) and billing records (`/billing`)."""
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            if request.headers.get("authorization") != f"Bearer {api_key}":
+                return httpx.Response(401, json={"error": "unauthorized", "message": "bad key"})
+            served = self.billing if request.url.path.endswith("/billing") else self.records
+            body = _RECORDS.dump_json(list(served or []))
+            return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
         return httpx.MockTransport(handler)
 
