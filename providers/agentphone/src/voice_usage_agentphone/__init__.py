@@ -1,20 +1,35 @@
-"""AgentPhone provider for voice-usage (adapter not written yet)."""
+"""AgentPhone provider for voice-usage: daily, monthly, per-agent and per-number usage, plan limits.
 
-from voice_usage import BearerAuth, Capabilities, FetchPlan, Provider, UnsupportedQueryError, UsageQuery, hookimpl
-from typing import Any, Callable
+AgentPhone (agentphone.ai) reports counts and per-agent call seconds but no money; costs come from
+the dated rate card in webhook or hosted mode. See `docs/providers/agentphone.md`.
+"""
 
+from collections.abc import Callable
 
-class AgentPhoneProvider(Provider):
-    name = "agentphone"
-    title = "AgentPhone"
-    auth = BearerAuth()
-    default_base_url = "https://api.agentphone.ai"
-    capabilities = Capabilities(granularities=frozenset(), implemented=False)
+from voice_usage import Provider, hookimpl
+from voice_usage_agentphone._provider import (
+    MAX_DAYS,
+    MAX_MONTHS,
+    MODE_ENV,
+    MODES,
+    AgentPhoneProvider,
+)
+from voice_usage_agentphone._wire import UsageSnapshot
+from voice_usage_agentphone.emulator import AgentPhoneEmulator
 
-    def plan(self, query: UsageQuery) -> FetchPlan[Any]:
-        raise UnsupportedQueryError(self.name, "not implemented yet")
+__all__ = [
+    "MAX_DAYS",
+    "MAX_MONTHS",
+    "MODES",
+    "MODE_ENV",
+    "AgentPhoneEmulator",
+    "AgentPhoneProvider",
+    "UsageSnapshot",
+    "register_providers",
+]
 
 
 @hookimpl
 def register_providers(register: Callable[[Provider], None]) -> None:
+    """Register the AgentPhone provider."""
     register(AgentPhoneProvider())

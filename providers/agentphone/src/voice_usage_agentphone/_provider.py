@@ -1,0 +1,625 @@
+"""The AgentPhone adapter: which usage endpoint answers a query, and how its answer becomes records.
+
+AgentPhone's usage API (https://agentphone.ai/docs/api-reference/usage) has no date range. It
+answers "the last N days" (`/v1/usage/daily`, N from 1 to 365), "the last N months"
+(`/v1/usage/monthly`, N from 1 to 24), "the current calendar week, month or year per agent"
+(`/v1/usage/by-agent`) and "per phone number" with no period at all (`/v1/usage/by-number`). It
+reports counts, one duration figure (`totalSeconds` per agent) and no money.
+
+So the provider works out N from `since` and today, keeps exactly the whole days (or months) in
+`[since, until)`, refuses what the API cannot reach with an error that says how far back it goes,
+and prices what has a duration from the dated rate card (webhook or hosted mode).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from voice_usage import (
+    BearerAuth,
+    Capabilities,
+    ConfigurationError,
+    FetchPlan,
+    FetchReport,
+    Grain,
+    Granularity,
+    Page,
+    Provider,
+    RateBook,
+    RateCardError,
+    UnsupportedQueryError,
+    UsageQuery,
+    UsageRecord,
+    VendorError,
+    Walk,
+    default_rate_book,
+    price_record,
+)
+from voice_usage._provider import parse_vendor_error
+from voice_usage_agentphone import _wire
+
+__all__ = [
+    "MAX_DAYS",
+    "MAX_MONTHS",
+    "MODES",
+    "MODE_ENV",
+    "AgentPhoneProvider",
+    "utc_today",
+]
+
+MAX_DAYS = 365
+"""`/v1/usage/daily` accepts `days` from 1 to 365."""
+MAX_MONTHS = 24
+"""`/v1/usage/monthly` accepts `months` from 1 to 24."""
+MODE_ENV = "AGENTPHONE_MODE"
+"""Environment variable choosing the voice mode priced by the rate card."""
+MODES = ("webhook", "hosted")
+"""Voice modes with a price of their own: webhook USD 0.13/min, hosted USD 0.22/min."""
+VIEWS = ("time", "by-agent", "by-number")
+PERIODS = ("week", "month", "year")
+OPTIONS = ("view", "period", "tz", "mode")
+
+_DAY = timedelta(days=1)
+_NO_DURATION = (
+    "AgentPhone reports no cost, and its {what} counts calls without their duration, so no "
+    "rate card can price it (per-agent usage has durations: --option view=by-agent)"
+)
+
+
+def utc_today() -> date:
+    """Today's date in UTC: the default clock of the provider."""
+    return datetime.now(UTC).date()
+
+
+# --- calendar helpers (UTC) -------------------------------------------------------------------
+
+
+def _day_floor(t: datetime) -> datetime:
+    return t.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _day_ceil(t: datetime) -> datetime:
+    floor = _day_floor(t)
+    return floor if floor == t else floor + _DAY
+
+
+def _month_floor(t: datetime) -> datetime:
+    return _day_floor(t).replace(day=1)
+
+
+def _add_months(t: datetime, months: int) -> datetime:
+    index = t.year * 12 + (t.month - 1) + months
+    return t.replace(year=index // 12, month=index % 12 + 1, day=1)
+
+
+def _month_ceil(t: datetime) -> datetime:
+    floor = _month_floor(t)
+    return floor if floor == t else _add_months(floor, 1)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _month_index(t: datetime | date) -> int:
+    return t.year * 12 + t.month - 1
+
+
+def _month_label(t: datetime) -> str:
+    return t.strftime("%Y-%m")
+
+
+def _stamp(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _shorten(items: list[str], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+def _parse_daily(content: bytes) -> Page[_wire.DailyUsagePoint]:
+    body = _wire.DAILY_USAGE.validate_json(content)
+    return Page(body.data, meta=body)
+
+
+def _parse_monthly(content: bytes) -> Page[_wire.MonthlyUsagePoint]:
+    body = _wire.MONTHLY_USAGE.validate_json(content)
+    return Page(body.data, meta=body)
+
+
+def _parse_by_agent(content: bytes) -> Page[_wire.AgentUsageItem]:
+    body = _wire.AGENT_USAGE.validate_json(content)
+    return Page(body.data, meta=body)
+
+
+def _parse_by_number(content: bytes) -> Page[_wire.NumberUsageItem]:
+    body = _wire.NUMBER_USAGE.validate_json(content)
+    return Page(body.data, meta=body)
+
+
+def _parse_usage(content: bytes) -> Page[_wire.UsageSnapshot]:
+    return Page([_wire.USAGE.validate_json(content)])
+
+
+def _extras(model: Any, **known: Any) -> dict[str, Any]:
+    """Vendor fields without a core home, plus any unknown fields, verbatim."""
+    extras = {key: value for key, value in known.items() if value is not None}
+    extras.update(model.model_extra or {})
+    return extras
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What `plan()` read from the query's options."""
+
+    view: str
+    mode: str
+    period: str
+    tz: str | None
+
+
+class AgentPhoneProvider(Provider):
+    """AgentPhone (agentphone.ai): daily, monthly, per-agent and per-number usage, plan limits.
+
+    Args:
+        today: The date "today" is (UTC), or a function returning it; defaults to the real date.
+            AgentPhone counts back from today, so tests pin it.
+        rate_book: The rate cards to price with; defaults to `voice_usage.default_rate_book()`.
+    """
+
+    name = "agentphone"
+    title = "AgentPhone"
+    auth = BearerAuth()
+    default_base_url = "https://api.agentphone.ai"
+    docs_url = "https://agentphone.ai/docs/api-reference/usage/get-usage-v-1-usage-get"
+    capabilities = Capabilities(
+        granularities=frozenset({Granularity.DAY, Granularity.MONTH}),
+        filters=frozenset({"agent", "number", *OPTIONS}),
+        reports_cost=False,
+        balance=True,
+        max_history_days=MAX_DAYS,
+        notes=(
+            f"No date range: daily usage covers the last {MAX_DAYS} days, monthly the last "
+            f"{MAX_MONTHS} months, per-agent usage only the current week, month or year.",
+            "No money: cost comes from the rate card (webhook or hosted mode, --option mode=).",
+            "Durations only per agent (--option view=by-agent); daily and monthly usage count "
+            "calls without durations unless the API adds voiceMinutes.",
+        ),
+    )
+
+    def __init__(
+        self,
+        *,
+        today: date | Callable[[], date] | None = None,
+        rate_book: RateBook | None = None,
+    ) -> None:
+        self._clock = today
+        self._rate_book = rate_book
+
+    # --- configuration ------------------------------------------------------------------------
+
+    def today(self) -> date:
+        """The date the provider counts back from (UTC)."""
+        if self._clock is None:
+            return utc_today()
+        if isinstance(self._clock, date):
+            return self._clock
+        return self._clock()
+
+    @property
+    def rate_book(self) -> RateBook:
+        """The rate cards used to price records."""
+        return self._rate_book if self._rate_book is not None else default_rate_book()
+
+    def _settings(self, query: UsageQuery) -> _Settings:
+        options = query.options
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise ConfigurationError(
+                f"{self.name}: unknown option(s) {', '.join(unknown)}; "
+                f"AgentPhone understands {', '.join(OPTIONS)}"
+            )
+        view = options.get("view", "time")
+        if view not in VIEWS:
+            raise ConfigurationError(
+                f"{self.name}: option view must be one of {', '.join(VIEWS)}, got {view!r}"
+            )
+        mode_source = "option mode"
+        mode = options.get("mode")
+        if mode is None:
+            mode, mode_source = os.environ.get(MODE_ENV) or "webhook", MODE_ENV
+        if mode not in MODES:
+            raise ConfigurationError(
+                f"{self.name}: {mode_source} must be webhook or hosted "
+                f"(the voice modes AgentPhone prices apart), got {mode!r}"
+            )
+        period = options.get("period", "month")
+        if period not in PERIODS:
+            raise ConfigurationError(
+                f"{self.name}: option period must be week, month or year, got {period!r}"
+            )
+        if view != "by-agent" and ("period" in options or "tz" in options):
+            raise ConfigurationError(
+                f"{self.name}: options period and tz apply to view=by-agent only"
+            )
+        tz = options.get("tz") or None
+        return _Settings(view=view, mode=mode, period=period, tz=tz)
+
+    # --- the plan -----------------------------------------------------------------------------
+
+    def plan(self, query: UsageQuery) -> FetchPlan[Any]:
+        """Pick the endpoint for ``query``; see the module docstring and the provider docs."""
+        settings = self._settings(query)
+        if settings.view == "by-agent":
+            return self._by_agent_plan(query, settings)
+        if settings.view == "by-number":
+            return self._by_number_plan(query, settings)
+        if query.agent_ids or query.number_ids:
+            raise UnsupportedQueryError(
+                self.name,
+                "daily and monthly usage are account-wide; filter by agent with "
+                "--option view=by-agent, or by number with --option view=by-number",
+            )
+        if query.granularity is Granularity.MONTH:
+            return self._monthly_plan(query, settings)
+        return self._daily_plan(query, settings)
+
+    def _daily_plan(self, query: UsageQuery, settings: _Settings) -> FetchPlan[Any]:
+        today = self.today()
+        first, end = _day_ceil(query.since), _day_floor(query.until)
+        earliest = today - timedelta(days=MAX_DAYS - 1)
+        if first.date() < earliest:
+            raise UnsupportedQueryError(
+                self.name,
+                f"AgentPhone's daily usage reaches back {MAX_DAYS} days at most (its days "
+                f"parameter is 1 to {MAX_DAYS}): the earliest day it can return is "
+                f"{earliest.isoformat()} (today is {today.isoformat()} UTC), but since is "
+                f"{first.date().isoformat()}; monthly usage (--granularity month) reaches back "
+                f"{MAX_MONTHS} months",
+            )
+        cut = []
+        if query.since != first:
+            cut.append(query.since.date().isoformat())
+        if query.until != end and _day_floor(query.until) >= first:
+            cut.append(query.until.date().isoformat())
+        warnings = []
+        if cut:
+            warnings.append(
+                f"{self.name}: the query's edges cut the day(s) {', '.join(cut)}; AgentPhone "
+                "counts whole UTC days only, so the partial days are left out"
+            )
+        days = max(1, (today - first.date()).days + 1)
+        walks = (
+            [Walk("/v1/usage/daily", _parse_daily, params={"days": days})] if first < end else []
+        )
+        if not walks:
+            warnings.append(
+                f"{self.name}: [{query.since.isoformat()}, {query.until.isoformat()}) holds no "
+                "whole UTC day, and AgentPhone counts whole days only: no records"
+            )
+
+        def to_records(
+            pages: Iterator[Page[_wire.DailyUsagePoint]], report: FetchReport
+        ) -> Iterator[UsageRecord]:
+            for warning in warnings:
+                report.warn(warning)
+            seen: set[date] = set()
+            for page in pages:
+                self._check_echo(report, "days", page.meta.days, days)
+                for point in page.items:
+                    start = _midnight(point.date)
+                    if not (first <= start and start + _DAY <= end):
+                        continue
+                    if point.date in seen:
+                        report.dropped_duplicates += 1
+                        report.warn(
+                            f"{self.name}: daily usage repeats {point.date}; kept the first"
+                        )
+                        continue
+                    seen.add(point.date)
+                    yield self._series_record(point, start, start + _DAY, settings, "daily usage")
+            self._check_missing_days(report, seen, first, end, today)
+
+        return FetchPlan(walks=walks, to_records=to_records, granularity=Granularity.DAY)
+
+    def _monthly_plan(self, query: UsageQuery, settings: _Settings) -> FetchPlan[Any]:
+        today = self.today()
+        aligned = query.since == _month_floor(query.since) and query.until == _month_floor(
+            query.until
+        )
+        earliest_day = today - timedelta(days=MAX_DAYS - 1)
+        if not aligned and _day_ceil(query.since).date() >= earliest_day:
+            # Months cut by the query's edges: daily usage answers exactly, and the core sums the
+            # days into (clipped) months.
+            return self._daily_plan(query, settings)
+        first, end = _month_ceil(query.since), _month_floor(query.until)
+        current = _month_floor(_midnight(today))
+        earliest = _add_months(current, -(MAX_MONTHS - 1))
+        if first < earliest:
+            raise UnsupportedQueryError(
+                self.name,
+                f"AgentPhone's monthly usage reaches back {MAX_MONTHS} months at most (its "
+                f"months parameter is 1 to {MAX_MONTHS}): the earliest month it can return is "
+                f"{_month_label(earliest)}, but since is in {_month_label(first)}",
+            )
+        warnings = []
+        if not aligned:
+            cut = []
+            if query.since != first:
+                cut.append(_month_label(_month_floor(query.since)))
+            if query.until != end and _month_floor(query.until) >= first:
+                cut.append(_month_label(_month_floor(query.until)))
+            warnings.append(
+                f"{self.name}: the query's edges cut the month(s) {', '.join(cut)}, and daily "
+                f"usage (which could cut them) reaches back only to {earliest_day.isoformat()}; "
+                "AgentPhone's monthly usage counts whole months, so the partial months are left "
+                "out"
+            )
+        months = max(1, _month_index(current) - _month_index(first) + 1)
+        walks = (
+            [Walk("/v1/usage/monthly", _parse_monthly, params={"months": months})]
+            if first < end
+            else []
+        )
+        if not walks:
+            warnings.append(
+                f"{self.name}: [{query.since.isoformat()}, {query.until.isoformat()}) holds no "
+                "whole month, and AgentPhone's monthly usage counts whole months only: no records"
+            )
+
+        def to_records(
+            pages: Iterator[Page[_wire.MonthlyUsagePoint]], report: FetchReport
+        ) -> Iterator[UsageRecord]:
+            for warning in warnings:
+                report.warn(warning)
+            seen: set[date] = set()
+            for page in pages:
+                self._check_echo(report, "months", page.meta.months, months)
+                for point in page.items:
+                    start = _midnight(point.month)
+                    stop = _add_months(start, 1)
+                    if not (first <= start and stop <= end):
+                        continue
+                    if point.month in seen:
+                        report.dropped_duplicates += 1
+                        report.warn(
+                            f"{self.name}: monthly usage repeats {_month_label(start)}; kept the first"
+                        )
+                        continue
+                    seen.add(point.month)
+                    yield self._series_record(point, start, stop, settings, "monthly usage")
+
+        return FetchPlan(walks=walks, to_records=to_records, granularity=Granularity.MONTH)
+
+    def _by_agent_plan(self, query: UsageQuery, settings: _Settings) -> FetchPlan[Any]:
+        today = _midnight(self.today())
+        # The current calendar period contains today wherever the tz puts it (give or take a day).
+        if query.until <= today - _DAY or query.since >= today + 2 * _DAY:
+            raise UnsupportedQueryError(
+                self.name,
+                f"AgentPhone's per-agent usage covers only the current calendar "
+                f"{settings.period}, which contains today ({today.date().isoformat()}); "
+                f"[{query.since.isoformat()}, {query.until.isoformat()}) does not reach it",
+            )
+        params: dict[str, str] = {"period": settings.period}
+        if settings.tz:
+            params["tz"] = settings.tz
+        agents = set(query.agent_ids)
+
+        def to_records(
+            pages: Iterator[Page[_wire.AgentUsageItem]], report: FetchReport
+        ) -> Iterator[UsageRecord]:
+            for page in pages:
+                body: _wire.AgentUsageResponse = page.meta
+                start, end = body.periodStart, _wire.exclusive_end(body.periodEnd)
+                if end <= start:
+                    raise UnsupportedQueryError(
+                        self.name,
+                        f"by-agent usage gave an empty period {body.periodStart.isoformat()} to "
+                        f"{body.periodEnd.isoformat()}",
+                    )
+                if not (query.since <= start and end <= query.until):
+                    raise UnsupportedQueryError(
+                        self.name,
+                        f"AgentPhone's per-agent usage covers the whole current calendar "
+                        f"{body.period} [{_stamp(start)}, {_stamp(end)}) and cannot be cut to "
+                        f"[{_stamp(query.since)}, {_stamp(query.until)}); ask for "
+                        f"--since {_stamp(start)} --until {_stamp(end)} (or a wider range)",
+                    )
+                for item in page.items:
+                    if agents and item.agentId not in agents:
+                        continue
+                    record = UsageRecord(
+                        provider=self.name,
+                        grain=Grain.WINDOW,
+                        period_start=start,
+                        period_end=end,
+                        calls=item.calls,
+                        duration_seconds=Decimal(item.totalSeconds),
+                        agent_id=item.agentId,
+                        extras=_extras(
+                            item,
+                            agentName=item.agentName,
+                            messages=item.messages,
+                            isOrphan=item.isOrphan,
+                            period=body.period,
+                            tz=settings.tz,
+                        ),
+                    )
+                    yield self._price(record, settings.mode)
+
+        return FetchPlan(
+            walks=[Walk("/v1/usage/by-agent", _parse_by_agent, params=params)],
+            to_records=to_records,
+            granularity=query.granularity,
+        )
+
+    def _by_number_plan(self, query: UsageQuery, settings: _Settings) -> FetchPlan[Any]:
+        numbers, agents = set(query.number_ids), set(query.agent_ids)
+        note = _NO_DURATION.format(what="per-number usage")
+
+        def to_records(
+            pages: Iterator[Page[_wire.NumberUsageItem]], report: FetchReport
+        ) -> Iterator[UsageRecord]:
+            report.warn(
+                f"{self.name}: AgentPhone's per-number usage states no period (the counts look "
+                "like totals to date); the records carry the query's period as a label only"
+            )
+            for page in pages:
+                for item in page.items:
+                    if numbers and item.numberId not in numbers and item.phoneNumber not in numbers:
+                        continue
+                    if agents and item.agentId not in agents:
+                        continue
+                    yield UsageRecord(
+                        provider=self.name,
+                        grain=Grain.WINDOW,
+                        period_start=query.since,
+                        period_end=query.until,
+                        calls=item.calls,
+                        number_id=item.numberId,
+                        agent_id=item.agentId,
+                        cost_note=note,
+                        extras=_extras(
+                            item,
+                            phoneNumber=item.phoneNumber,
+                            country=item.country,
+                            status=item.status,
+                            messages=item.messages,
+                            agentName=item.agentName,
+                            periodStated=False,
+                        ),
+                    )
+
+        return FetchPlan(
+            walks=[Walk("/v1/usage/by-number", _parse_by_number)],
+            to_records=to_records,
+            granularity=query.granularity,
+        )
+
+    # --- records --------------------------------------------------------------------------------
+
+    def _series_record(
+        self,
+        point: _wire.DailyUsagePoint | _wire.MonthlyUsagePoint,
+        start: datetime,
+        end: datetime,
+        settings: _Settings,
+        what: str,
+    ) -> UsageRecord:
+        minutes = point.voiceMinutes
+        record = UsageRecord(
+            provider=self.name,
+            grain=Grain.WINDOW,
+            period_start=start,
+            period_end=end,
+            calls=point.calls,
+            duration_seconds=None if minutes is None else minutes * 60,
+            cost_note=_NO_DURATION.format(what=what) if minutes is None else None,
+            extras=_extras(point, messages=point.messages, webhooks=point.webhooks),
+        )
+        return record if minutes is None else self._price(record, settings.mode)
+
+    def _price(self, record: UsageRecord, mode: str) -> UsageRecord:
+        """Price a window that has a duration under the mode's rate card, approximately."""
+        try:
+            rate = self.rate_book.find(self.name, record.period_start, item="call", variant=mode)
+        except RateCardError as exc:
+            return record.model_copy(
+                update={
+                    "cost_note": f"AgentPhone reports no cost, and no rate card can price it: {exc}",
+                }
+            )
+        priced = price_record(record, rate)
+        note = priced.cost_note or ""
+        note += f"; {mode} mode"
+        if rate.minimum_charge and record.calls and record.duration_seconds is not None:
+            floor = rate.minimum_charge * record.calls
+            plain = record.duration_seconds / 60 * rate.price_per_minute
+            verdict = "applied" if floor > plain else "not reached"
+            note += (
+                f"; minimum {rate.currency} {rate.minimum_charge} per call as a floor over "
+                f"{record.calls} calls: {verdict}"
+            )
+        return priced.model_copy(update={"cost_note": note})
+
+    def _check_echo(self, report: FetchReport, name: str, echoed: int | None, asked: int) -> None:
+        if echoed is not None and echoed != asked:
+            report.warn(
+                f"{self.name}: asked for {name}={asked}, the API answered for {name}={echoed}"
+            )
+
+    def _check_missing_days(
+        self, report: FetchReport, seen: set[date], first: datetime, end: datetime, today: date
+    ) -> None:
+        # Days before today should all be there; today may be absent if "the last N days" ends
+        # yesterday, and later days do not exist yet.
+        missing = []
+        day = first.date()
+        stop = min(end.date(), today)
+        while day < stop:
+            if day not in seen:
+                missing.append(day.isoformat())
+            day += _DAY
+        if missing:
+            report.warn(
+                f"{self.name}: daily usage has no entry for {len(missing)} day(s) in the period "
+                f"({_shorten(missing)}); they are left out, not counted as zero"
+            )
+
+    # --- balance, errors, emulator ------------------------------------------------------------
+
+    def balance(self) -> Walk[Any]:
+        """`GET /v1/usage`: the plan, its limits, numbers in use and call/message counts."""
+        return Walk("/v1/usage", _parse_usage)
+
+    def parse_error(self, status_code: int, body: Any) -> VendorError:
+        """Read AgentPhone's error envelope and FastAPI's `detail` bodies.
+
+        `{"error": {"message", "code", "type", "details": [{"field", "message"}]}}` gives the
+        vendor code (or its type) and the message with the field details; FastAPI's 422
+        `{"detail": [{"loc", "msg", "type"}]}` gives the first error's type as the code; a plain
+        `{"detail": "..."}` gives the message.
+        """
+        if isinstance(body, dict):
+            error = body.get("error")
+            if isinstance(error, dict):
+                code = error.get("code") or error.get("type")
+                message = str(error.get("message") or "") or None
+                details = [
+                    _describe(item) for item in error.get("details") or [] if _describe(item)
+                ]
+                if details:
+                    message = f"{message or 'error'} ({'; '.join(details)})"
+                return VendorError(None if code is None else str(code), message)
+            detail = body.get("detail")
+            if isinstance(detail, list):
+                vendor = parse_vendor_error(body)
+                first = detail[0] if detail else None
+                code = first.get("type") if isinstance(first, dict) else None
+                return VendorError(str(code) if code else vendor.code, vendor.message)
+        return parse_vendor_error(body)
+
+    def emulator(self, api_key: str) -> Any:
+        """An `AgentPhoneEmulator` with demo data relative to the provider's today."""
+        from voice_usage_agentphone.emulator import AgentPhoneEmulator
+
+        return AgentPhoneEmulator(api_key=api_key, today=self._clock)
+
+
+def _describe(item: Any) -> str:
+    if isinstance(item, dict):
+        field, message = item.get("field"), item.get("message")
+        if field and message:
+            return f"{field}: {message}"
+        return str(message or field or "")
+    return str(item) if item else ""
