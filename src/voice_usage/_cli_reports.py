@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import IO
 
@@ -76,7 +76,8 @@ def _fx(specs: Sequence[str], currency: str | None) -> FxRates:
 def _money(value: Decimal | None, currency: str | None, places: int = 4) -> str:
     if value is None:
         return "-"
-    return f"{format_decimal(value, places)} {currency or ''}".strip()
+    shown = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{format_decimal(shown, places)} {currency or ''}".strip()
 
 
 def _count(value: int | None) -> str:
