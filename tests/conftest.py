@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# Every record a provider builds with UsageRecord.trusted() is fully validated in the tests.
+os.environ["VOICE_USAGE_STRICT_RECORDS"] = "1"
+
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any

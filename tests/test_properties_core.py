@@ -165,3 +165,19 @@ def test_parse_instant_converts_any_offset_to_the_same_utc_instant(instant, offs
     local = instant.astimezone(timezone(timedelta(minutes=offset_minutes)))
     assert parse_instant(local.isoformat()) == instant
     assert parse_instant(instant.isoformat().replace("+00:00", "Z")) == instant
+
+
+@given(events())
+def test_the_trusted_fast_path_builds_the_same_record_as_validation(record):
+    import voice_usage._schema as schema
+
+    values = {name: getattr(record, name) for name in UsageRecord.model_fields}
+    values["grain"] = values["grain"].value  # plain strings are coerced as validation does
+    original, schema._STRICT_RECORDS = schema._STRICT_RECORDS, False
+    try:
+        fast = UsageRecord.trusted(**values)
+    finally:
+        schema._STRICT_RECORDS = original
+    assert fast == record
+    assert fast.grain is record.grain
+    assert fast.model_dump_json() == record.model_dump_json()
