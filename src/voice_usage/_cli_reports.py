@@ -23,7 +23,7 @@ from voice_usage._exceptions import ConfigurationError
 from voice_usage._fetch import Connection
 from voice_usage._fx import FxRates
 from voice_usage._progress import FetchProgress, counted
-from voice_usage._ratecard import Rate, RateBook, default_rate_book, load_rate_book, using_rate_book
+from voice_usage._ratecard import Rate, RateBook, load_rate_book, using_rate_book
 from voice_usage._reprice import describe_rate, reprice_comparison
 from voice_usage._schema import UsageQuery, UsageRecord
 from voice_usage._serialize import read_jsonl, write_csv, write_json, write_jsonl
@@ -58,11 +58,12 @@ RATECARDS_HELP = (
 
 @contextmanager
 def rate_book_from(path: str | None) -> Iterator[RateBook]:
-    """The rate book in force, with ``path`` layered on top (and made the default) when given."""
-    if path is None:
-        yield default_rate_book()
-        return
-    with using_rate_book(load_rate_book([path])) as book:
+    """The rate cards for one command: shipped, `VOICE_USAGE_RATECARDS`, then ``path``.
+
+    Read afresh and made the default for the command, so providers pricing their records and
+    the command itself use the same cards.
+    """
+    with using_rate_book(load_rate_book([path] if path else [])) as book:
         yield book
 
 
