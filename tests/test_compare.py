@@ -324,3 +324,22 @@ def test_group_records_makes_one_window_per_group():
     [whole] = group_records(records, "provider")
     assert whole.calls == 3 and whole.period_start == at(2) and whole.cost == Decimal(7)
 
+
+
+def test_fetch_progress_counts_and_stays_silent_off_a_terminal():
+    import io
+
+    from rich.console import Console
+
+    from voice_usage._progress import FetchProgress, counted
+
+    quiet = FetchProgress(["a"], console=Console(file=io.StringIO()))
+    assert not quiet.active
+    with quiet:
+        assert list(counted(range(250), "a", quiet)) == list(range(250))
+    assert quiet.counts == {"a": 250}
+    shown = io.StringIO()
+    loud = FetchProgress(["a", "b"], console=Console(file=shown, force_terminal=True), force=True)
+    with loud:
+        loud.update("b", 7)
+    assert loud.counts == {"a": None, "b": 7}
