@@ -9,6 +9,7 @@ follow `next` verbatim, refuse a cursor seen twice, and stop at the cap.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar
@@ -42,8 +43,12 @@ def parse_page(provider: str, walk: Walk[T], response: RawResponse) -> Page[T]:
             f"(got {shown}){more}",
             field=where,
         ) from None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise _not_json(provider, walk, response, str(exc)) from None
+    except ValueError as exc:
+        raise ResponseValidationError(
+            provider, f"unexpected response from {walk.path}: {exc}"
+        ) from None
 
 
 def _not_json(

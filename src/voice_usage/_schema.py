@@ -181,9 +181,11 @@ class UsageRecord(BaseModel):
         for name in ("period_start", "period_end"):
             instant = data[name]
             if instant.tzinfo is not UTC:
-                if instant.utcoffset() is None:
+                offset = instant.utcoffset()
+                if offset is None:
                     raise ValueError(f"{name} must be timezone-aware, got {instant!r}")
-                data[name] = instant.astimezone(UTC)
+                if offset:  # any zero-offset zone (a parser's own UTC object) is already UTC
+                    data[name] = instant.astimezone(UTC)
         if problem := _inconsistency(data):
             raise ValueError(problem)
         record = _new(cls)

@@ -261,9 +261,9 @@ def test_a_user_rate_card_prices_the_logs(tmp_path: Any) -> None:
 
 
 def voice_usage_flireo_log(data: dict[str, Any]) -> Any:
-    from voice_usage_flireo import UsageLog
+    from voice_usage_flireo._wire import parse_usage_log
 
-    return UsageLog.model_validate_json(json.dumps(data))  # as it comes off the wire
+    return parse_usage_log(json.dumps(data))  # as it comes off the wire
 
 
 # -- periods and roll-ups ------------------------------------------------------------------------

@@ -8,7 +8,8 @@ One `event` record per usage log:
 - `cost` is the vendor's `cost` in EUR (`reported`) when given, else the billed minutes priced
   from the dated Flireo rate card (`rate_card`, EUR 0.07 per minute).
 
-Records are kept to `[since, until)` on `created_at`; the same log id seen twice is dropped. At
+Records are kept to `[since, until)` on `created_at`; a log id repeated on the next page (offset
+paging shifts when logs are written during the walk) is dropped. At
 the end of the stream the logs are reconciled against the response's `summary`.
 """
 
@@ -48,6 +49,7 @@ from voice_usage_flireo._wire import (
     FlireoOrganization,
     UsageLog,
     UsageSummary,
+    log_duration,
     parse_organization,
     parse_usage_page,
 )
@@ -65,9 +67,21 @@ FALLBACK_INCREMENT_SECONDS = 60
 example bills 84 s as 2 minutes)."""
 
 _CENT = Decimal("0.01")
-_LOG_FIELDS_IN_EXTRAS = (
-    "call_type", "phone_number", "agent_name", "business_name", "byok_stt", "byok_llm", "byok_tts",
+_RECORD_FIELDS = frozenset(
+    {
+        "id",
+        "created_at",
+        "duration_seconds",
+        "duration_sec",
+        "minutes_used",
+        "cost",
+        "call_id",
+        "number_id",
+    }
 )
+"""Log fields that become core record fields; every other field goes to the record's extras."""
+_DOCUMENTED = frozenset(UsageLog.__annotations__)
+"""Documented optional fields are left out of extras when null; unknown ones are kept as sent."""
 
 
 def _iso(instant: datetime) -> str:
@@ -75,12 +89,19 @@ def _iso(instant: datetime) -> str:
 
 
 class _Pricer:
-    """Rate-card lookups for the logs of one fetch, cached per UTC day."""
+    """Rate-card lookups and arithmetic for the logs of one fetch, cached.
+
+    Logs repeat a few durations and one price many times over; caching the rate per UTC day and
+    the derived quantities per distinct value keeps the per-log work to dictionary lookups.
+    """
 
     def __init__(self, book: RateBook, provider: str) -> None:
         self.book = book
         self.provider = provider
         self._by_day: dict[date, tuple[Rate | None, str]] = {}
+        self._billed: dict[tuple[Decimal, int], Decimal] = {}
+        self._charges: dict[tuple[Rate, Decimal], Decimal] = {}
+        self._spans: dict[Decimal | None, timedelta] = {}
 
     def rate(self, at: datetime) -> tuple[Rate | None, str]:
         """The rate in force at ``at`` and the cost note it gives, or `None` and the reason."""
@@ -100,6 +121,31 @@ class _Pricer:
             self._by_day[day] = found
         return found
 
+    def billed_minutes(self, duration: Decimal, rate: Rate | None) -> Decimal:
+        """Minutes billed for one call: the duration rounded up to the card's increment."""
+        increment = rate.increment_seconds if rate is not None else FALLBACK_INCREMENT_SECONDS
+        key = (duration, increment)
+        billed = self._billed.get(key)
+        if billed is None:
+            billed = self._billed[key] = Decimal(math.ceil(duration / increment) * increment) / 60
+        return billed
+
+    def charge(self, rate: Rate, billed: Decimal) -> Decimal:
+        """What ``billed`` minutes cost on ``rate``."""
+        key = (rate, billed)
+        cost = self._charges.get(key)
+        if cost is None:
+            cost = self._charges[key] = rate.charge_minutes(billed)
+        return cost
+
+    def span(self, duration: Decimal | None) -> timedelta:
+        """The event's length: its duration, at least one second (periods may not be empty)."""
+        span = self._spans.get(duration)
+        if span is None:
+            seconds = float(duration) if duration is not None else 0.0
+            span = self._spans[duration] = timedelta(seconds=max(seconds, 1.0))
+        return span
+
 
 @dataclass
 class _Tally:
@@ -117,7 +163,8 @@ class _Tally:
     summary: UsageSummary | None = None
     summary_changed: bool = False
     duplicates: int = 0
-    seen: set[str] = field(default_factory=set)
+    previous_page: set[str] = field(default_factory=set)
+    """Log ids of the page before the current one: where offset paging repeats a log."""
 
     def observe(self, summary: UsageSummary | None) -> None:
         if summary is None:
@@ -174,7 +221,9 @@ class FlireoProvider(Provider):
         ),
     )
 
-    def __init__(self, *, page_size: int = MAX_PAGE_SIZE, rate_book: RateBook | None = None) -> None:
+    def __init__(
+        self, *, page_size: int = MAX_PAGE_SIZE, rate_book: RateBook | None = None
+    ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
         self.page_size = page_size
@@ -189,7 +238,8 @@ class FlireoProvider(Provider):
         """Read `GET /usage` for the query's dates, to the last page."""
         if query.agent_ids or query.number_ids:
             raise UnsupportedQueryError(
-                self.name, "the usage API has no agent or number filter; fetch all and group instead"
+                self.name,
+                "the usage API has no agent or number filter; fetch all and group instead",
             )
         if query.options:
             names = ", ".join(sorted(query.options))
@@ -213,55 +263,59 @@ class FlireoProvider(Provider):
     ) -> Iterator[UsageRecord]:
         pricer = _Pricer(self.rate_book, self.name)
         tally = _Tally()
+        since, until = query.since, query.until
         for page in pages:
             tally.observe(page.meta)
+            # A log inserted while paging shifts the offsets, so the next page repeats the last
+            # logs of this one: compare each page with itself and its predecessor only, which
+            # keeps memory flat however long the walk.
+            current: set[str] = set()
             for log in page.items:
-                if log.id in tally.seen:
+                log_id = log["id"]
+                if log_id in current or log_id in tally.previous_page:
                     tally.duplicates += 1
                     continue
-                tally.seen.add(log.id)
+                current.add(log_id)
                 record = self.record(log, pricer)
                 tally.add(record)
-                if query.contains(record.period_start):
+                if since <= record.period_start < until:
                     yield record
                 else:
                     tally.outside += 1
-        tally.seen.clear()
+            tally.previous_page = current
         self._reconcile(tally, report, query)
 
     def record(self, log: UsageLog, pricer: _Pricer | None = None) -> UsageRecord:
         """The `event` record of one usage log."""
         pricer = pricer or _Pricer(self.rate_book, self.name)
-        start = log.created_at
-        duration = log.duration_seconds
+        start = log["created_at"]
+        duration = log_duration(log)
         rate, rate_note = pricer.rate(start)
-        billed = log.minutes_used
+        billed = log.get("minutes_used")
         if billed is None and duration is not None:
-            increment = rate.increment_seconds if rate is not None else FALLBACK_INCREMENT_SECONDS
-            billed = Decimal(math.ceil(duration / increment) * increment) / 60
-        cost: Decimal | None
-        if log.cost is not None:
-            cost, source, note = log.cost, CostSource.REPORTED, None
+            billed = pricer.billed_minutes(duration, rate)
+        cost = log.get("cost")
+        source: CostSource | None
+        note: str | None
+        if cost is not None:
+            source, note = CostSource.REPORTED, None
         elif billed is None:
-            cost, source = None, None
-            note = "the log has neither a cost nor a duration to price"
+            source, note = None, "the log has neither a cost nor a duration to price"
         elif rate is not None:
-            cost, source, note = rate.charge_minutes(billed), CostSource.RATE_CARD, rate_note
+            cost, source, note = pricer.charge(rate, billed), CostSource.RATE_CARD, rate_note
         else:
-            cost, source, note = None, None, rate_note
-        seconds = float(duration) if duration is not None else 0.0
-        extras: dict[str, Any] = {"log_id": log.id}
-        for name in _LOG_FIELDS_IN_EXTRAS:
-            value = getattr(log, name)
-            if value is not None:
-                extras[name] = value
-        if log.model_extra:
-            extras.update(log.model_extra)
-        return UsageRecord(
+            source, note = None, rate_note
+        extras: dict[str, Any] = {
+            key: value
+            for key, value in log.items()
+            if key not in _RECORD_FIELDS and (value is not None or key not in _DOCUMENTED)
+        }
+        extras["log_id"] = log["id"]
+        return UsageRecord.trusted(
             provider=self.name,
             grain=Grain.EVENT,
             period_start=start,
-            period_end=start + timedelta(seconds=max(seconds, 1.0)),
+            period_end=start + pricer.span(duration),
             calls=1,
             duration_seconds=duration,
             billed_minutes=billed,
@@ -269,8 +323,8 @@ class FlireoProvider(Provider):
             currency=CURRENCY if cost is not None else None,
             cost_source=source,
             cost_note=note,
-            call_id=log.call_id,
-            number_id=log.number_id,
+            call_id=log.get("call_id"),
+            number_id=log.get("number_id"),
             extras=extras,
         )
 
@@ -300,7 +354,9 @@ class FlireoProvider(Provider):
                 report.warn(f"{name}: cannot check total seconds: some logs have no duration")
             else:
                 report.reconcile(
-                    "duration_seconds", reported=summary.total_seconds, computed=tally.seconds,
+                    "duration_seconds",
+                    reported=summary.total_seconds,
+                    computed=tally.seconds,
                     tolerance=1 if tally.fractional_seconds else 0,
                 )
         if summary.total_minutes is not None:
@@ -310,8 +366,9 @@ class FlireoProvider(Provider):
                 report.warn(f"{name}: cannot check total_cost: some logs could not be priced")
             else:
                 figure = "cost" if tally.reported_cost else "cost (rate card vs. vendor total_cost)"
-                report.reconcile(figure, reported=summary.total_cost, computed=tally.cost,
-                                 tolerance=_CENT)
+                report.reconcile(
+                    figure, reported=summary.total_cost, computed=tally.cost, tolerance=_CENT
+                )
 
     def _reconcile_minutes(self, reported: Decimal, tally: _Tally, report: FetchReport) -> None:
         per_call = tally.billed_minutes
@@ -319,16 +376,23 @@ class FlireoProvider(Provider):
             report.warn(f"{self.name}: cannot check total minutes: some logs have no duration")
             return
         if abs(reported - per_call) <= _CENT or tally.seconds is None:
-            report.reconcile("billed_minutes", reported=reported, computed=per_call, tolerance=_CENT)
+            report.reconcile(
+                "billed_minutes", reported=reported, computed=per_call, tolerance=_CENT
+            )
             return
         plain = tally.seconds / 60
         roundings = {
-            plain, plain.quantize(_CENT), plain.to_integral_value(),
-            Decimal(math.floor(plain)), Decimal(math.ceil(plain)),
+            plain,
+            plain.quantize(_CENT),
+            plain.to_integral_value(),
+            Decimal(math.floor(plain)),
+            Decimal(math.ceil(plain)),
         }
         match = next((r for r in roundings if r == reported), None)
         if match is None:
-            report.reconcile("billed_minutes", reported=reported, computed=per_call, tolerance=_CENT)
+            report.reconcile(
+                "billed_minutes", reported=reported, computed=per_call, tolerance=_CENT
+            )
             return
         report.reconcile("minutes (total seconds / 60)", reported=reported, computed=match)
         report.warn(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, NotRequired
 
 from pydantic import (
     AfterValidator,
@@ -30,8 +30,9 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
-    model_validator,
+    with_config,
 )
+from typing_extensions import TypedDict
 
 from voice_usage import Page
 
@@ -41,7 +42,9 @@ __all__ = [
     "UsageLog",
     "UsagePage",
     "UsageSummary",
+    "log_duration",
     "parse_organization",
+    "parse_usage_log",
     "parse_usage_page",
 ]
 
@@ -66,30 +69,42 @@ class _Wire(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
 
 
-class UsageLog(_Wire):
-    """One usage log: one call, as `/usage` lists it."""
+@with_config(ConfigDict(extra="allow"))
+class UsageLog(TypedDict):
+    """One usage log: one call, as `/usage` lists it.
+
+    A `TypedDict`, not a model: a page holds up to 1000 logs, and validating them into plain
+    dicts in one `TypeAdapter` pass is about twice as fast as building model objects. Unknown
+    fields stay in the dict.
+    """
 
     id: str
     """The log's identifier (not always the call's)."""
     created_at: Instant
     """When the log was written (the vendor does not say whether that is the call's start or end)."""
-    duration_seconds: Quantity | None = Field(
-        validation_alias=AliasChoices("duration_seconds", "duration_sec")
-    )
-    """Measured duration; `duration_seconds` in (a), `duration_sec` in (b), (c), (d)."""
-    minutes_used: Quantity | None = None
+    duration_seconds: NotRequired[Quantity | None]
+    """Measured duration in seconds, shape (a)."""
+    duration_sec: NotRequired[Quantity | None]
+    """Measured duration in seconds, shapes (b), (c), (d)."""
+    minutes_used: NotRequired[Quantity | None]
     """Minutes charged for the call, after the vendor's rounding (shape (a) only)."""
-    cost: Quantity | None = None
+    cost: NotRequired[Quantity | None]
     """EUR charged for the call (shape (a) only)."""
-    call_id: str | None = None
-    number_id: str | None = None
-    call_type: str | None = None
-    phone_number: str | None = None
-    agent_name: str | None = None
-    business_name: str | None = None
-    byok_stt: bool | None = None
-    byok_llm: bool | None = None
-    byok_tts: bool | None = None
+    call_id: NotRequired[str | None]
+    number_id: NotRequired[str | None]
+    call_type: NotRequired[str | None]
+    phone_number: NotRequired[str | None]
+    agent_name: NotRequired[str | None]
+    business_name: NotRequired[str | None]
+    byok_stt: NotRequired[bool | None]
+    byok_llm: NotRequired[bool | None]
+    byok_tts: NotRequired[bool | None]
+
+
+def log_duration(log: UsageLog) -> Decimal | None:
+    """The measured duration, under whichever name the shape uses."""
+    duration = log.get("duration_seconds")
+    return log.get("duration_sec") if duration is None else duration
 
 
 class Pagination(_Wire):
@@ -113,26 +128,14 @@ class UsageSummary(_Wire):
     total_cost: Quantity | None = None
 
 
-class UsagePage(_Wire):
-    """One `/usage` response, whichever list key it uses."""
+@with_config(ConfigDict(extra="allow"))
+class UsagePage(TypedDict):
+    """One `/usage` response; the logs come under `logs` or `usage`, depending on the shape."""
 
-    logs: list[UsageLog] | None = None
-    usage: list[UsageLog] | None = None
-    pagination: Pagination | None = None
-    summary: UsageSummary | None = None
-
-    @model_validator(mode="after")
-    def _has_a_list(self) -> UsagePage:
-        if self.logs is None and self.usage is None:
-            raise ValueError("expected the usage logs under 'logs' or 'usage'")
-        if self.logs is not None and self.usage is not None:
-            raise ValueError("both 'logs' and 'usage' are present; expected one list")
-        return self
-
-    @property
-    def items(self) -> list[UsageLog]:
-        """The logs of this page, whichever key carried them."""
-        return self.logs if self.logs is not None else (self.usage or [])
+    logs: NotRequired[list[UsageLog]]
+    usage: NotRequired[list[UsageLog]]
+    pagination: NotRequired[Pagination | None]
+    summary: NotRequired[UsageSummary | None]
 
 
 class FlireoOrganization(_Wire):
@@ -155,17 +158,34 @@ class FlireoOrganization(_Wire):
 
 
 _USAGE_PAGE: TypeAdapter[UsagePage] = TypeAdapter(UsagePage)
+_USAGE_LOG: TypeAdapter[UsageLog] = TypeAdapter(UsageLog)
 _ORGANIZATION: TypeAdapter[FlireoOrganization] = TypeAdapter(FlireoOrganization)
 
 
 def parse_usage_page(content: bytes) -> Page[UsageLog]:
-    """One `/usage` body as a page; the summary travels in `meta`."""
+    """One `/usage` body as a page; the summary travels in `meta`.
+
+    Raises:
+        ValidationError: a field of the wrong type; `ValueError` when the body has neither or
+            both of the list keys.
+    """
     page = _USAGE_PAGE.validate_json(content)
-    total = page.pagination.total if page.pagination is not None else None
-    return Page(page.items, total=total, meta=page.summary)
+    logs, usage = page.get("logs"), page.get("usage")
+    if (logs is None) == (usage is None):
+        which = (
+            "both 'logs' and 'usage' are present" if logs is not None else "no 'logs' or 'usage'"
+        )
+        raise ValueError(f"expected the usage logs under 'logs' or 'usage': {which}")
+    pagination = page.get("pagination")
+    total = pagination.total if pagination is not None else None
+    return Page(logs if logs is not None else usage or [], total=total, meta=page.get("summary"))
+
+
+def parse_usage_log(content: bytes | str) -> UsageLog:
+    """Validate one log's JSON, as it comes off the wire."""
+    return _USAGE_LOG.validate_json(content)
 
 
 def parse_organization(content: bytes) -> Page[FlireoOrganization]:
     """The `/organizations` body as a one-item page."""
     return Page([_ORGANIZATION.validate_json(content)])
-

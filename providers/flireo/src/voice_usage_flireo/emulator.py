@@ -346,8 +346,12 @@ class FlireoEmulator(Emulator):
         """The summary the emulator answers for these `/usage` date parameters (for tests)."""
         lo_ms, hi_ms = self._bounds({"start_date": [start_date], "end_date": [end_date]})
         matched = self._range(lo_ms, hi_ms)
-        return {"calls": matched.total, "seconds": matched.seconds, "minutes": matched.minutes,
-                "cost": matched.minutes * self.price_per_minute}
+        return {
+            "calls": matched.total,
+            "seconds": matched.seconds,
+            "minutes": matched.minutes,
+            "cost": matched.minutes * self.price_per_minute,
+        }
 
     # -- wire -------------------------------------------------------------------------------
 
@@ -399,8 +403,11 @@ class FlireoEmulator(Emulator):
             if self.summary_cost:
                 summary["total_cost"] = cost
         else:
-            summary = {"total_calls": matched.total, "total_duration_seconds": seconds,
-                       "total_duration_minutes": _number(minutes)}
+            summary = {
+                "total_calls": matched.total,
+                "total_duration_seconds": seconds,
+                "total_duration_minutes": _number(minutes),
+            }
             if self.summary_cost:
                 summary["total_cost"] = cost
         return summary
@@ -427,14 +434,18 @@ class FlireoEmulator(Emulator):
     def _bounds(self, query: Mapping[str, list[str]]) -> tuple[int, int]:
         start = query.get("start_date", [""])[-1]
         end = query.get("end_date", [""])[-1]
-        lo = self._instant("start_date", start, end=False) if start else (
-            (self.data_start.toordinal() - _EPOCH.toordinal()) * _DAY_MS
+        lo = (
+            self._instant("start_date", start, end=False)
+            if start
+            else ((self.data_start.toordinal() - _EPOCH.toordinal()) * _DAY_MS)
         )
         hi = self._instant("end_date", end, end=True) if end else int(self.clock() * 1000) + 1
         return lo, hi
 
     @staticmethod
-    def _int_param(request: EmulatorRequest, name: str, default: int, low: int, high: int | None) -> int:
+    def _int_param(
+        request: EmulatorRequest, name: str, default: int, low: int, high: int | None
+    ) -> int:
         text = request.param(name)
         if text is None or text == "":
             return default
@@ -450,10 +461,17 @@ class FlireoEmulator(Emulator):
 
     def _validation_error(self, error: _BadRequest) -> EmulatorResponse:
         if self.validation_status == 422:
-            return json_response({"error": {
-                "code": "invalid_request", "message": error.message, "param": error.param,
-                "type": "invalid_request_error",
-            }}, 422)
+            return json_response(
+                {
+                    "error": {
+                        "code": "invalid_request",
+                        "message": error.message,
+                        "param": error.param,
+                        "type": "invalid_request_error",
+                    }
+                },
+                422,
+            )
         return json_response(
             {"error": "Validation failed", "message": error.message, "details": [error.message]},
             400,
@@ -486,10 +504,16 @@ class FlireoEmulator(Emulator):
             with self._lock:
                 self.throttled += 1
             seconds = int(wait)
-            return json_response({"error": {
-                "code": "rate_limit_exceeded",
-                "message": f"Too many requests. Please retry after {seconds} seconds.",
-            }}, 429, {**headers, "Retry-After": str(seconds)})
+            return json_response(
+                {
+                    "error": {
+                        "code": "rate_limit_exceeded",
+                        "message": f"Too many requests. Please retry after {seconds} seconds.",
+                    }
+                },
+                429,
+                {**headers, "Retry-After": str(seconds)},
+            )
         path = request.path.removeprefix(_API_PREFIX).rstrip("/") or "/"
         try:
             if path == "/usage":
@@ -516,22 +540,32 @@ class FlireoEmulator(Emulator):
             body["pagination"] = {"total": matched.total, "limit": limit, "offset": offset}
         body["summary"] = self._summary(matched)
         return EmulatorResponse(
-            200, json.dumps(body, separators=(",", ":")).encode(),
+            200,
+            json.dumps(body, separators=(",", ":")).encode(),
             {"Content-Type": "application/json"},
         )
 
     def _organization(self) -> dict[str, Any]:
         org_id = _uuid(_mix(self.seed + 1), _mix(self.seed + 2))
         if self.organization_shape == "billing":
-            return {"id": org_id, "company_name": "Acme Corp",
-                    "minutes_balance": _number(self.minutes_balance),
-                    "monthly_usage_minutes": self.monthly_usage_minutes}
+            return {
+                "id": org_id,
+                "company_name": "Acme Corp",
+                "minutes_balance": _number(self.minutes_balance),
+                "monthly_usage_minutes": self.monthly_usage_minutes,
+            }
         body: dict[str, Any] = {
-            "id": org_id, "name": "Acme Corp",
-            "minutes_balance": (int(self.minutes_balance) if self.organization_shape == "reference"
-                                else _number(self.minutes_balance)),
+            "id": org_id,
+            "name": "Acme Corp",
+            "minutes_balance": (
+                int(self.minutes_balance)
+                if self.organization_shape == "reference"
+                else _number(self.minutes_balance)
+            ),
             "monthly_usage_minutes": self.monthly_usage_minutes,
-            "active_numbers": 3, "active_agents": 2, "active_calls": 1,
+            "active_numbers": 3,
+            "active_agents": 2,
+            "active_calls": 1,
         }
         if self.organization_shape == "spec":
             body.update(has_local_models_access=False, parent_org_id=None, children=[])
@@ -549,13 +583,20 @@ class FlireoEmulator(Emulator):
             )
         codes = {
             400: ("invalid_request", "Invalid request"),
-            402: ("insufficient_credits", "Insufficient credits to make outbound call. "
-                  "Please add credits in your billing dashboard."),
+            402: (
+                "insufficient_credits",
+                "Insufficient credits to make outbound call. "
+                "Please add credits in your billing dashboard.",
+            ),
             404: ("not_found", "Resource not found"),
             409: ("conflict", "Conflict"),
             422: ("invalid_request", "Invalid request"),
             429: ("rate_limit_exceeded", "Too many requests. Please retry later."),
         }
-        code, message = codes.get(status, ("server_error", "Internal server error")
-                                   if status >= 500 else (f"http_{status}", "Error"))
+        code, message = codes.get(
+            status,
+            ("server_error", "Internal server error")
+            if status >= 500
+            else (f"http_{status}", "Error"),
+        )
         return json_response({"error": {"code": code, "message": message}}, status)
