@@ -3,7 +3,10 @@
 Each provider ships an `Emulator` subclass that answers its vendor's endpoints from deterministic
 data. `EmulatorServer` serves one on `127.0.0.1` over HTTP/1.1 with keep-alive, checks the key,
 adds latency, and plays scripted `Fault`s: error statuses with `Retry-After`, connection resets,
-bodies cut short, HTML pages, hangs and cross-host redirects. The demo and the tests use it.
+bodies cut short, HTML pages, hangs, cross-host redirects and rewritten answers (the real answer
+with a field removed, retyped or repeated). A fault can be limited to one path, to requests with
+given query values, and can let the first matching requests through (to break page 2 of a walk).
+The demo and the tests use it.
 
 Example::
 
@@ -17,10 +20,11 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Self
@@ -77,7 +81,11 @@ def json_response(
     )
 
 
-FaultAction = Literal["reset", "truncate", "html", "hang", "redirect", "body"]
+FaultAction = Literal["reset", "truncate", "html", "hang", "redirect", "body", "rewrite"]
+
+Rewrite = Callable[[Any, "EmulatorRequest"], Any]
+"""Takes the decoded JSON of the real answer and the request; returns the JSON to send instead
+(or `bytes`, sent verbatim)."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,12 @@ class Fault:
     - `html`: a 200 HTML page instead of JSON;
     - `hang`: wait `delay` seconds before answering normally (to trip a read timeout);
     - `redirect`: 302 to `location` (another host, to check the key does not follow);
-    - `body`: a 200 with `body` verbatim (JSON of the wrong shape, say).
+    - `body`: a 200 with `body` verbatim (JSON of the wrong shape, say);
+    - `rewrite`: the real answer, its JSON passed through `rewrite` first (a field removed or
+      retyped, a record repeated, a `next` link pointing back, a total that moved).
+
+    `path`, `query` and `after` choose which requests it hits: only that path, only requests
+    whose query has those values, and only once `after` matching requests went through untouched.
     """
 
     status: int | None = None
@@ -103,6 +116,23 @@ class Fault:
     location: str | None = None
     path: str | None = None
     """Only requests to this path are affected; `None` for any path."""
+    query: Mapping[str, str] | None = None
+    """Only requests whose query parameters have these values (the last value of each)."""
+    after: int = 0
+    """Let this many matching requests through untouched before playing the fault."""
+    rewrite: Rewrite | None = None
+    """For `action="rewrite"`: turns the real answer's JSON into the JSON to send."""
+
+    def matches(self, path: str, query: Mapping[str, list[str]]) -> bool:
+        """Whether a request to ``path`` with ``query`` is one this fault is aimed at."""
+        if self.path is not None and self.path != path:
+            return False
+        if self.query is not None:
+            for name, value in self.query.items():
+                values = query.get(name)
+                if not values or values[-1] != value:
+                    return False
+        return True
 
 
 class Faults:
@@ -110,33 +140,42 @@ class Faults:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._script: list[list[Any]] = []  # [fault, remaining or None for forever]
+        self._script: list[list[Any]] = []  # [fault, remaining or None for forever, to skip]
         self.latency = 0.0
         """Seconds added to every response."""
 
     def add(self, fault: Fault, times: int | None = 1) -> None:
         """Play ``fault`` on the next ``times`` matching requests (`None`: on every one)."""
         with self._lock:
-            self._script.append([fault, times])
+            self._script.append([fault, times, fault.after])
 
     def clear(self) -> None:
         """Forget every scripted fault."""
         with self._lock:
             self._script.clear()
 
-    def take(self, path: str) -> Fault | None:
-        """The fault for a request to ``path``, if any, consuming one use of it."""
+    def take(self, path: str, query: Mapping[str, list[str]] | None = None) -> Fault | None:
+        """The fault for a request to ``path`` (with ``query``), if any, consuming one use of it."""
         with self._lock:
             for entry in self._script:
-                fault, remaining = entry
-                if fault.path is not None and fault.path != path:
+                fault, remaining, skip = entry
+                if not fault.matches(path, query or {}):
                     continue
+                if skip > 0:
+                    entry[2] -= 1
+                    return None
                 if remaining is not None:
                     entry[1] -= 1
                     if entry[1] <= 0:
                         self._script.remove(entry)
                 return fault  # type: ignore[no-any-return]
         return None
+
+    @property
+    def pending(self) -> int:
+        """Scripted faults not played yet (a fault played forever counts while it is scripted)."""
+        with self._lock:
+            return len(self._script)
 
 
 class Emulator(ABC):
@@ -177,7 +216,7 @@ class EmulatorServer:
         self.requests: list[EmulatorRequest] = []
         """Every request received, in order (tests count and inspect them)."""
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = _QuietServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -214,6 +253,15 @@ class EmulatorServer:
             self.requests.append(request)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Ignores clients that hang up mid-answer (a timed-out client, a reset): expected here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+
 def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -234,7 +282,7 @@ def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
             server.record(request)
             if server.faults.latency:
                 time.sleep(server.faults.latency)
-            fault = server.faults.take(request.path)
+            fault = server.faults.take(request.path, request.query)
             if fault is not None and fault.action == "reset":
                 self._reset()
                 return
@@ -267,7 +315,14 @@ def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
                     )
             if not emulator.authorized(request):
                 return emulator.unauthorized(request)
-            return emulator.handle(request)
+            response = emulator.handle(request)
+            rewrite = fault.rewrite if fault is not None and fault.action == "rewrite" else None
+            if rewrite is not None and response.status == 200:
+                changed = rewrite(json.loads(response.body), request)
+                if not isinstance(changed, bytes):
+                    changed = json.dumps(changed, separators=(",", ":")).encode()
+                response = EmulatorResponse(response.status, changed, dict(response.headers))
+            return response
 
         def _send(self, response: EmulatorResponse, *, truncate: bool) -> None:
             self.send_response(response.status)
