@@ -71,9 +71,7 @@ def options_for(*providers: Any) -> dict[str, dict[str, Any]]:
 
 
 def run(*providers: Any, **kwargs: Any) -> voice_usage.Comparison:
-    return compare(
-        list(providers), SINCE, UNTIL, connect_options=options_for(*providers), **kwargs
-    )
+    return compare(list(providers), SINCE, UNTIL, connect_options=options_for(*providers), **kwargs)
 
 
 # Two vendors, hand-computed:
@@ -147,8 +145,13 @@ def test_a_rate_card_vendor_missing_rate_fails_before_fetching():
 
     with pytest.raises(MissingRateError, match="USD:EUR"):
         compare(
-            [vendor], SINCE, UNTIL, currency="EUR",
-            connect_options={"ultravox": {"api_key": KEY, "transport": httpx.MockTransport(transport)}},
+            [vendor],
+            SINCE,
+            UNTIL,
+            currency="EUR",
+            connect_options={
+                "ultravox": {"api_key": KEY, "transport": httpx.MockTransport(transport)}
+            },
         )
     assert requests == []
 
@@ -161,8 +164,12 @@ def test_one_failing_provider_is_reported_and_the_others_still_shown(sleeps):
     options = options_for(ACME, BOLT)
     options["down"] = {"api_key": KEY, "transport": httpx.MockTransport(broken)}
     result = compare(
-        [ACME, down, BOLT], SINCE, UNTIL, connect_options=options,
-        sleep=sleeps, async_sleep=sleeps.asleep,
+        [ACME, down, BOLT],
+        SINCE,
+        UNTIL,
+        connect_options=options,
+        sleep=sleeps,
+        async_sleep=sleeps.asleep,
     )
     assert [r.provider for r in result.rows] == ["acme", "bolt"]
     assert not result.ok
@@ -196,8 +203,10 @@ def test_a_provider_with_no_usage_shows_zero_and_converts_to_zero():
 
 def test_costs_in_several_currencies_are_kept_apart_and_converted():
     mixed = RecordsProvider(
-        [event("mixed", at(2), 60, cost="1.00", currency="USD"),
-         event("mixed", at(3), 60, cost="2.00", currency="GBP")],
+        [
+            event("mixed", at(2), 60, cost="1.00", currency="USD"),
+            event("mixed", at(3), 60, cost="2.00", currency="GBP"),
+        ],
         name="mixed",
     )
     native = run(mixed)
@@ -213,8 +222,12 @@ def test_costs_in_several_currencies_are_kept_apart_and_converted():
 def test_group_by_day_gives_one_row_per_provider_and_day():
     result = run(ACME, BOLT, group_by="day")
     keys = [(r.provider, r.group) for r in result.rows]
-    assert keys == [("acme", "2026-10-02"), ("acme", "2026-10-03"),
-                    ("bolt", "2026-10-02"), ("bolt", "2026-10-09")]
+    assert keys == [
+        ("acme", "2026-10-02"),
+        ("acme", "2026-10-03"),
+        ("bolt", "2026-10-02"),
+        ("bolt", "2026-10-09"),
+    ]
     assert result.row("acme", "2026-10-03").calls == 2
     assert result.row("acme", "2026-10-03").cost == Decimal("0.60")
     assert result.total is None
@@ -222,9 +235,11 @@ def test_group_by_day_gives_one_row_per_provider_and_day():
 
 def test_group_by_month_and_agent_and_number():
     calls = RecordsProvider(
-        [event("desk", at(2), 60, cost="1", agent="a1", number="n1"),
-         event("desk", at(4), 60, cost="2", agent="a2", number="n1"),
-         event("desk", datetime(2026, 10, 31, 23, tzinfo=UTC), 60, cost="4", agent="a1")],
+        [
+            event("desk", at(2), 60, cost="1", agent="a1", number="n1"),
+            event("desk", at(4), 60, cost="2", agent="a2", number="n1"),
+            event("desk", datetime(2026, 10, 31, 23, tzinfo=UTC), 60, cost="4", agent="a1"),
+        ],
         name="desk",
     )
     by_agent = run(calls, group_by="agent")
@@ -238,17 +253,33 @@ def test_group_by_month_and_agent_and_number():
 def test_billing_endpoint_figures_win_and_a_difference_is_a_warning():
     listed = [event("ledger", at(2), 84, billed="1.4"), event("ledger", at(3), 30, billed="0.5")]
     billed = [
-        UsageRecord(provider="ledger", grain=Grain.WINDOW, period_start=at(2, 0),
-                    period_end=at(3, 0), billed_minutes=Decimal("2.5"), cost=Decimal("0.125"),
-                    currency="USD", cost_source=CostSource.RATE_CARD,
-                    cost_note="rate card ledger/call@2025-01-01: USD 0.05/min"),
-        UsageRecord(provider="ledger", grain=Grain.WINDOW, period_start=at(2, 0),
-                    period_end=at(3, 0), billed_minutes=Decimal("1"), cost=Decimal("0.005"),
-                    currency="USD", cost_source=CostSource.RATE_CARD, item="sip",
-                    cost_note="rate card ledger/sip@2025-01-01: USD 0.005/min"),
+        UsageRecord(
+            provider="ledger",
+            grain=Grain.WINDOW,
+            period_start=at(2, 0),
+            period_end=at(3, 0),
+            billed_minutes=Decimal("2.5"),
+            cost=Decimal("0.125"),
+            currency="USD",
+            cost_source=CostSource.RATE_CARD,
+            cost_note="rate card ledger/call@2025-01-01: USD 0.05/min",
+        ),
+        UsageRecord(
+            provider="ledger",
+            grain=Grain.WINDOW,
+            period_start=at(2, 0),
+            period_end=at(3, 0),
+            billed_minutes=Decimal("1"),
+            cost=Decimal("0.005"),
+            currency="USD",
+            cost_source=CostSource.RATE_CARD,
+            item="sip",
+            cost_note="rate card ledger/sip@2025-01-01: USD 0.005/min",
+        ),
     ]
-    ledger = RecordsProvider(listed, name="ledger", billing=billed,
-                             granularities=[Granularity.CALL])
+    ledger = RecordsProvider(
+        listed, name="ledger", billing=billed, granularities=[Granularity.CALL]
+    )
     result = run(ledger)
     row = result.row("ledger")
     assert row.billed_from == "billing"
@@ -270,15 +301,20 @@ def test_progress_is_reported_per_provider():
 
 def test_no_provider_named_means_every_installed_one_with_a_key(monkeypatch):
     registry = Registry()
-    registry.add(FakeProvider([FakeCall("c1", at(2), 60, Decimal("0.01"))], name="keyed"),
-                 "voice-usage-keyed", "1")
+    registry.add(
+        FakeProvider([FakeCall("c1", at(2), 60, Decimal("0.01"))], name="keyed"),
+        "voice-usage-keyed",
+        "1",
+    )
     registry.add(FakeProvider(name="keyless"), "voice-usage-keyless", "1")
     monkeypatch.setenv("KEYED_API_KEY", KEY)
     monkeypatch.delenv("KEYLESS_API_KEY", raising=False)
     keyed = registry.get("keyed")
     assert isinstance(keyed, FakeProvider)
     result = compare(
-        since=SINCE, until=UNTIL, registry=registry,
+        since=SINCE,
+        until=UNTIL,
+        registry=registry,
         connect_options={"keyed": {"transport": keyed.transport(KEY)}},
     )
     assert [r.provider for r in result.rows] == ["keyed"]
@@ -302,7 +338,9 @@ def test_bad_arguments_are_configuration_errors():
 def test_json_form_carries_the_contract_fields_as_strings():
     data = run(ACME, currency="EUR", fx=["USD:EUR=0.9"]).to_json()
     [row] = data["rows"]
-    assert {"provider", "calls", "duration_seconds", "billed_minutes", "cost", "currency"} <= set(row)
+    assert {"provider", "calls", "duration_seconds", "billed_minutes", "cost", "currency"} <= set(
+        row
+    )
     assert row["cost"] == "0.70" and row["converted_cost"] == "0.630000"
     assert data["fx"] == [{"from": "USD", "to": "EUR", "rate": "0.9", "label": "USD:EUR=0.9"}]
     assert data["errors"] == [] and data["since"] == "2026-10-01T00:00:00Z"
@@ -316,14 +354,14 @@ def test_group_records_makes_one_window_per_group():
     ]
     by_agent = list(group_records(records, "agent", since=SINCE, until=UNTIL))
     assert [(r.agent_id, r.calls, r.cost) for r in by_agent] == [
-        ("a1", 2, Decimal(5)), ("a2", 1, Decimal(2))
+        ("a1", 2, Decimal(5)),
+        ("a2", 1, Decimal(2)),
     ]
     assert all(r.grain is Grain.WINDOW and r.period_start == SINCE for r in by_agent)
     by_day = list(group_records(records, "day"))
     assert [(r.period_start.day, r.calls) for r in by_day] == [(2, 2), (5, 1)]
     [whole] = group_records(records, "provider")
     assert whole.calls == 3 and whole.period_start == at(2) and whole.cost == Decimal(7)
-
 
 
 def test_fetch_progress_counts_and_stays_silent_off_a_terminal():

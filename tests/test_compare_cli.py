@@ -50,20 +50,27 @@ class HandFlireo(FlireoEmulator):
 # = 720 s = 12 call minutes; one call also has 30 s of SIP = 0.5 SIP minutes; one call failed
 # (system error, not billed). Cost: 12 x USD 0.05 + 0.5 x USD 0.005 = USD 0.6025 -> EUR 0.54225.
 # Talk time: 84 + 30 + 601 + 12 = 727 s.
-def ultravox_call(n: int, talk: int, billed: int | None, *, sip: int | None = None,
-                  failed: bool = False) -> EmulatedCall:
+def ultravox_call(
+    n: int, talk: int, billed: int | None, *, sip: int | None = None, failed: bool = False
+) -> EmulatedCall:
     created = MIDNIGHT + timedelta(minutes=n)
     joined = created + timedelta(seconds=1)
     return EmulatedCall(
-        call_id=f"00000000-0000-4000-8000-00000000000{n}", created=created, joined=joined,
+        call_id=f"00000000-0000-4000-8000-00000000000{n}",
+        created=created,
+        joined=joined,
         ended=joined + timedelta(seconds=talk),
         end_reason="system_error" if failed else "hangup",
         billing_status="BILLING_STATUS_FREE_SYSTEM_ERROR" if failed else "BILLING_STATUS_BILLED",
         billed_seconds=None if billed is None else Decimal(billed),
-        sip=sip is not None, sip_billed_seconds=None if sip is None else Decimal(sip),
+        sip=sip is not None,
+        sip_billed_seconds=None if sip is None else Decimal(sip),
         sip_termination="SIP_TERMINATION_NORMAL" if sip is not None else None,
-        agent_id="9a3c0f4e-5b1d-4c2a-8e7f-1d2b3c4d5e6f", agent_name="Front desk",
-        voice_id="2e5a7c9b-1d3f-4b6a-8c0e-2f4a6b8c0d1e", metadata={}, short_summary="",
+        agent_id="9a3c0f4e-5b1d-4c2a-8e7f-1d2b3c4d5e6f",
+        agent_name="Front desk",
+        voice_id="2e5a7c9b-1d3f-4b6a-8c0e-2f4a6b8c0d1e",
+        metadata={},
+        short_summary="",
     )
 
 
@@ -84,10 +91,22 @@ class HandUltravox(UltravoxEmulator):
 # card, USD 0.13/min per second with a 1 cent minimum per call, on windows (approximate):
 # 114/60 x 0.13 = 0.247; 601/60 x 0.13 = 1.30216666.. -> 1.302167; USD 1.549167 -> EUR 1.394250.
 AGENT_USAGE = [
-    {"agentId": "agent_a", "agentName": "Support", "messages": 0, "calls": 2,
-     "totalSeconds": 114, "isOrphan": False},
-    {"agentId": None, "agentName": "Unassigned", "messages": 0, "calls": 1,
-     "totalSeconds": 601, "isOrphan": True},
+    {
+        "agentId": "agent_a",
+        "agentName": "Support",
+        "messages": 0,
+        "calls": 2,
+        "totalSeconds": 114,
+        "isOrphan": False,
+    },
+    {
+        "agentId": None,
+        "agentName": "Unassigned",
+        "messages": 0,
+        "calls": 1,
+        "totalSeconds": 601,
+        "isOrphan": True,
+    },
 ]
 
 
@@ -117,8 +136,11 @@ def env(servers: dict[str, EmulatorServer], fake_key: str) -> dict[str, str]:
 
 @pytest.fixture
 def no_sleep(monkeypatch: pytest.MonkeyPatch, sleeps: Any) -> Any:
-    monkeypatch.setattr(_cli_reports, "compare", functools.partial(
-        voice_usage.compare, sleep=sleeps, async_sleep=sleeps.asleep))
+    monkeypatch.setattr(
+        _cli_reports,
+        "compare",
+        functools.partial(voice_usage.compare, sleep=sleeps, async_sleep=sleeps.asleep),
+    )
     return sleeps
 
 
@@ -126,8 +148,18 @@ def run(env: dict[str, str], *args: str) -> Any:
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
-COMPARE = ("compare", "flireo", "ultravox", "agentphone", "--since", SINCE.isoformat(),
-           "--until", UNTIL.isoformat(), "--option", "agentphone:view=by-agent")
+COMPARE = (
+    "compare",
+    "flireo",
+    "ultravox",
+    "agentphone",
+    "--since",
+    SINCE.isoformat(),
+    "--until",
+    UNTIL.isoformat(),
+    "--option",
+    "agentphone:view=by-agent",
+)
 
 
 def test_compare_json_matches_hand_computed_figures(env: dict[str, str], fake_key: str) -> None:
@@ -192,7 +224,9 @@ def test_compare_table_names_the_rate_and_the_sources(env: dict[str, str]) -> No
 
 
 def test_one_provider_failing_forever_still_shows_the_others(
-    env: dict[str, str], servers: dict[str, EmulatorServer], no_sleep: Any,
+    env: dict[str, str],
+    servers: dict[str, EmulatorServer],
+    no_sleep: Any,
 ) -> None:
     servers["ultravox"].faults.add(Fault(status=500), times=None)
     result = run(env, *COMPARE, "--currency", "EUR", "--fx", "USD:EUR=0.9", "--format", "json")
@@ -210,13 +244,30 @@ def test_compare_csv_has_one_line_per_row_and_the_rate(env: dict[str, str]) -> N
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("provider,group,basis,records,calls")
-    assert [line.split(",")[0] for line in lines[1:]] == ["flireo", "ultravox", "agentphone", "total"]
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        "flireo",
+        "ultravox",
+        "agentphone",
+        "total",
+    ]
     assert all(line.endswith("USD:EUR=0.9") for line in lines[1:])
 
 
 def test_compare_group_by_day(env: dict[str, str]) -> None:
-    result = run(env, "compare", "flireo", "ultravox", "--since", SINCE.isoformat(), "--until",
-                 UNTIL.isoformat(), "--group-by", "day", "--format", "json")
+    result = run(
+        env,
+        "compare",
+        "flireo",
+        "ultravox",
+        "--since",
+        SINCE.isoformat(),
+        "--until",
+        UNTIL.isoformat(),
+        "--group-by",
+        "day",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)["rows"]
     # Flireo lists logs: only today has a row. Ultravox reports every day, most with 0 calls.
@@ -227,8 +278,16 @@ def test_compare_group_by_day(env: dict[str, str]) -> None:
 
 def test_compare_with_no_provider_takes_those_with_keys(env: dict[str, str]) -> None:
     partial = {k: v for k, v in env.items() if not k.startswith("AGENTPHONE")}
-    result = run(partial, "compare", "--since", SINCE.isoformat(), "--until", UNTIL.isoformat(),
-                 "--format", "json")
+    result = run(
+        partial,
+        "compare",
+        "--since",
+        SINCE.isoformat(),
+        "--until",
+        UNTIL.isoformat(),
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert [row["provider"] for row in data["rows"]] == ["flireo", "ultravox"]
@@ -239,12 +298,26 @@ def test_bad_arguments_exit_2(env: dict[str, str]) -> None:
     assert run(env, *COMPARE, "--fx", "USD:EUR=0.9").exit_code == 2  # --fx without --currency
     assert run(env, *COMPARE, "--currency", "EUR", "--fx", "USD-EUR").exit_code == 2
     assert run(env, *COMPARE, "--option", "agentphone-view").exit_code == 2
-    assert run(env, "compare", "nosuch", "--since", "2026-10-01", "--until", "2026-11-01").exit_code == 2
+    assert (
+        run(env, "compare", "nosuch", "--since", "2026-10-01", "--until", "2026-11-01").exit_code
+        == 2
+    )
 
 
 def test_fetch_group_by_agent(env: dict[str, str]) -> None:
-    result = run(env, "fetch", "ultravox", "--since", SINCE.isoformat(), "--until",
-                 UNTIL.isoformat(), "--group-by", "agent", "--format", "json")
+    result = run(
+        env,
+        "fetch",
+        "ultravox",
+        "--since",
+        SINCE.isoformat(),
+        "--until",
+        UNTIL.isoformat(),
+        "--group-by",
+        "agent",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.stderr
     [window] = json.loads(result.stdout)
     assert window["agent_id"] == "9a3c0f4e-5b1d-4c2a-8e7f-1d2b3c4d5e6f"

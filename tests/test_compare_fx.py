@@ -60,8 +60,17 @@ def test_convert_all_sums_each_currency_converted():
 
 @pytest.mark.parametrize(
     "spec",
-    ["USD-EUR=0.9", "USD:EUR", "USD:EUR=abc", "USD:EUR=0", "USD:EUR=-1", "US:EUR=1", "USD:USD=1",
-     "USD:EUR=NaN", "USD:EUR=Infinity"],
+    [
+        "USD-EUR=0.9",
+        "USD:EUR",
+        "USD:EUR=abc",
+        "USD:EUR=0",
+        "USD:EUR=-1",
+        "US:EUR=1",
+        "USD:USD=1",
+        "USD:EUR=NaN",
+        "USD:EUR=Infinity",
+    ],
 )
 def test_malformed_specs_are_configuration_errors(spec):
     with pytest.raises(ConfigurationError, match="--fx"):

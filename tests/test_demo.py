@@ -21,7 +21,11 @@ def test_demo_command_exits_0_quickly_with_all_three_vendors():
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "voice_usage", "demo"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr
@@ -29,7 +33,7 @@ def test_demo_command_exits_0_quickly_with_all_three_vendors():
     out = done.stdout
     for step in ("1. fetch", "2. compare", "3. reprice"):
         assert step in out
-    compare_table = out[out.index("2. compare"):out.index("3. reprice")]
+    compare_table = out[out.index("2. compare") : out.index("3. reprice")]
     for vendor in VENDORS:
         assert f"│ {vendor}" in compare_table, vendor
     assert "FX: 1 USD = 0.92 EUR (--fx USD:EUR=0.92)" in out

@@ -36,16 +36,29 @@ from voice_usage_flireo.emulator import FlireoEmulator
 START = datetime(2026, 10, 14, 9, 30, tzinfo=UTC)
 
 CALL = UsageRecord(
-    provider="flireo", grain=Grain.EVENT, period_start=START,
-    period_end=START + timedelta(seconds=601), calls=1, failed_calls=0,
-    duration_seconds=Decimal(601), billed_minutes=Decimal(601) / 60,
-    cost=Decimal("1.302167"), currency="EUR", cost_source=CostSource.RATE_CARD,
-    cost_note="rate card flireo/call@2025-12-01: EUR 0.07/min", call_id="call-1",
-    number_id="num-1", extras={"call_type": "phone"},
+    provider="flireo",
+    grain=Grain.EVENT,
+    period_start=START,
+    period_end=START + timedelta(seconds=601),
+    calls=1,
+    failed_calls=0,
+    duration_seconds=Decimal(601),
+    billed_minutes=Decimal(601) / 60,
+    cost=Decimal("1.302167"),
+    currency="EUR",
+    cost_source=CostSource.RATE_CARD,
+    cost_note="rate card flireo/call@2025-12-01: EUR 0.07/min",
+    call_id="call-1",
+    number_id="num-1",
+    extras={"call_type": "phone"},
 )
 WINDOW = UsageRecord(
-    provider="agentphone", grain=Grain.WINDOW, period_start=datetime(2026, 10, 1, tzinfo=UTC),
-    period_end=datetime(2026, 11, 1, tzinfo=UTC), calls=40, agent_id="agent-7",
+    provider="agentphone",
+    grain=Grain.WINDOW,
+    period_start=datetime(2026, 10, 1, tzinfo=UTC),
+    period_end=datetime(2026, 11, 1, tzinfo=UTC),
+    calls=40,
+    agent_id="agent-7",
     cost_note="AgentPhone reports no cost",
 )
 NAMES = {"flireo": "Flireo", "agentphone": "AgentPhone"}
@@ -69,7 +82,7 @@ def test_focus_row_maps_the_record_to_focus_columns():
     assert row["x_CostSource"] == "rate_card" and row["x_Provider"] == "flireo"
     # FOCUS asks custom columns to come after its own, prefixed x_
     customs = [c for c in FOCUS_COLUMNS if c.startswith("x_")]
-    assert list(FOCUS_COLUMNS)[-len(customs):] == customs
+    assert list(FOCUS_COLUMNS)[-len(customs) :] == customs
 
 
 def test_focus_row_of_an_uncosted_window():
@@ -160,7 +173,9 @@ def test_comparison_to_pandas():
 
     provider = RecordsProvider([CALL.model_copy(update={"provider": "one"})], name="one")
     result = voice_usage.compare(
-        [provider], "2026-10-01", "2026-11-01",
+        [provider],
+        "2026-10-01",
+        "2026-11-01",
         connect_options={"one": {"api_key": "k", "transport": provider.transport("k")}},
     )
     frame = result.to_pandas()
@@ -179,11 +194,25 @@ class TwoLogs(FlireoEmulator):
 def test_export_command_writes_by_suffix(tmp_path: Path, fake_key: str, name: str):
     target = tmp_path / name
     with EmulatorServer(TwoLogs(fake_key)) as server:
-        env = {"FLIREO_API_KEY": fake_key, "FLIREO_BASE_URL": server.base_url,
-               "VOICE_USAGE_RATECARDS": ""}
+        env = {
+            "FLIREO_API_KEY": fake_key,
+            "FLIREO_BASE_URL": server.base_url,
+            "VOICE_USAGE_RATECARDS": "",
+        }
         result = CliRunner().invoke(
-            cli, ["export", "flireo", "--since", "2026-10-01", "--until", "2026-11-01",
-                  "--output", str(target)], env=env, catch_exceptions=False,
+            cli,
+            [
+                "export",
+                "flireo",
+                "--since",
+                "2026-10-01",
+                "--until",
+                "2026-11-01",
+                "--output",
+                str(target),
+            ],
+            env=env,
+            catch_exceptions=False,
         )
     assert result.exit_code == 0, result.stderr
     assert f"wrote 2 records to {target}" in result.stderr
@@ -202,8 +231,20 @@ def test_export_focus_csv(tmp_path: Path, fake_key: str):
     with EmulatorServer(TwoLogs(fake_key)) as server:
         env = {"FLIREO_API_KEY": fake_key, "FLIREO_BASE_URL": server.base_url}
         result = CliRunner().invoke(
-            cli, ["export", "flireo", "--since", "2026-10-01", "--until", "2026-11-01",
-                  "--output", str(target), "--focus"], env=env, catch_exceptions=False,
+            cli,
+            [
+                "export",
+                "flireo",
+                "--since",
+                "2026-10-01",
+                "--until",
+                "2026-11-01",
+                "--output",
+                str(target),
+                "--focus",
+            ],
+            env=env,
+            catch_exceptions=False,
         )
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
@@ -212,6 +253,17 @@ def test_export_focus_csv(tmp_path: Path, fake_key: str):
 
 
 def test_export_rejects_an_unknown_suffix(tmp_path: Path):
-    result = CliRunner().invoke(cli, ["export", "flireo", "--since", "2026-10-01", "--until",
-                                      "2026-11-01", "--output", str(tmp_path / "x.xlsx")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "export",
+            "flireo",
+            "--since",
+            "2026-10-01",
+            "--until",
+            "2026-11-01",
+            "--output",
+            str(tmp_path / "x.xlsx"),
+        ],
+    )
     assert result.exit_code == 2

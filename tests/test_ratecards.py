@@ -88,9 +88,15 @@ def test_in_force_honours_effective_until(user_file: Path):
 
 def test_increment_in_words():
     def line(increment: int) -> Rate:
-        return Rate(provider="x", price_per_minute=Decimal(1), currency="USD",
-                    increment_seconds=increment, effective_from=date(2025, 1, 1),
-                    source="https://example.invalid", checked=date(2026, 1, 1))
+        return Rate(
+            provider="x",
+            price_per_minute=Decimal(1),
+            currency="USD",
+            increment_seconds=increment,
+            effective_from=date(2025, 1, 1),
+            source="https://example.invalid",
+            checked=date(2026, 1, 1),
+        )
 
     assert line(1).increment == "per second"
     assert line(6).increment == "per 6 s, rounded up per call"
@@ -134,8 +140,15 @@ def test_ratecards_table_shows_the_user_file(user_file: Path):
     assert result.exit_code == 0, result.stderr
     assert "acme" in result.stdout and "0.10 GBP" in result.stdout
     assert "per minute, rounded up per call" in result.stdout
-    via_env = run("ratecards", "acme", "--at", "2026-10-01", "--format", "json",
-                  env={"VOICE_USAGE_RATECARDS": str(user_file)})
+    via_env = run(
+        "ratecards",
+        "acme",
+        "--at",
+        "2026-10-01",
+        "--format",
+        "json",
+        env={"VOICE_USAGE_RATECARDS": str(user_file)},
+    )
     [acme] = json.loads(via_env.stdout)["rates"]
     assert acme["origin"] == str(user_file) and acme["effective_until"] == "2027-01-01"
 

@@ -23,7 +23,9 @@ from voice_usage import (
 START = datetime(2026, 10, 5, 9, tzinfo=UTC)
 
 
-def rate(provider: str, price: str, currency: str, increment: int, minimum: str = "0", **kw) -> Rate:
+def rate(
+    provider: str, price: str, currency: str, increment: int, minimum: str = "0", **kw
+) -> Rate:
     return Rate(
         provider=provider,
         price_per_minute=Decimal(price),
@@ -42,17 +44,28 @@ PER_SECOND = rate("secondly", "0.13", "USD", 1, minimum="0.01")
 BOOK = RateBook([PER_MINUTE, PER_SECOND, rate("secondly", "0.005", "USD", 6, item="sip")])
 
 
-def call(seconds: int, index: int = 0, *, provider: str = "origin", billed: str | None = None,
-         cost: str | None = "0.50") -> UsageRecord:
+def call(
+    seconds: int,
+    index: int = 0,
+    *,
+    provider: str = "origin",
+    billed: str | None = None,
+    cost: str | None = "0.50",
+) -> UsageRecord:
     start = START + timedelta(minutes=20 * index)
     return UsageRecord(
-        provider=provider, grain=Grain.EVENT, period_start=start,
-        period_end=start + timedelta(seconds=max(seconds, 1)), calls=1,
+        provider=provider,
+        grain=Grain.EVENT,
+        period_start=start,
+        period_end=start + timedelta(seconds=max(seconds, 1)),
+        calls=1,
         duration_seconds=Decimal(seconds),
         billed_minutes=None if billed is None else Decimal(billed),
-        cost=None if cost is None else Decimal(cost), currency="EUR" if cost else None,
+        cost=None if cost is None else Decimal(cost),
+        currency="EUR" if cost else None,
         cost_source=CostSource.REPORTED if cost else None,
-        cost_note=None if cost else "unknown", call_id=f"c{index}",
+        cost_note=None if cost else "unknown",
+        call_id=f"c{index}",
     )
 
 
@@ -96,8 +109,12 @@ def test_reprice_is_pure():
 
 def test_a_window_is_priced_on_its_minutes_and_labelled_approximate():
     window = UsageRecord(
-        provider="origin", grain=Grain.WINDOW, period_start=START,
-        period_end=START + timedelta(days=1), calls=3, duration_seconds=Decimal(715),
+        provider="origin",
+        grain=Grain.WINDOW,
+        period_start=START,
+        period_end=START + timedelta(days=1),
+        calls=3,
+        duration_seconds=Decimal(715),
     )
     [priced] = reprice([window], "minutely", book=BOOK)
     assert priced.approximate
@@ -108,8 +125,12 @@ def test_a_window_is_priced_on_its_minutes_and_labelled_approximate():
 
 def test_a_window_with_only_billed_minutes_is_priced_on_them_approximately():
     window = UsageRecord(
-        provider="origin", grain=Grain.WINDOW, period_start=START,
-        period_end=START + timedelta(days=1), calls=2, billed_minutes=Decimal("12.5"),
+        provider="origin",
+        grain=Grain.WINDOW,
+        period_start=START,
+        period_end=START + timedelta(days=1),
+        calls=2,
+        billed_minutes=Decimal("12.5"),
     )
     [priced] = reprice([window], "secondly", book=BOOK)
     assert priced.approximate and priced.cost == Decimal("1.625")  # 12.5 x 0.13
@@ -133,10 +154,15 @@ def test_the_card_in_force_on_each_calls_date_is_used():
     new = rate("shifty", "0.20", "USD", 60, effective_from=date(2026, 10, 6))
     book = RateBook([old, new])
     before = call(60)
-    after = call(60).model_copy(update={"period_start": datetime(2026, 10, 7, tzinfo=UTC),
-                                        "period_end": datetime(2026, 10, 7, 0, 1, tzinfo=UTC)})
+    after = call(60).model_copy(
+        update={
+            "period_start": datetime(2026, 10, 7, tzinfo=UTC),
+            "period_end": datetime(2026, 10, 7, 0, 1, tzinfo=UTC),
+        }
+    )
     assert [r.cost for r in reprice([before, after], "shifty", book=book)] == [
-        Decimal("0.10"), Decimal("0.20")
+        Decimal("0.10"),
+        Decimal("0.20"),
     ]
 
 
@@ -162,8 +188,11 @@ def test_shipped_cards_price_the_three_calls():
 def test_side_by_side_rows_as_run_and_per_target():
     sip = call(60, 3, cost="0.01").model_copy(update={"item": "sip"})
     result = reprice_comparison(
-        [*THREE_CALLS, sip], ["minutely", "secondly"], book=BOOK,
-        currency="EUR", fx=["USD:EUR=0.9"],
+        [*THREE_CALLS, sip],
+        ["minutely", "secondly"],
+        book=BOOK,
+        currency="EUR",
+        fx=["USD:EUR=0.9"],
     )
     as_run, minutely, secondly = result.rows
     assert (as_run.provider, as_run.basis) == ("origin", "as run")
@@ -172,15 +201,20 @@ def test_side_by_side_rows_as_run_and_per_target():
     assert minutely.billed_minutes == 14 and minutely.cost == Decimal("0.98")
     assert "1 sip record(s) (1.00 min) not priced: minutely has no 'sip' card" in minutely.notes
     assert secondly.cost == Decimal("1.549167") + Decimal("0.005")  # calls + 1 SIP minute
-    assert secondly.converted_cost == ((Decimal("1.554167") * Decimal("0.9")).quantize(
-        Decimal("0.000001")))
+    assert secondly.converted_cost == (
+        (Decimal("1.554167") * Decimal("0.9")).quantize(Decimal("0.000001"))
+    )
     assert [r.label for r in result.fx] == ["USD:EUR=0.9"]
 
 
 def test_side_by_side_says_when_windows_made_it_approximate():
     window = UsageRecord(
-        provider="origin", grain=Grain.WINDOW, period_start=START,
-        period_end=START + timedelta(days=1), calls=3, duration_seconds=Decimal(715),
+        provider="origin",
+        grain=Grain.WINDOW,
+        period_start=START,
+        period_end=START + timedelta(days=1),
+        calls=3,
+        duration_seconds=Decimal(715),
     )
     result = reprice_comparison([window], ["minutely"], book=BOOK)
     assert result.rows[1].approximate and result.rows[1].cost_source == "approximate"

@@ -25,11 +25,17 @@ SECONDS = (84, 30, 601)
 def call(index: int, seconds: int) -> UsageRecord:
     start = START + timedelta(minutes=15 * index)
     return UsageRecord(
-        provider="flireo", grain=Grain.EVENT, period_start=start,
-        period_end=start + timedelta(seconds=seconds), calls=1,
-        duration_seconds=Decimal(seconds), billed_minutes=Decimal(-(-seconds // 60)),
-        cost=Decimal("0.07") * (-(-seconds // 60)), currency="EUR",
-        cost_source=CostSource.REPORTED, call_id=f"c{index}",
+        provider="flireo",
+        grain=Grain.EVENT,
+        period_start=start,
+        period_end=start + timedelta(seconds=seconds),
+        calls=1,
+        duration_seconds=Decimal(seconds),
+        billed_minutes=Decimal(-(-seconds // 60)),
+        cost=Decimal("0.07") * (-(-seconds // 60)),
+        currency="EUR",
+        cost_source=CostSource.REPORTED,
+        call_id=f"c{index}",
     )
 
 
@@ -53,8 +59,9 @@ def rows_of(result: Any) -> dict[str, dict[str, Any]]:
 
 
 def test_reprice_a_jsonl_file_under_two_cards(jsonl: Path) -> None:
-    result = run("reprice", "--input", str(jsonl), "--to", "ultravox,agentphone:hosted",
-                 "--format", "json")
+    result = run(
+        "reprice", "--input", str(jsonl), "--to", "ultravox,agentphone:hosted", "--format", "json"
+    )
     rows = rows_of(result)
     assert list(rows) == ["flireo", "ultravox", "agentphone:hosted"]
     # As run: 2 + 1 + 11 = 14 min at EUR 0.07 = EUR 0.98.
@@ -70,8 +77,19 @@ def test_reprice_a_jsonl_file_under_two_cards(jsonl: Path) -> None:
 
 
 def test_reprice_in_one_currency_names_the_rate(jsonl: Path) -> None:
-    result = run("reprice", "--input", str(jsonl), "--to", "ultravox", "--currency", "EUR",
-                 "--fx", "USD:EUR=0.9", "--format", "json")
+    result = run(
+        "reprice",
+        "--input",
+        str(jsonl),
+        "--to",
+        "ultravox",
+        "--currency",
+        "EUR",
+        "--fx",
+        "USD:EUR=0.9",
+        "--format",
+        "json",
+    )
     data = json.loads(result.stdout)
     ultravox = {r["provider"]: r for r in data["rows"]}["ultravox"]
     assert Decimal(ultravox["converted_cost"]) == Decimal("0.54")  # 0.60 x 0.9
@@ -89,8 +107,12 @@ def test_reprice_table_says_what_it_priced_as(jsonl: Path) -> None:
 
 def test_windows_are_labelled_approximate(tmp_path: Path) -> None:
     window = UsageRecord(
-        provider="agentphone", grain=Grain.WINDOW, period_start=START,
-        period_end=START + timedelta(days=1), calls=3, duration_seconds=Decimal(715),
+        provider="agentphone",
+        grain=Grain.WINDOW,
+        period_start=START,
+        period_end=START + timedelta(days=1),
+        calls=3,
+        duration_seconds=Decimal(715),
     )
     path = tmp_path / "windows.jsonl"
     path.write_text(window.model_dump_json() + "\n", encoding="utf-8")
@@ -125,8 +147,21 @@ class ThreeLogs(FlireoEmulator):
 def test_reprice_fetches_the_calls_from_the_provider(fake_key: str) -> None:
     with EmulatorServer(ThreeLogs(fake_key)) as server:
         env = {"FLIREO_API_KEY": fake_key, "FLIREO_BASE_URL": server.base_url}
-        result = run("reprice", "flireo", "--since", "2026-10-01", "--until", "2026-11-01",
-                     "--to", "ultravox", "--to", "agentphone", "--format", "json", env=env)
+        result = run(
+            "reprice",
+            "flireo",
+            "--since",
+            "2026-10-01",
+            "--until",
+            "2026-11-01",
+            "--to",
+            "ultravox",
+            "--to",
+            "agentphone",
+            "--format",
+            "json",
+            env=env,
+        )
     rows = rows_of(result)
     # As run, priced by Flireo's own card: 14 min x EUR 0.07.
     assert rows["flireo"]["calls"] == 3 and Decimal(rows["flireo"]["cost"]) == Decimal("0.98")
@@ -151,8 +186,17 @@ checked = 2026-11-01
 """,
         encoding="utf-8",
     )
-    result = run("reprice", "--input", str(jsonl), "--to", "ultravox", "--ratecards", str(cards),
-                 "--format", "json")
+    result = run(
+        "reprice",
+        "--input",
+        str(jsonl),
+        "--to",
+        "ultravox",
+        "--ratecards",
+        str(cards),
+        "--format",
+        "json",
+    )
     rows = rows_of(result)
     # Per minute rounded up: 14 min x USD 0.04 = USD 0.56.
     assert Decimal(rows["ultravox"]["cost"]) == Decimal("0.56")
@@ -160,11 +204,11 @@ checked = 2026-11-01
 
 def test_reprice_reads_stdin(jsonl: Path) -> None:
     result = CliRunner().invoke(
-        cli, ["reprice", "--input", "-", "--to", "ultravox", "--format", "csv"],
-        input=jsonl.read_text(encoding="utf-8"), env={"VOICE_USAGE_RATECARDS": ""},
+        cli,
+        ["reprice", "--input", "-", "--to", "ultravox", "--format", "csv"],
+        input=jsonl.read_text(encoding="utf-8"),
+        env={"VOICE_USAGE_RATECARDS": ""},
     )
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert [line.split(",")[0] for line in lines[1:]] == ["flireo", "ultravox"]
-
-
