@@ -222,5 +222,5 @@ def test_side_by_side_says_when_windows_made_it_approximate():
 
 
 def test_side_by_side_needs_a_target():
-    with pytest.raises(ConfigurationError, match="at least one target"):
+    with pytest.raises(ConfigurationError, match="at least one rate card"):
         reprice_comparison(THREE_CALLS, [], book=BOOK)

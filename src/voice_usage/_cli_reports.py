@@ -327,7 +327,7 @@ def _day(instant: datetime) -> str:
 def _targets(values: Sequence[str]) -> list[str]:
     targets = [t.strip() for value in values for t in value.split(",") if t.strip()]
     if not targets:
-        raise click.UsageError("name the rate cards to price under, e.g. --to ultravox,agentphone")
+        raise click.UsageError("name the rate cards to price under: --to VENDOR[,VENDOR...]")
     return targets
 
 

@@ -199,7 +199,7 @@ def reprice_comparison(
     book = book or default_rate_book()
     parsed = [RepriceTarget.parse(t) for t in targets]
     if not parsed:
-        raise ConfigurationError("name at least one target to reprice to, e.g. --to ultravox")
+        raise ConfigurationError("name at least one rate card to reprice under: --to VENDOR")
     for target in parsed:
         target.check(book)
     rates = FxRates.coerce(fx)
