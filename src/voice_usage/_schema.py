@@ -167,10 +167,8 @@ class UsageRecord(BaseModel):
         """
         if _STRICT_RECORDS:
             return cls(**values)
-        data = _DEFAULTS.copy()
-        data["extras"] = {}
-        data.update(values)
-        if len(data) != len(_DEFAULTS):
+        data = {**_DEFAULTS, "extras": {}, **values}
+        if len(data) != _FIELD_COUNT:
             unknown = ", ".join(sorted(set(values) - set(_DEFAULTS)))
             raise TypeError(f"UsageRecord has no field(s): {unknown}")
         if type(data["grain"]) is not Grain:
@@ -201,6 +199,7 @@ _DEFAULTS: dict[str, Any] = {
     name: None if info.default is PydanticUndefined else info.default
     for name, info in UsageRecord.model_fields.items()
 }
+_FIELD_COUNT = len(_DEFAULTS)
 _new = object.__new__
 _set = object.__setattr__
 

@@ -147,7 +147,7 @@ class _Pricer:
         return span
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tally:
     """Running sums over every distinct log the server returned, for the reconciliation."""
 
@@ -174,23 +174,23 @@ class _Tally:
         elif summary != self.summary:
             self.summary_changed = True
 
-    def add(self, record: UsageRecord) -> None:
+    def add(
+        self, duration: Decimal | None, billed: Decimal | None, cost: Decimal | None, reported: bool
+    ) -> None:
         self.logs += 1
-        duration = record.duration_seconds
-        if duration is None or self.seconds is None:
+        seconds = self.seconds
+        if duration is None or seconds is None:
             self.seconds = None
         else:
-            self.seconds += duration
-            self.fractional_seconds = self.fractional_seconds or duration != duration.to_integral()
-        if record.billed_minutes is None or self.billed_minutes is None:
-            self.billed_minutes = None
-        else:
-            self.billed_minutes += record.billed_minutes
-        if record.cost is None or self.cost is None:
-            self.cost = None
-        else:
-            self.cost += record.cost
-        self.reported_cost = self.reported_cost and record.cost_source is CostSource.REPORTED
+            self.seconds = seconds + duration
+            if not self.fractional_seconds and duration != duration.to_integral():
+                self.fractional_seconds = True
+        minutes = self.billed_minutes
+        self.billed_minutes = None if billed is None or minutes is None else minutes + billed
+        total = self.cost
+        self.cost = None if cost is None or total is None else total + cost
+        if not reported:
+            self.reported_cost = False
 
 
 class FlireoProvider(Provider):
@@ -277,7 +277,12 @@ class FlireoProvider(Provider):
                     continue
                 current.add(log_id)
                 record = self.record(log, pricer)
-                tally.add(record)
+                tally.add(
+                    record.duration_seconds,
+                    record.billed_minutes,
+                    record.cost,
+                    record.cost_source is CostSource.REPORTED,
+                )
                 if since <= record.period_start < until:
                     yield record
                 else:

@@ -53,7 +53,8 @@ def _as_utc(value: datetime) -> datetime:
     # The vendor writes `...Z`; a timestamp without an offset is read as UTC, as the API is.
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    # Most logs end in `Z`: already UTC, no conversion (this runs once per log).
+    return value.astimezone(UTC) if value.utcoffset() else value
 
 
 Instant = Annotated[datetime, Field(strict=True), AfterValidator(_as_utc)]
