@@ -150,8 +150,8 @@ def test_per_call_pricing_matches_a_hand_formula(record, rate):
     priced = price_record(record, rate)
     duration = int(record.duration_seconds)
     increments = -(-duration // rate.increment_seconds)
-    billed = Decimal(increments * rate.increment_seconds) / 60
-    expected = billed * rate.price_per_minute
+    billed = (Decimal(increments * rate.increment_seconds) / 60).quantize(Decimal("0.000001"))
+    expected = Decimal(increments * rate.increment_seconds) * rate.price_per_minute / 60
     if duration > 0:
         expected = max(expected, rate.minimum_charge)
     assert priced.billed_minutes == billed

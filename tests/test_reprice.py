@@ -118,7 +118,7 @@ def test_a_window_is_priced_on_its_minutes_and_labelled_approximate():
     )
     [priced] = reprice([window], "minutely", book=BOOK)
     assert priced.approximate
-    assert priced.billed_minutes == Decimal(715) / 60  # per-call rounding cannot be applied
+    assert priced.billed_minutes == Decimal("11.916667")  # 715 / 60, no per-call rounding
     assert priced.cost == (Decimal(715) / 60 * Decimal("0.07")).quantize(Decimal("0.000001"))
     assert "approximate" in (priced.cost_note or "")
 

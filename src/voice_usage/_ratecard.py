@@ -41,6 +41,10 @@ __all__ = [
 COST_QUANTUM = Decimal("0.000001")
 """Costs computed from rate cards are rounded half-up to this many currency units."""
 
+MINUTES_QUANTUM = Decimal("0.000001")
+"""Minutes derived from seconds (601 s is 10.016667 min) are rounded half-up to this, so sums
+of them stay exact; costs are computed from the exact seconds, not from the rounded minutes."""
+
 RATECARDS_ENV = "VOICE_USAGE_RATECARDS"
 """Environment variable naming a user rate-card TOML file that overrides or adds cards."""
 
@@ -112,14 +116,18 @@ class Rate(BaseModel):
             self.effective_until is None or day < self.effective_until
         )
 
+    def billable_seconds(self, duration_seconds: Decimal) -> int:
+        """Seconds billed for one call: the duration rounded up to a multiple of the increment."""
+        return math.ceil(duration_seconds / self.increment_seconds) * self.increment_seconds
+
     def billed_minutes(self, duration_seconds: Decimal) -> Decimal:
         """Minutes billed for one call of ``duration_seconds``, after rounding up to the increment."""
-        increments = math.ceil(duration_seconds / self.increment_seconds)
-        return Decimal(increments * self.increment_seconds) / 60
+        minutes = Decimal(self.billable_seconds(duration_seconds)) / 60
+        return minutes.quantize(MINUTES_QUANTUM, ROUND_HALF_UP)
 
     def charge_call(self, duration_seconds: Decimal) -> Decimal:
         """What one call of ``duration_seconds`` costs: rounded up, priced, at least the minimum."""
-        cost = self.billed_minutes(duration_seconds) * self.price_per_minute
+        cost = Decimal(self.billable_seconds(duration_seconds)) * self.price_per_minute / 60
         if duration_seconds > 0:
             cost = max(cost, self.minimum_charge)
         return cost.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
@@ -187,8 +195,10 @@ class RateBook:
             raise RateCardError(
                 f"no rate card for {wanted} in force on {at.date().isoformat()} (cards: {known})"
             )
-        in_force.sort(key=lambda r: r.variant is not None)  # stable: file order otherwise
-        return in_force[0]
+        # The line without a variant, else the first variant listed; then the newest price of
+        # it, so a user card with a later effective date supersedes a shipped one.
+        chosen = min(in_force, key=lambda r: r.variant is not None).variant
+        return max((r for r in in_force if r.variant == chosen), key=lambda r: r.effective_from)
 
 
 def _parse_rates(data: Mapping[str, Any], origin: str) -> list[Rate]:
@@ -280,9 +290,10 @@ def price_record(
 ) -> UsageRecord:
     """Price ``record`` under ``rate``; a pure function returning a new record.
 
-    - An `event` with a duration is rounded and priced per call: exact.
     - A record with `billed_minutes` rated by the same vendor (``vendor_rated``, by default when
       the rate belongs to the record's provider) is priced on those minutes: exact.
+    - Otherwise an `event` with a duration is rounded up to the card's increment and priced per
+      call, with the card's minimum charge: exact.
     - A `window` with only a measured duration cannot be rounded per call: priced on the plain
       minutes (with the minimum charge per call when calls are known) and labelled approximate.
     - Anything else gets `cost=None` with the reason.
@@ -291,25 +302,19 @@ def price_record(
         vendor_rated = rate.provider == record.provider
     note = f"rate card {rate.label}: {rate.currency} {rate.price_per_minute}/min"
     billed: Decimal | None
+    if vendor_rated and record.billed_minutes is not None:
+        # The vendor already rounded: price its minutes, with the minimum for a single call.
+        cost = rate.charge_minutes(record.billed_minutes)
+        if record.grain is Grain.EVENT and record.billed_minutes > 0:
+            cost = max(cost, rate.minimum_charge)
+        return _priced(record, cost, rate, note, billed_minutes=record.billed_minutes)
     if record.grain is Grain.EVENT and record.duration_seconds is not None:
         billed = rate.billed_minutes(record.duration_seconds)
         cost = rate.charge_call(record.duration_seconds)
-        if not vendor_rated or record.billed_minutes is None:
-            record_billed = billed
-        else:
-            record_billed = record.billed_minutes
-        return _priced(record, cost, rate, note, billed_minutes=record_billed)
-    if vendor_rated and record.billed_minutes is not None:
-        return _priced(
-            record,
-            rate.charge_minutes(record.billed_minutes),
-            rate,
-            note,
-            billed_minutes=record.billed_minutes,
-        )
+        return _priced(record, cost, rate, note, billed_minutes=billed)
     if record.duration_seconds is not None:
-        minutes = record.duration_seconds / 60
-        cost = minutes * rate.price_per_minute
+        minutes = (record.duration_seconds / 60).quantize(MINUTES_QUANTUM, ROUND_HALF_UP)
+        cost = record.duration_seconds * rate.price_per_minute / 60
         if record.calls:
             cost = max(cost, rate.minimum_charge * record.calls)
         cost = cost.quantize(COST_QUANTUM, ROUND_HALF_UP)

@@ -301,7 +301,9 @@ def test_per_agent_records_for_the_current_month(connect, server, emulator):
         assert record.duration_seconds == figures.seconds
         assert record.extras["messages"] == figures.messages
         assert record.cost == by_hand(figures.seconds, figures.calls, "0.13")
-        assert record.billed_minutes == Decimal(figures.seconds) / 60
+        assert record.billed_minutes == (Decimal(figures.seconds) / 60).quantize(
+            Decimal("0.000001")
+        )
         assert record.currency == "USD" and record.cost_source == "rate_card"
         assert record.approximate
     # Reminder Bot's calls are a few seconds long: the cent-per-call floor decides its cost.
