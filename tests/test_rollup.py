@@ -112,3 +112,26 @@ def test_rollup_of_sums_equals_sum_of_parts():
         == sum(r.duration_seconds for r in records)
     )
     assert sum(d.calls for d in days) == months[0].calls == 40
+
+
+def window(day: int, agent: str | None, seconds: int) -> UsageRecord:
+    start = utc(2026, 10, day)
+    return UsageRecord(
+        provider="p",
+        grain="window",
+        period_start=start,
+        period_end=start + timedelta(days=1),
+        calls=2,
+        duration_seconds=Decimal(seconds),
+        agent_id=agent,
+    )
+
+
+def test_windows_broken_down_by_agent_keep_the_breakdown_when_rolled_up():
+    daily = [window(1, "a1", 60), window(2, "a1", 30), window(1, "a2", 10), window(3, None, 5)]
+    months = list(rollup(daily, Granularity.MONTH))
+    assert [(m.agent_id, m.calls, m.duration_seconds) for m in months] == [
+        (None, 2, 5),
+        ("a1", 4, 90),
+        ("a2", 2, 10),
+    ]

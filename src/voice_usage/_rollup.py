@@ -194,18 +194,31 @@ def rollup(
     """Sum ``records`` into UTC hour, day or month windows, clipped to `[since, until)`.
 
     Records are grouped by provider, account, metered item and time bucket; a record belongs to
-    the bucket of its `period_start`. Windows come out in time order.
+    the bucket of its `period_start`. Windows that a vendor already broke down by agent or number
+    (per-agent usage, say) keep that breakdown: they are grouped by `agent_id` and `number_id`
+    too. Calls (events) are summed across agents and numbers. Windows come out in time order.
     """
     groups: dict[tuple[Any, ...], Totals] = {}
     for record in records:
         start, end = bucket(record.period_start, granularity)
-        key = (start, end, record.provider, record.account, record.item)
+        dimensions = (
+            (record.agent_id, record.number_id) if record.grain is Grain.WINDOW else (None, None)
+        )
+        key = (start, end, record.provider, record.account, record.item, *dimensions)
         totals = groups.get(key)
         if totals is None:
             totals = groups[key] = Totals()
         totals.add(record)
-    for (start, end, provider, account, item), totals in sorted(
-        groups.items(), key=lambda kv: (kv[0][0], kv[0][2], kv[0][3] or "", kv[0][4])
+    for (start, end, provider, account, item, *_), totals in sorted(
+        groups.items(),
+        key=lambda kv: (
+            kv[0][0],
+            kv[0][2],
+            kv[0][3] or "",
+            kv[0][4],
+            kv[0][5] or "",
+            kv[0][6] or "",
+        ),
     ):
         lo = max(start, since) if since else start
         hi = min(end, until) if until else end
