@@ -87,11 +87,24 @@ class ProviderError(VoiceUsageError):
         self.provider = provider
         self.detail = message
         self.attempts = 1
+        """Requests made for the failed request, retries included."""
+        self.waited = 0.0
+        """Seconds spent waiting between those attempts (backoff and `Retry-After`)."""
+        self.endpoint: str | None = None
+        """The path that failed, e.g. `/usage`, when the error came from a request."""
         super().__init__(provider, message)
 
     def __str__(self) -> str:
-        tried = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
-        return f"{self.provider}: {self.detail}{tried}"
+        return f"{self.provider}: {self.detail}{self._tried()}"
+
+    def _tried(self) -> str:
+        """What was tried, when the request was retried: where, how often, how long."""
+        if self.attempts <= 1:
+            return ""
+        shown = self.endpoint and self.endpoint not in self.detail
+        where = f"GET {self.endpoint}: " if shown else ""
+        waited = f" and {self.waited:.1f} s of waiting" if self.waited else ""
+        return f" ({where}gave up after {self.attempts} attempts{waited})"
 
 
 class TransportError(ProviderError):
@@ -114,6 +127,8 @@ class APIStatusError(ProviderError):
         vendor_message: The vendor's human-readable message.
         request_id: The vendor's request identifier, when a response header carried one.
         retry_after: Seconds the vendor asked to wait (`Retry-After`), when it said.
+        retry_after_cap: Set when `retry_after` was over the retry policy's cap, so no retry
+            was made: the cap in seconds.
         attempts: How many requests were made, retries included.
         body: The decoded JSON body, or the text when it was not JSON.
     """
@@ -134,6 +149,7 @@ class APIStatusError(ProviderError):
         self.vendor_message = vendor_message
         self.request_id = request_id
         self.retry_after = retry_after
+        self.retry_after_cap: float | None = None
         self.body = body
         parts = [f"HTTP {status_code} {self.reason}"]
         if vendor_code:
@@ -145,6 +161,14 @@ class APIStatusError(ProviderError):
         super().__init__(provider, " ".join(parts))
 
     reason = "error"
+
+    def _tried(self) -> str:
+        if self.retry_after_cap is not None and self.retry_after is not None:
+            return (
+                f" (the API asked to wait {self.retry_after:g} s, over the "
+                f"{self.retry_after_cap:g} s this client waits at most; not retried)"
+            )
+        return super()._tried()
 
 
 class BadRequestError(APIStatusError):

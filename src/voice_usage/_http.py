@@ -252,8 +252,18 @@ class _SessionCore:
             body=body,
         )
 
+    def gave_up(self, exc: ProviderError, url: httpx.URL, attempts: int, waited: float) -> None:
+        """Note on the final error what was tried: the path, the attempts, the time waited."""
+        exc.attempts = attempts
+        exc.waited = waited
+        exc.endpoint = url.path
+        cap = self.retry.max_retry_after
+        if isinstance(exc, APIStatusError) and (exc.retry_after or 0) > cap:
+            exc.retry_after_cap = cap
+
     def transport_failure(self, exc: httpx.HTTPError, url: httpx.URL) -> TransportError:
-        where = f"{url.scheme}://{url.host}{url.path}"
+        port = f":{url.port}" if url.port else ""
+        where = f"{url.scheme}://{url.host}{port}{url.path}"
         if isinstance(exc, httpx.TimeoutException):
             return TransportError(self.name, f"timed out ({type(exc).__name__}) on {where}")
         if isinstance(exc, httpx.ConnectError):
@@ -322,13 +332,14 @@ class Session(_SessionCore):
         """
         url = self.resolve(target)
         attempts = 0
+        retrying = build_retrying(self.retry, self.name, sleep=self._sleep)
         try:
-            for attempt in build_retrying(self.retry, self.name, sleep=self._sleep):
+            for attempt in retrying:
                 with attempt:
                     attempts += 1
                     return self._attempt(url, _params(params))
         except ProviderError as exc:
-            exc.attempts = attempts
+            self.gave_up(exc, url, attempts, retrying.statistics.get("idle_for", 0.0))
             raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
@@ -397,13 +408,14 @@ class AsyncSession(_SessionCore):
         """Async `Session.get`."""
         url = self.resolve(target)
         attempts = 0
+        retrying = build_async_retrying(self.retry, self.name, sleep=self._sleep)
         try:
-            async for attempt in build_async_retrying(self.retry, self.name, sleep=self._sleep):
+            async for attempt in retrying:
                 with attempt:
                     attempts += 1
                     return await self._attempt(url, _params(params))
         except ProviderError as exc:
-            exc.attempts = attempts
+            self.gave_up(exc, url, attempts, retrying.statistics.get("idle_for", 0.0))
             raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
