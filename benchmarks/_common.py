@@ -1,0 +1,95 @@
+"""Shared helpers of the benchmarks: timing, emulator servers in their own process, RSS."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def median_seconds(func: Callable[[], Any], runs: int) -> tuple[float, list[float]]:
+    """Median wall time of ``runs`` calls, and every sample."""
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        func()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples), samples
+
+
+def interleaved(funcs: dict[str, Callable[[], Any]], runs: int) -> dict[str, float]:
+    """Median wall time of each function, run alternately so that machine noise hits all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in funcs}
+    for _ in range(runs):
+        for name, func in funcs.items():
+            started = time.perf_counter()
+            func()
+            samples[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+@contextmanager
+def emulator_process(provider: str, latency: float, **options: Any) -> Iterator[str]:
+    """Serve a provider's emulator from a separate process (so it does not compete for the GIL).
+
+    Yields the base URL. Responses are memoized by request, so once warmed the server only
+    replays bytes: the benchmark measures the client, not the emulator.
+    """
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks._serve",
+        provider,
+        str(latency),
+        json.dumps(options),
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        if not line.startswith("http://"):
+            raise RuntimeError(f"emulator for {provider} did not start: {line!r}")
+        yield line
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def peak_rss_mb(code: str) -> float:
+    """Peak resident memory (MB) of a fresh interpreter running ``code``."""
+    wrapper = (
+        code
+        + "\nimport resource, sys\n"
+        + "sys.stdout.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    """A plain-text table."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
+    return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])

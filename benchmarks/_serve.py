@@ -1,0 +1,51 @@
+"""Run a provider's emulator on loopback with latency, memoizing responses; prints the base URL."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from typing import Any
+
+from voice_usage import load_registry
+from voice_usage.emulator import Emulator, EmulatorRequest, EmulatorResponse, EmulatorServer
+
+
+class Memoized(Emulator):
+    """Answers each distinct request once from the real emulator, then replays the bytes."""
+
+    def __init__(self, inner: Emulator) -> None:
+        super().__init__(inner.api_key)
+        self.inner = inner
+        self.cache: dict[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], EmulatorResponse] = {}
+        self.lock = threading.Lock()
+
+    def authorized(self, request: EmulatorRequest) -> bool:
+        return self.inner.authorized(request)
+
+    def handle(self, request: EmulatorRequest) -> EmulatorResponse:
+        key = (request.path, tuple(sorted((k, tuple(v)) for k, v in request.query.items())))
+        with self.lock:
+            cached = self.cache.get(key)
+        if cached is None:
+            cached = self.inner.handle(request)
+            with self.lock:
+                self.cache[key] = cached
+        return cached
+
+
+def main() -> None:
+    provider_name, latency, options = sys.argv[1], float(sys.argv[2]), json.loads(sys.argv[3])
+    provider = load_registry().get(provider_name)
+    memoize = options.pop("memoize", True)
+    # The provider's own emulator class, built with the benchmark's options.
+    inner: Any = type(provider.emulator("bench-key"))("bench-key", **options)
+    server = EmulatorServer(Memoized(inner) if memoize else inner)
+    server.faults.latency = latency
+    server.start()
+    print(server.base_url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Run every benchmark and print one table: `python -m benchmarks.run` (or `uv run ...`).
+
+`--quick` uses fewer repetitions. Medians are of runs alternated in one process where a
+comparison is made, since the machines are shared and noisy: compare ratios, not absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+
+from benchmarks import bench_compare, bench_fetch, bench_memory, bench_normalize
+from benchmarks._common import table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    runs = 3 if args.quick else 5
+    started = time.perf_counter()
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {platform.system()}",
+        file=sys.stderr,
+    )
+
+    rows: list[tuple[str, ...]] = []
+
+    fetch = bench_fetch.run(runs=runs, hand_runs=2 if args.quick else 3)
+    rows.append(
+        (
+            "1. fetch 200,000 Flireo logs, 50 ms latency",
+            f"voice-usage {fetch['voice_usage_s']:.2f} s; hand loop {fetch['hand_loop_s']:.2f} s; "
+            f"ideal {fetch['ideal_s']:.2f} s",
+            f"{fetch['speedup_vs_hand']:.1f}x faster than the loop; {fetch['vs_ideal']:.2f}x the ideal",
+            ">= 5x; <= 1.5x",
+        )
+    )
+
+    for result in bench_normalize.run(runs=runs + 2):
+        rows.append(
+            (
+                f"2. normalize Flireo pages, shape ({result['shape']})",
+                f"{result['records_per_s']:,.0f} records/s "
+                f"({result['normalize_s'] * 1e6 / result['records']:.1f} us each); "
+                f"json.loads {result['json_loads_s'] * 1e6 / result['records']:.1f} us",
+                f"{result['ratio']:.1f}x json.loads",
+                "<= 4x",
+            )
+        )
+
+    memory = bench_memory.run()
+    small, large = memory[0], memory[-1]
+    rows.append(
+        (
+            "3. peak RSS of compare",
+            f"{small['records']:,}: {small['peak_rss_mb']:.0f} MB; "
+            f"{large['records']:,}: {large['peak_rss_mb']:.0f} MB "
+            f"(imports alone {small['imports_only_mb']:.0f} MB)",
+            f"{(large['peak_rss_mb'] / small['peak_rss_mb'] - 1) * 100:+.0f}% from 100k to 1M",
+            "< 200 MB; within 25%",
+        )
+    )
+
+    compare = bench_compare.run(runs=runs)
+    rows.append(
+        (
+            "4. compare 3 providers, 100 ms latency",
+            f"concurrent {compare['concurrent_s']:.2f} s; one after another "
+            f"{compare['sequential_s']:.2f} s; slowest alone {compare['slowest_single_s']:.2f} s",
+            f"{compare['concurrent_vs_slowest']:.2f}x the slowest provider",
+            "close to the slowest",
+        )
+    )
+
+    print(table(rows, ("benchmark", "measured (medians)", "result", "target")))
+    print(f"\n(all benchmarks: {time.perf_counter() - started:.0f} s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
