@@ -103,6 +103,11 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port or default_port)
 
 
+def _show_origin(url: httpx.URL) -> str:
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}"
+
+
 class RateGate:
     """Spaces requests to stay inside a vendor's budget before it has to answer 429.
 
@@ -222,8 +227,8 @@ class _SessionCore:
         if _origin(url) != _origin(self.base_url):
             raise UnsafeRedirectError(
                 self.name,
-                f"refusing to send the API key to {url.scheme}://{url.host}: "
-                f"it belongs to {self.base_url.scheme}://{self.base_url.host} only",
+                f"refusing to send the API key to {_show_origin(url)}: "
+                f"it belongs to {_show_origin(self.base_url)} only",
             )
         return url
 
