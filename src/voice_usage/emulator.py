@@ -81,7 +81,7 @@ def json_response(
     )
 
 
-FaultAction = Literal["reset", "truncate", "html", "hang", "redirect", "body", "rewrite"]
+FaultAction = Literal["reset", "truncate", "html", "hang", "drip", "redirect", "body", "rewrite"]
 
 Rewrite = Callable[[Any, "EmulatorRequest"], Any]
 """Takes the decoded JSON of the real answer and the request; returns the JSON to send instead
@@ -99,6 +99,8 @@ class Fault:
     - `truncate`: send the real answer's headers and half its body, then close;
     - `html`: a 200 HTML page instead of JSON;
     - `hang`: wait `delay` seconds before answering normally (to trip a read timeout);
+    - `drip`: send the real answer's headers, then its body one byte every `delay` seconds (each
+      read is quick, the whole answer never ends: a request deadline must stop it);
     - `redirect`: 302 to `location` (another host, to check the key does not follow);
     - `body`: a 200 with `body` verbatim (JSON of the wrong shape, say);
     - `rewrite`: the real answer, its JSON passed through `rewrite` first (a field removed or
@@ -289,7 +291,10 @@ def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.action == "hang":
                 time.sleep(fault.delay)
             response = self._answer(request, fault)
-            self._send(response, truncate=fault is not None and fault.action == "truncate")
+            action = fault.action if fault is not None else None
+            self._send(
+                response, truncate=action == "truncate", drip=fault if action == "drip" else None
+            )
 
         def _answer(self, request: EmulatorRequest, fault: Fault | None) -> EmulatorResponse:
             emulator = server.emulator
@@ -324,12 +329,21 @@ def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
                 response = EmulatorResponse(response.status, changed, dict(response.headers))
             return response
 
-        def _send(self, response: EmulatorResponse, *, truncate: bool) -> None:
+        def _send(
+            self, response: EmulatorResponse, *, truncate: bool, drip: Fault | None = None
+        ) -> None:
             self.send_response(response.status)
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
+            if drip is not None:
+                self.close_connection = True
+                for index in range(len(response.body)):
+                    self.wfile.write(response.body[index : index + 1])
+                    self.wfile.flush()
+                    time.sleep(drip.delay)
+                return
             if truncate:
                 self.wfile.write(response.body[: len(response.body) // 2])
                 self.wfile.flush()
