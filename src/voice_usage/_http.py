@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 import httpx
@@ -45,6 +45,10 @@ _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray
 _MAX_REDIRECTS = 5
 
 
+def _unchanged(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True)
 class RawResponse:
     """A successful response, fully read."""
@@ -53,6 +57,8 @@ class RawResponse:
     status_code: int
     headers: httpx.Headers
     content: bytes
+    redact: Callable[[str], str] = field(default=_unchanged, repr=False, compare=False)
+    """Removes the API key from text about this response (a parse error quoting the body)."""
 
 
 def _is_loopback(host: str) -> bool:
@@ -239,6 +245,9 @@ class _SessionCore:
         return self.resolve(str(response.url.join(location)))
 
     def status_failure(self, response: httpx.Response, content: bytes) -> APIStatusError:
+        key = self._api_key.get_secret_value().encode()
+        if key and key in content:  # a vendor echoing the key: keep it out of `body` too
+            content = content.replace(key, b"***")
         try:
             body: Any = json_body(content)
         except ValueError:
@@ -372,7 +381,9 @@ class Session(_SessionCore):
                 continue
             if response.status_code >= 400:
                 raise self.status_failure(response, content)
-            return RawResponse(str(url), response.status_code, response.headers, content)
+            return RawResponse(
+                str(url), response.status_code, response.headers, content, self.redact
+            )
         raise ProviderError(self.name, f"more than {_MAX_REDIRECTS} redirects from {url}")
 
     def close(self) -> None:
@@ -449,7 +460,9 @@ class AsyncSession(_SessionCore):
                 continue
             if response.status_code >= 400:
                 raise self.status_failure(response, content)
-            return RawResponse(str(url), response.status_code, response.headers, content)
+            return RawResponse(
+                str(url), response.status_code, response.headers, content, self.redact
+            )
         raise ProviderError(self.name, f"more than {_MAX_REDIRECTS} redirects from {url}")
 
     async def aclose(self) -> None:

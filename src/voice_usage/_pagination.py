@@ -33,13 +33,14 @@ def parse_page(provider: str, walk: Walk[T], response: RawResponse) -> Page[T]:
         first = exc.errors()[0]
         if first["type"] == "json_invalid":  # validate_json on a body that is not JSON at all
             raise _not_json(provider, walk, response, first["msg"]) from None
-        where = ".".join(str(part) for part in first["loc"])
+        redact = response.redact  # the body may echo the key: never quote it
+        where = redact(".".join(str(part) for part in first["loc"]))
         count = exc.error_count()
         more = f" (and {count - 1} more problems)" if count > 1 else ""
-        shown = repr(first.get("input"))[:60]
+        shown = redact(repr(first.get("input")))[:60]
         raise ResponseValidationError(
             provider,
-            f"unexpected response from {walk.path}: field {where!r}: {first['msg']} "
+            f"unexpected response from {walk.path}: field {where!r}: {redact(first['msg'])} "
             f"(got {shown}){more}",
             field=where,
         ) from None
@@ -47,7 +48,7 @@ def parse_page(provider: str, walk: Walk[T], response: RawResponse) -> Page[T]:
         raise _not_json(provider, walk, response, str(exc)) from None
     except ValueError as exc:
         raise ResponseValidationError(
-            provider, f"unexpected response from {walk.path}: {exc}"
+            provider, f"unexpected response from {walk.path}: {response.redact(str(exc))}"
         ) from None
 
 
