@@ -71,11 +71,16 @@ def emulator_process(provider: str, latency: float, **options: Any) -> Iterator[
 
 
 def peak_rss_mb(code: str) -> float:
-    """Peak resident memory (MB) of a fresh interpreter running ``code``."""
+    """Peak resident memory (MB) of a fresh interpreter running ``code``.
+
+    Read from `VmHWM` in /proc (Linux): it belongs to the new program image, whereas
+    `getrusage().ru_maxrss` survives exec and would report the benchmark runner's own peak.
+    """
     wrapper = (
         code
-        + "\nimport resource, sys\n"
-        + "sys.stdout.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+        + "\nimport re, sys\n"
+        + "status = open('/proc/self/status').read()\n"
+        + "sys.stdout.write(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", wrapper],
