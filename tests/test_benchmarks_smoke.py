@@ -1,0 +1,28 @@
+"""The benchmarks stay runnable: a one-repetition run of the cheapest one, and every module imports."""
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def benchmarks_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+
+
+@pytest.mark.parametrize(
+    "name", ["run", "bench_fetch", "bench_normalize", "bench_memory", "bench_compare"]
+)
+def test_every_benchmark_imports(name):
+    importlib.import_module(f"benchmarks.{name}")
+
+
+def test_normalization_benchmark_runs_and_counts_every_record():
+    from benchmarks.bench_normalize import measure
+
+    result = measure("a", runs=1)
+    assert result["records"] == 20_000
+    assert result["normalize_s"] > 0 and result["json_loads_s"] > 0
