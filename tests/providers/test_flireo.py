@@ -58,16 +58,25 @@ def serve(fake_key: str) -> Iterator[Any]:
         server.stop()
 
 
-def connect(server: EmulatorServer, key: str, sleeps: Any, **options: Any) -> voice_usage.Connection:
+def connect(
+    server: EmulatorServer, key: str, sleeps: Any, **options: Any
+) -> voice_usage.Connection:
     provider = options.pop("provider", "flireo")
-    return voice_usage.connect(provider, api_key=key, base_url=server.base_url, sleep=sleeps,
-                               async_sleep=sleeps.asleep, **options)
+    return voice_usage.connect(
+        provider,
+        api_key=key,
+        base_url=server.base_url,
+        sleep=sleeps,
+        async_sleep=sleeps.asleep,
+        **options,
+    )
 
 
 def raw_usage(server: EmulatorServer, key: str, **params: Any) -> dict[str, Any]:
     """The server's own answer, read without the provider (an independent view of its totals)."""
-    response = httpx.get(f"{server.base_url}/usage", params=params,
-                         headers={"Authorization": f"Bearer {key}"})
+    response = httpx.get(
+        f"{server.base_url}/usage", params=params, headers={"Authorization": f"Bearer {key}"}
+    )
     response.raise_for_status()
     return response.json()  # type: ignore[no-any-return]
 
@@ -94,21 +103,22 @@ def test_page_size_is_bounded_by_the_documented_maximum() -> None:
 
 
 def test_agent_and_number_filters_are_refused() -> None:
-    query = UsageQuery(since="2026-10-01", until="2026-10-02", granularity="call",
-                       agent_ids=("a",))
+    query = UsageQuery(since="2026-10-01", until="2026-10-02", granularity="call", agent_ids=("a",))
     with pytest.raises(UnsupportedQueryError, match="no agent or number filter"):
         FlireoProvider().plan(query)
     with pytest.raises(UnsupportedQueryError, match="unknown option"):
-        FlireoProvider().plan(UsageQuery(since="2026-10-01", until="2026-10-02",
-                                         options={"foo": "1"}))
+        FlireoProvider().plan(
+            UsageQuery(since="2026-10-01", until="2026-10-02", options={"foo": "1"})
+        )
 
 
 # -- the must-show walk --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("concurrency", [1, 8])
-def test_2345_logs_in_three_requests_of_1000(serve: Any, fake_key: str, sleeps: Any,
-                                             concurrency: int) -> None:
+def test_2345_logs_in_three_requests_of_1000(
+    serve: Any, fake_key: str, sleeps: Any, concurrency: int
+) -> None:
     server = serve(logs_per_day=october_2345, shape="c")
     with connect(server, fake_key, sleeps, concurrency=concurrency) as flireo:
         result = flireo.fetch(*OCT, granularity="call")
@@ -132,11 +142,16 @@ def test_2345_logs_in_three_requests_of_1000(serve: Any, fake_key: str, sleeps: 
     assert sum(r.billed_minutes for r in records) == summary["total_duration_minutes"]
     assert len({r.extras["log_id"] for r in records}) == 2345
     assert all(r.grain is Grain.EVENT and r.calls == 1 for r in records)
-    assert all(datetime(2026, 10, 1, tzinfo=UTC) <= r.period_start < datetime(2026, 11, 1, tzinfo=UTC)
-               for r in records)
+    assert all(
+        datetime(2026, 10, 1, tzinfo=UTC) <= r.period_start < datetime(2026, 11, 1, tzinfo=UTC)
+        for r in records
+    )
     assert result.report.reconciled
     assert {c.figure for c in result.report.reconciliations} == {
-        "calls", "duration_seconds", "billed_minutes"}
+        "calls",
+        "duration_seconds",
+        "billed_minutes",
+    }
     assert result.warnings == []
 
 
@@ -176,7 +191,8 @@ def test_every_documented_shape(serve: Any, fake_key: str, sleeps: Any, shape: s
         assert all(r.number_id for r in records)
         # The vendor's total_cost is checked against the rate-card prices.
         assert "cost (rate card vs. vendor total_cost)" in {
-            c.figure for c in result.report.reconciliations}
+            c.figure for c in result.report.reconciliations
+        }
     if shape == "c":
         assert {r.extras["call_type"] for r in records} == {"phone", "web"}
         assert all("agent_name" in r.extras for r in records)
@@ -189,8 +205,9 @@ def test_reported_cost_is_used_as_given(serve: Any, fake_key: str, sleeps: Any) 
     server = serve(logs_per_day=3, shape="a", price_per_minute="0.05")
     with connect(server, fake_key, sleeps) as flireo:
         records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
-    logs = raw_usage(server, fake_key, start_date="2026-10-01T00:00:00Z",
-                     end_date="2026-10-02T00:00:00Z")["logs"]
+    logs = raw_usage(
+        server, fake_key, start_date="2026-10-01T00:00:00Z", end_date="2026-10-02T00:00:00Z"
+    )["logs"]
     assert len(records) == len(logs) == 3
     for record, log in zip(records, logs, strict=True):
         assert record.extras["log_id"] == log["id"]
@@ -205,8 +222,9 @@ def test_rate_card_cost_when_the_vendor_gives_none(serve: Any, fake_key: str, sl
     server = serve(logs_per_day=5, shape="d")
     with connect(server, fake_key, sleeps) as flireo:
         records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
-    logs = raw_usage(server, fake_key, start_date="2026-10-01T00:00:00Z",
-                     end_date="2026-10-02T00:00:00Z")["logs"]
+    logs = raw_usage(
+        server, fake_key, start_date="2026-10-01T00:00:00Z", end_date="2026-10-02T00:00:00Z"
+    )["logs"]
     assert "cost" not in logs[0] and "minutes_used" not in logs[0]
     for record, log in zip(records, logs, strict=True):
         minutes = math.ceil(log["duration_sec"] / 60)  # whole minutes, rounded up per call
@@ -220,8 +238,9 @@ def test_rate_card_cost_when_the_vendor_gives_none(serve: Any, fake_key: str, sl
 
 def test_documented_example_84_seconds_bill_2_minutes() -> None:
     provider = FlireoProvider()
-    log = voice_usage_flireo_log({"id": "u", "duration_sec": 84,
-                                  "created_at": "2025-12-13T10:00:00.000Z"})
+    log = voice_usage_flireo_log(
+        {"id": "u", "duration_sec": 84, "created_at": "2025-12-13T10:00:00.000Z"}
+    )
     record = provider.record(log)
     assert record.billed_minutes == 2
     assert record.cost == Decimal("0.14")
@@ -231,16 +250,23 @@ def test_documented_example_84_seconds_bill_2_minutes() -> None:
 
 
 def test_minutes_used_wins_over_the_rounding_rule() -> None:
-    log = voice_usage_flireo_log({"id": "u", "duration_seconds": 84, "minutes_used": 1.5,
-                                  "created_at": "2026-01-02T00:00:00Z"})
+    log = voice_usage_flireo_log(
+        {
+            "id": "u",
+            "duration_seconds": 84,
+            "minutes_used": 1.5,
+            "created_at": "2026-01-02T00:00:00Z",
+        }
+    )
     record = FlireoProvider().record(log)
     assert record.billed_minutes == Decimal("1.5")
     assert record.cost == Decimal("0.105")  # 1.5 min * EUR 0.07
 
 
 def test_no_rate_card_in_force_leaves_cost_unknown_with_a_reason() -> None:
-    log = voice_usage_flireo_log({"id": "u", "duration_sec": 61,
-                                  "created_at": "2019-08-24T14:15:22Z"})
+    log = voice_usage_flireo_log(
+        {"id": "u", "duration_sec": 61, "created_at": "2019-08-24T14:15:22Z"}
+    )
     record = FlireoProvider().record(log)
     assert record.cost is None and record.cost_source is None and record.currency is None
     assert record.cost_note is not None and "no rate card" in record.cost_note
@@ -251,12 +277,13 @@ def test_a_user_rate_card_prices_the_logs(tmp_path: Any) -> None:
     card = tmp_path / "cards.toml"
     card.write_text(
         '[[rate]]\nprovider = "flireo"\nprice_per_minute = "0.06"\ncurrency = "EUR"\n'
-        'increment_seconds = 60\neffective_from = 2025-12-01\n'  # same key: overrides
+        "increment_seconds = 60\neffective_from = 2025-12-01\n"  # same key: overrides
         'source = "https://example.invalid/contract"\nchecked = 2026-11-01\n'
     )
     provider = FlireoProvider(rate_book=load_rate_book([card], use_env=False))
-    log = voice_usage_flireo_log({"id": "u", "duration_sec": 130,
-                                  "created_at": "2026-10-02T00:00:00Z"})
+    log = voice_usage_flireo_log(
+        {"id": "u", "duration_sec": 130, "created_at": "2026-10-02T00:00:00Z"}
+    )
     assert provider.record(log).cost == Decimal("0.18")  # 3 min * 0.06
 
 
@@ -292,10 +319,12 @@ def test_boundary_log_is_counted_once(serve: Any, fake_key: str, sleeps: Any) ->
     assert first.report.reconciled  # the summary describes what the server matched
 
 
-@pytest.mark.parametrize(("granularity", "expected_windows"), [("day", 31), ("hour", 744),
-                                                                 ("month", 1)])
-def test_rollups_are_utc_windows_of_the_events(serve: Any, fake_key: str, sleeps: Any,
-                                               granularity: str, expected_windows: int) -> None:
+@pytest.mark.parametrize(
+    ("granularity", "expected_windows"), [("day", 31), ("hour", 744), ("month", 1)]
+)
+def test_rollups_are_utc_windows_of_the_events(
+    serve: Any, fake_key: str, sleeps: Any, granularity: str, expected_windows: int
+) -> None:
     server = serve(logs_per_day=october_2345, shape="b")
     with connect(server, fake_key, sleeps) as flireo:
         windows = flireo.fetch(*OCT, granularity=granularity).to_list()
@@ -314,7 +343,9 @@ def test_rollups_are_utc_windows_of_the_events(serve: Any, fake_key: str, sleeps
     if granularity == "month":
         (month,) = windows
         assert (month.period_start, month.period_end) == (
-            datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
+            datetime(2026, 10, 1, tzinfo=UTC),
+            datetime(2026, 11, 1, tzinfo=UTC),
+        )
         assert month.cost_source is CostSource.RATE_CARD and month.currency == "EUR"
 
 
@@ -399,8 +430,11 @@ def test_duplicates_across_pages_are_dropped(fake_key: str, sleeps: Any) -> None
 
 
 def test_unknown_fields_are_kept_as_extras(serve: Any, fake_key: str, sleeps: Any) -> None:
-    server = serve(logs_per_day=2, shape="c",
-                   extra_log_fields={"region": "eu-west", "tags": ["a", "b"], "meta": {"x": 1}})
+    server = serve(
+        logs_per_day=2,
+        shape="c",
+        extra_log_fields={"region": "eu-west", "tags": ["a", "b"], "meta": {"x": 1}},
+    )
     with connect(server, fake_key, sleeps) as flireo:
         records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
     assert len(records) == 2
@@ -410,20 +444,33 @@ def test_unknown_fields_are_kept_as_extras(serve: Any, fake_key: str, sleeps: An
         assert record.extras["meta"] == {"x": 1}
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    (b'{"logs": [{"id": "x", "duration_sec": "long", "created_at": "2026-10-01T00:00:00Z"}]}',
-     "logs.0.duration_sec"),
-    (b'{"logs": [{"id": "x", "duration_sec": 5, "created_at": 1790000000}]}',
-     "logs.0.created_at"),
-    (b'{"logs": [{"id": "x", "duration_sec": -5, "created_at": "2026-10-01T00:00:00Z"}]}',
-     "logs.0.duration_sec"),
-    (b'{"calls": []}', ""),
-])
-def test_a_body_of_the_wrong_shape_names_the_field(serve: Any, fake_key: str, sleeps: Any,
-                                                   body: bytes, field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            b'{"logs": [{"id": "x", "duration_sec": "long", "created_at": "2026-10-01T00:00:00Z"}]}',
+            "logs.0.duration_sec",
+        ),
+        (
+            b'{"logs": [{"id": "x", "duration_sec": 5, "created_at": 1790000000}]}',
+            "logs.0.created_at",
+        ),
+        (
+            b'{"logs": [{"id": "x", "duration_sec": -5, "created_at": "2026-10-01T00:00:00Z"}]}',
+            "logs.0.duration_sec",
+        ),
+        (b'{"calls": []}', ""),
+    ],
+)
+def test_a_body_of_the_wrong_shape_names_the_field(
+    serve: Any, fake_key: str, sleeps: Any, body: bytes, field: str
+) -> None:
     server = serve()
     server.faults.add(Fault(action="body", body=body, path="/usage"))
-    with connect(server, fake_key, sleeps) as flireo, pytest.raises(ResponseValidationError) as info:
+    with (
+        connect(server, fake_key, sleeps) as flireo,
+        pytest.raises(ResponseValidationError) as info,
+    ):
         flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
     assert str(info.value).startswith("flireo: unexpected response from /usage")
     if field:
@@ -435,21 +482,27 @@ def test_a_body_of_the_wrong_shape_names_the_field(serve: Any, fake_key: str, sl
 def test_a_malformed_body_is_a_provider_error(serve: Any, fake_key: str, sleeps: Any) -> None:
     server = serve()
     server.faults.add(Fault(action="html", path="/usage"))
-    with connect(server, fake_key, sleeps) as flireo, pytest.raises(ResponseValidationError,
-                                                                    match="expected JSON"):
+    with (
+        connect(server, fake_key, sleeps) as flireo,
+        pytest.raises(ResponseValidationError, match="expected JSON"),
+    ):
         flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
 
 
 # -- balance ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("shape", "balance", "extra"), [
-    ("spec", Decimal("500.5"), "has_local_models_access"),
-    ("reference", Decimal(500), "active_calls"),
-    ("billing", Decimal("500.5"), None),
-])
-def test_balance_snapshot(serve: Any, fake_key: str, sleeps: Any, shape: str, balance: Decimal,
-                          extra: str | None) -> None:
+@pytest.mark.parametrize(
+    ("shape", "balance", "extra"),
+    [
+        ("spec", Decimal("500.5"), "has_local_models_access"),
+        ("reference", Decimal(500), "active_calls"),
+        ("billing", Decimal("500.5"), None),
+    ],
+)
+def test_balance_snapshot(
+    serve: Any, fake_key: str, sleeps: Any, shape: str, balance: Decimal, extra: str | None
+) -> None:
     server = serve(organization_shape=shape)
     with connect(server, fake_key, sleeps) as flireo:
         snapshot = flireo.balance()
@@ -499,8 +552,9 @@ def test_429_with_retry_after_then_success(serve: Any, fake_key: str, sleeps: An
     assert result.report.reconciled
 
 
-def test_429_with_a_long_retry_after_gives_up_at_once(serve: Any, fake_key: str,
-                                                      sleeps: Any) -> None:
+def test_429_with_a_long_retry_after_gives_up_at_once(
+    serve: Any, fake_key: str, sleeps: Any
+) -> None:
     server = serve()
     server.faults.add(Fault(status=429, headers={"Retry-After": "3600"}))
     with connect(server, fake_key, sleeps) as flireo, pytest.raises(RateLimitError) as info:
@@ -525,8 +579,11 @@ def test_validation_errors_in_both_forms(fake_key: str, sleeps: Any) -> None:
     for status, error in [(400, BadRequestError), (422, UnprocessableEntityError)]:
         emulator = FlireoEmulator(api_key=fake_key, validation_status=status)
         with EmulatorServer(emulator) as server:
-            response = httpx.get(f"{server.base_url}/usage", params={"limit": 1001},
-                                 headers={"Authorization": f"Bearer {fake_key}"})
+            response = httpx.get(
+                f"{server.base_url}/usage",
+                params={"limit": 1001},
+                headers={"Authorization": f"Bearer {fake_key}"},
+            )
             assert response.status_code == status
             vendor = FlireoProvider().parse_error(status, response.json())
             assert "1000" in (vendor.message or "")
@@ -541,12 +598,21 @@ def test_validation_errors_in_both_forms(fake_key: str, sleeps: Any) -> None:
 
 def test_rate_limit_headers_are_respected_before_a_429(fake_key: str) -> None:
     clock = _Clock(1_790_000_000.0)
-    emulator = FlireoEmulator(api_key=fake_key, logs_per_day=500, rate_limit=3, rate_window=60,
-                              clock=clock)
-    with EmulatorServer(emulator) as server, voice_usage.connect(
-        FlireoProvider(page_size=100), api_key=fake_key, base_url=server.base_url, concurrency=1,
-        sleep=clock.sleep, wall=clock, monotonic=clock,
-    ) as flireo:
+    emulator = FlireoEmulator(
+        api_key=fake_key, logs_per_day=500, rate_limit=3, rate_window=60, clock=clock
+    )
+    with (
+        EmulatorServer(emulator) as server,
+        voice_usage.connect(
+            FlireoProvider(page_size=100),
+            api_key=fake_key,
+            base_url=server.base_url,
+            concurrency=1,
+            sleep=clock.sleep,
+            wall=clock,
+            monotonic=clock,
+        ) as flireo,
+    ):
         records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
     assert len(records) == 500
     assert len(server.requests) == 5
@@ -595,12 +661,18 @@ def test_emulator_pagination_rules(serve: Any, fake_key: str) -> None:
     assert beyond["logs"] == [] and beyond["summary"] == default["summary"]
     stamps = [log["created_at"] for log in default["logs"] + last["logs"]]
     assert stamps == sorted(stamps, reverse=True)  # newest first
-    response = httpx.get(f"{server.base_url}/usage", params={"limit": 1001},
-                         headers={"Authorization": f"Bearer {fake_key}"})
+    response = httpx.get(
+        f"{server.base_url}/usage",
+        params={"limit": 1001},
+        headers={"Authorization": f"Bearer {fake_key}"},
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "Validation failed"
-    assert set(response.headers) >= {"x-ratelimit-limit", "x-ratelimit-remaining",
-                                     "x-ratelimit-reset"}
+    assert set(response.headers) >= {
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    }
     unauthorized = httpx.get(f"{server.base_url}/usage")
     assert unauthorized.status_code == 401
 
@@ -634,8 +706,13 @@ def test_fault_hooks_latency_and_a_body_cut_short(serve: Any, fake_key: str, sle
 
 def test_the_vendor_path_prefix_is_served(serve: Any, fake_key: str, sleeps: Any) -> None:
     server = serve(logs_per_day=5)
-    with voice_usage.connect("flireo", api_key=fake_key, base_url=f"{server.base_url}/api/v1",
-                             sleep=sleeps, async_sleep=sleeps.asleep) as flireo:
+    with voice_usage.connect(
+        "flireo",
+        api_key=fake_key,
+        base_url=f"{server.base_url}/api/v1",
+        sleep=sleeps,
+        async_sleep=sleeps.asleep,
+    ) as flireo:
         records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
         snapshot = flireo.balance()
     assert len(records) == 5

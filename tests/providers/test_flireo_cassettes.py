@@ -44,8 +44,11 @@ def test_reference_shape_multi_page_walk(sleeps: Any, vcr: Any) -> None:
 
     assert vcr.play_count == 3 and vcr.all_played
     assert [r.call_id for r in records] == [
-        "call-_+31612345682_abc127", "call-outbound-abc126", "call-_+31612345678_abc123",
-        "call-_+31612345679_abc124", "call-_+31612345680_abc125",
+        "call-_+31612345682_abc127",
+        "call-outbound-abc126",
+        "call-_+31612345678_abc123",
+        "call-_+31612345679_abc124",
+        "call-_+31612345680_abc125",
     ]
     assert [r.duration_seconds for r in records] == [30, 125, 84, 0, 600]
     assert [r.billed_minutes for r in records] == [1, 3, 2, 0, 10]
@@ -83,8 +86,7 @@ def test_billing_guide_example_verbatim(flireo: voice_usage.Connection) -> None:
         "cost (rate card vs. vendor total_cost)": (Decimal("8.40"), Decimal("0.14"), False),
     }
     assert len(result.warnings) == 3
-    assert all(w.startswith("flireo: reconciliation") and "MISMATCH" in w
-               for w in result.warnings)
+    assert all(w.startswith("flireo: reconciliation") and "MISMATCH" in w for w in result.warnings)
 
 
 @pytest.mark.vcr
@@ -94,8 +96,10 @@ def test_sdk_types_shape(flireo: voice_usage.Connection) -> None:
     assert (phone.duration_seconds, phone.billed_minutes, phone.cost) == (95, 2, Decimal("0.14"))
     assert (web.duration_seconds, web.billed_minutes, web.cost) == (42, 1, Decimal("0.07"))
     assert phone.extras == {
-        "log_id": "5d0c7a7e-3b7e-4c43-9d0e-2f1a8f5b6c01", "call_type": "phone",
-        "phone_number": "+31850835037", "agent_name": "Customer Support",
+        "log_id": "5d0c7a7e-3b7e-4c43-9d0e-2f1a8f5b6c01",
+        "call_type": "phone",
+        "phone_number": "+31850835037",
+        "agent_name": "Customer Support",
         "business_name": "Acme Corp",
     }
     assert web.extras["call_type"] == "web" and "phone_number" not in web.extras
@@ -107,9 +111,13 @@ def test_openapi_example_log(flireo: voice_usage.Connection) -> None:
     result = flireo.fetch("2019-08-01", "2019-09-01", granularity="call")
     (record,) = result.to_list()
     assert record.extras == {
-        "log_id": "497f6eca-6276-4993-bfeb-53cbbbba6f08", "phone_number": "string",
-        "agent_name": "string", "business_name": "string",
-        "byok_stt": False, "byok_llm": False, "byok_tts": False,
+        "log_id": "497f6eca-6276-4993-bfeb-53cbbbba6f08",
+        "phone_number": "string",
+        "agent_name": "string",
+        "business_name": "string",
+        "byok_stt": False,
+        "byok_llm": False,
+        "byok_tts": False,
     }
     assert record.duration_seconds == 180 and record.billed_minutes == 3
     # 2019 predates every Flireo rate card: the cost is unknown, and says why.
@@ -147,7 +155,8 @@ def test_validation_error_with_param(flireo: voice_usage.Connection) -> None:
         flireo.fetch("2026-10-01", "2026-11-01", granularity="call").to_list()
     assert info.value.vendor_code == "invalid_request"
     assert info.value.vendor_message == (
-        "start_date must be an ISO 8601 date-time (parameter start_date)")
+        "start_date must be an ISO 8601 date-time (parameter start_date)"
+    )
 
 
 @pytest.mark.vcr

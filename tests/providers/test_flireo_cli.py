@@ -23,8 +23,18 @@ from voice_usage_flireo import FlireoEmulator
 
 pytestmark = pytest.mark.emulator
 
-FETCH_OCTOBER = ["fetch", "flireo", "--since", "2026-10-01", "--until", "2026-11-01",
-                 "--granularity", "call", "--format", "json"]
+FETCH_OCTOBER = [
+    "fetch",
+    "flireo",
+    "--since",
+    "2026-10-01",
+    "--until",
+    "2026-11-01",
+    "--granularity",
+    "call",
+    "--format",
+    "json",
+]
 OCT_PARAMS = {"start_date": "2026-10-01T00:00:00Z", "end_date": "2026-11-01T00:00:00Z"}
 
 
@@ -55,8 +65,11 @@ def invoke(args: list[str], server: EmulatorServer, key: str) -> Result:
 
 
 def server_summary(server: EmulatorServer, key: str) -> dict[str, Any]:
-    response = httpx.get(f"{server.base_url}/usage", params={"limit": 1, **OCT_PARAMS},
-                         headers={"Authorization": f"Bearer {key}"})
+    response = httpx.get(
+        f"{server.base_url}/usage",
+        params={"limit": 1, **OCT_PARAMS},
+        headers={"Authorization": f"Bearer {key}"},
+    )
     return response.json()["summary"]  # type: ignore[no-any-return]
 
 
@@ -75,22 +88,24 @@ def test_fetch_october_2345_logs(serve: Any, fake_key: str) -> None:
     assert [r.param("limit") for r in requests] == ["1000"] * 3
     assert sorted(r.param("offset") for r in requests) == ["0", "1000", "2000"]
     summary = server_summary(server, fake_key)
-    assert sum(Decimal(r["duration_seconds"]) for r in records) == summary[
-        "total_duration_seconds"]
+    assert sum(Decimal(r["duration_seconds"]) for r in records) == summary["total_duration_seconds"]
     assert {r["provider"] for r in records} == {"flireo"}
     assert {r["grain"] for r in records} == {"event"}
     assert result.stderr == ""
     assert fake_key not in result.stdout
 
 
-@pytest.mark.parametrize(("shape", "options", "source"), [
-    ("a", {}, "reported"),
-    ("a", {"include_cost": False, "summary_cost": False}, "rate_card"),
-    ("b", {}, "rate_card"),
-    ("c", {}, "rate_card"),
-    ("c", {"include_cost": True}, "reported"),
-    ("d", {}, "rate_card"),
-])
+@pytest.mark.parametrize(
+    ("shape", "options", "source"),
+    [
+        ("a", {}, "reported"),
+        ("a", {"include_cost": False, "summary_cost": False}, "rate_card"),
+        ("b", {}, "rate_card"),
+        ("c", {}, "rate_card"),
+        ("c", {"include_cost": True}, "reported"),
+        ("d", {}, "rate_card"),
+    ],
+)
 def test_fetch_each_shape_with_and_without_vendor_cost(
     serve: Any, fake_key: str, shape: str, options: dict[str, Any], source: str
 ) -> None:
@@ -127,8 +142,18 @@ def test_fetch_day_granularity(serve: Any, fake_key: str) -> None:
 
 def test_a_reconciliation_mismatch_is_a_warning(serve: Any, fake_key: str) -> None:
     server = serve(logs_per_day=10, shape="b", price_per_minute="0.05")
-    args = ["fetch", "flireo", "--since", "2026-10-01", "--until", "2026-10-02",
-            "--granularity", "call", "--format", "jsonl"]
+    args = [
+        "fetch",
+        "flireo",
+        "--since",
+        "2026-10-01",
+        "--until",
+        "2026-10-02",
+        "--granularity",
+        "call",
+        "--format",
+        "jsonl",
+    ]
     result = invoke(args, server, fake_key)
     assert result.exit_code == 0
     assert len(result.stdout.splitlines()) == 10
@@ -137,12 +162,16 @@ def test_a_reconciliation_mismatch_is_a_warning(serve: Any, fake_key: str) -> No
     assert "MISMATCH" in warning
 
 
-@pytest.mark.parametrize(("fault", "cause"), [
-    (None, "HTTP 401"),
-    (Fault(status=402), "HTTP 402"),
-])
-def test_auth_and_credit_errors_exit_1_with_one_line(serve: Any, fake_key: str,
-                                                     fault: Fault | None, cause: str) -> None:
+@pytest.mark.parametrize(
+    ("fault", "cause"),
+    [
+        (None, "HTTP 401"),
+        (Fault(status=402), "HTTP 402"),
+    ],
+)
+def test_auth_and_credit_errors_exit_1_with_one_line(
+    serve: Any, fake_key: str, fault: Fault | None, cause: str
+) -> None:
     server = serve()
     key = fake_key
     if fault is None:
@@ -160,10 +189,14 @@ def test_auth_and_credit_errors_exit_1_with_one_line(serve: Any, fake_key: str,
     assert key not in result.output
 
 
-def test_429_with_retry_after_then_success(serve: Any, fake_key: str, sleeps: Any,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_module, "Connection", functools.partial(
-        voice_usage.Connection, sleep=sleeps, async_sleep=sleeps.asleep))
+def test_429_with_retry_after_then_success(
+    serve: Any, fake_key: str, sleeps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        cli_module,
+        "Connection",
+        functools.partial(voice_usage.Connection, sleep=sleeps, async_sleep=sleeps.asleep),
+    )
     server = serve(logs_per_day=october_2345)
     server.faults.add(Fault(status=429, headers={"Retry-After": "1"}))
     result = invoke(FETCH_OCTOBER, server, fake_key)
@@ -198,8 +231,14 @@ def test_balance_401_exits_1(serve: Any) -> None:
 def test_console_script_in_a_subprocess(serve: Any, fake_key: str) -> None:
     server = serve(logs_per_day=october_2345, shape="a")
     env = {**os.environ, "FLIREO_API_KEY": fake_key, "FLIREO_BASE_URL": server.base_url}
-    completed = subprocess.run([sys.executable, "-m", "voice_usage", *FETCH_OCTOBER],
-                               env=env, capture_output=True, text=True, timeout=120, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-m", "voice_usage", *FETCH_OCTOBER],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stderr
     records = json.loads(completed.stdout)
     assert len(records) == 2345

@@ -17,8 +17,13 @@ KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
 
 @pytest.fixture
 def ultravox(sleeps):
-    with voice_usage.connect("ultravox", api_key=KEY, base_url="https://api.ultravox.ai",
-                             sleep=sleeps, async_sleep=sleeps.asleep) as connection:
+    with voice_usage.connect(
+        "ultravox",
+        api_key=KEY,
+        base_url="https://api.ultravox.ai",
+        sleep=sleeps,
+        async_sleep=sleeps.asleep,
+    ) as connection:
         yield connection
 
 
@@ -28,7 +33,8 @@ def test_usage_calls_documented_example(ultravox):
     (record,) = result.to_list()
     assert record.grain is Grain.WINDOW
     assert (record.period_start, record.period_end) == (
-        datetime(2023, 12, 25, tzinfo=UTC), datetime(2023, 12, 26, tzinfo=UTC)
+        datetime(2023, 12, 25, tzinfo=UTC),
+        datetime(2023, 12, 26, tzinfo=UTC),
     )
     assert (record.calls, record.failed_calls) == (123, 123)
     assert record.duration_seconds == Decimal(24600)
@@ -44,7 +50,8 @@ def test_usage_calls_documented_example(ultravox):
 def test_usage_calls_documented_example_by_hour(ultravox):
     (record,) = ultravox.fetch("2023-12-25", "2023-12-26", "hour").to_list()
     assert (record.period_start, record.period_end) == (
-        datetime(2023, 12, 25, 14, tzinfo=UTC), datetime(2023, 12, 25, 15, tzinfo=UTC)
+        datetime(2023, 12, 25, 14, tzinfo=UTC),
+        datetime(2023, 12, 25, 15, tzinfo=UTC),
     )
     assert record.calls == 123
 

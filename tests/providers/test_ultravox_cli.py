@@ -24,14 +24,18 @@ FETCH_OCTOBER = ["fetch", "ultravox", "--since", "2026-10-01", "--until", "2026-
 
 
 def october_calls(emulator):
-    return emulator.calls_between(datetime(2026, 10, 1, tzinfo=UTC),
-                                  datetime.combine(date(2026, 10, 31), time.max, UTC))
+    return emulator.calls_between(
+        datetime(2026, 10, 1, tzinfo=UTC), datetime.combine(date(2026, 10, 31), time.max, UTC)
+    )
 
 
 def billed_minutes(calls):
     seconds = sum(
-        (c.billed_seconds for c in calls
-         if c.billing_status == "BILLING_STATUS_BILLED" and c.billed_seconds is not None),
+        (
+            c.billed_seconds
+            for c in calls
+            if c.billing_status == "BILLING_STATUS_BILLED" and c.billed_seconds is not None
+        ),
         Decimal(0),
     )
     return seconds / 60
@@ -68,9 +72,21 @@ def test_the_exact_command_line_in_a_subprocess():
     with EmulatorServer(emulator) as server:
         env["ULTRAVOX_BASE_URL"] = server.base_url
         done = subprocess.run(
-            [sys.executable, "-m", "voice_usage", *FETCH_OCTOBER, "--granularity", "day",
-             "--format", "json"],
-            capture_output=True, text=True, env=env, timeout=120, check=False,
+            [
+                sys.executable,
+                "-m",
+                "voice_usage",
+                *FETCH_OCTOBER,
+                "--granularity",
+                "day",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
         )
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
@@ -95,8 +111,19 @@ def test_fetch_calls_walks_every_page():
 def test_fetch_billing_usage_over_120_days():
     emulator = UltravoxEmulator(api_key=KEY)
     with EmulatorServer(emulator) as server:
-        result = run(server, "fetch", "ultravox", "--since", "2026-06-01", "--until",
-                     "2026-09-29", "--option", "source=billing", "--format", "json")
+        result = run(
+            server,
+            "fetch",
+            "ultravox",
+            "--since",
+            "2026-06-01",
+            "--until",
+            "2026-09-29",
+            "--option",
+            "source=billing",
+            "--format",
+            "json",
+        )
         requests = sorted((r.query["fromDate"][0], r.query["toDate"][0]) for r in server.requests)
     assert result.exit_code == 0, result.output
     assert requests == [("2026-06-01", "2026-08-30"), ("2026-08-30", "2026-09-29")]

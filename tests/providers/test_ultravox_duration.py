@@ -45,8 +45,27 @@ def test_every_documented_form_is_read_exactly(text, seconds):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "84", "84 s", "1m", "1h30m", "-5s", "-00:00:05", "PT", "P", "P1DT", "P1M", "P1Y",
-     "00:61:00", "00:00:60", "1:2:3", "<string>", "84.1234567891s", "NaNs", "12:00"],
+    [
+        "",
+        "84",
+        "84 s",
+        "1m",
+        "1h30m",
+        "-5s",
+        "-00:00:05",
+        "PT",
+        "P",
+        "P1DT",
+        "P1M",
+        "P1Y",
+        "00:61:00",
+        "00:00:60",
+        "1:2:3",
+        "<string>",
+        "84.1234567891s",
+        "NaNs",
+        "12:00",
+    ],
 )
 def test_anything_else_names_the_field_and_the_value(text):
     with pytest.raises(DurationFormatError) as caught:

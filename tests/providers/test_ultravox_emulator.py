@@ -31,8 +31,12 @@ DJANGO = re.compile(r"^(\d+ )?\d{2}:\d{2}:\d{2}(\.\d{6})?$")
 
 def connect(server, key, sleeps, **kw):
     return voice_usage.connect(
-        "ultravox", api_key=key, base_url=server.base_url, sleep=sleeps,
-        async_sleep=sleeps.asleep, **kw,
+        "ultravox",
+        api_key=key,
+        base_url=server.base_url,
+        sleep=sleeps,
+        async_sleep=sleeps.asleep,
+        **kw,
     )
 
 
@@ -110,8 +114,9 @@ def test_hours_sum_to_the_days(fake_key, sleeps):
         days = connection.fetch("2026-10-01", "2026-10-04", "day").to_list()
     assert all(r.period_end - r.period_start == timedelta(hours=1) for r in hours)
     assert record_totals(hours) == record_totals(days)
-    calls = emulator.calls_between(datetime(2026, 10, 1, tzinfo=UTC),
-                                   datetime.combine(date(2026, 10, 3), time.max, UTC))
+    calls = emulator.calls_between(
+        datetime(2026, 10, 1, tzinfo=UTC), datetime.combine(date(2026, 10, 3), time.max, UTC)
+    )
     assert {r.period_start: r.calls for r in hours} == Counter(
         c.created.replace(minute=0, second=0, microsecond=0) for c in calls
     )
@@ -164,9 +169,7 @@ def test_fetching_month_granularity_rolls_up_days(fake_key, sleeps):
     assert (month.calls, month.billed_minutes) == (totals["calls"], totals["minutes"])
 
 
-def test_a_120_day_billing_range_takes_two_requests_joined_without_gap_or_overlap(
-    fake_key, sleeps
-):
+def test_a_120_day_billing_range_takes_two_requests_joined_without_gap_or_overlap(fake_key, sleeps):
     emulator = UltravoxEmulator(api_key=fake_key)
     since, until = date(2026, 6, 1), date(2026, 9, 29)
     assert (until - since).days == 120
@@ -215,14 +218,16 @@ def test_the_emulator_refuses_more_than_90_days_with_a_drf_body(fake_key, sleeps
         )
         bad_date = httpx.get(
             f"{server.base_url}/api/accounts/me/billing/usage",
-            params={"fromDate": "01/01/2026"}, headers={"X-API-Key": fake_key},
+            params={"fromDate": "01/01/2026"},
+            headers={"X-API-Key": fake_key},
         )
         # A request the provider never makes (it splits at 90 days), made by hand: the DRF
         # field map becomes the error message.
         session = Session(UltravoxProvider(), api_key=fake_key, base_url=server.base_url)
         with session, pytest.raises(BadRequestError, match="toDate: toDate must be at most 90"):
-            session.get("/api/accounts/me/billing/usage",
-                        {"fromDate": "2026-01-01", "toDate": "2026-06-01"})
+            session.get(
+                "/api/accounts/me/billing/usage", {"fromDate": "2026-01-01", "toDate": "2026-06-01"}
+            )
     assert response.status_code == 400
     assert response.json() == {"toDate": ["toDate must be at most 90 days after fromDate."]}
     assert ok.status_code == 200 and len(ok.json()["dailyUsage"]) == 90
@@ -232,19 +237,27 @@ def test_the_emulator_refuses_more_than_90_days_with_a_drf_body(fake_key, sleeps
 def test_filters_reach_the_server_and_select_the_same_calls(fake_key, sleeps):
     emulator = UltravoxEmulator(api_key=fake_key)
     agents = (DEMO_AGENTS[0][0], DEMO_AGENTS[2][0])
-    options = {"metadata.source": "sip", "durationMin": "PT1M", "timeOfDayStart": "06:00:00",
-               "timeOfDayEnd": "20:00:00"}
+    options = {
+        "metadata.source": "sip",
+        "durationMin": "PT1M",
+        "timeOfDayStart": "06:00:00",
+        "timeOfDayEnd": "20:00:00",
+    }
     with EmulatorServer(emulator) as server, connect(server, fake_key, sleeps) as connection:
         days = connection.fetch(*OCTOBER, agent_ids=agents, options=options).to_list()
-        events = connection.fetch(*OCTOBER, granularity="call", agent_ids=agents,
-                                  options=options).to_list()
+        events = connection.fetch(
+            *OCTOBER, granularity="call", agent_ids=agents, options=options
+        ).to_list()
         first = server.requests[0]
     assert first.query["agentIds"] == list(agents)  # repeated, in order
     assert first.query["metadata.source"] == ["sip"]
     assert first.query["durationMin"] == ["60s"]
     selected = [
-        c for c in emulator.calls_between(OCTOBER[0], END_OF_OCTOBER)
-        if c.agent_id in agents and c.metadata["source"] == "sip" and talk(c) >= 60
+        c
+        for c in emulator.calls_between(OCTOBER[0], END_OF_OCTOBER)
+        if c.agent_id in agents
+        and c.metadata["source"] == "sip"
+        and talk(c) >= 60
         and time(6) <= c.created.time() <= time(20)
     ]
     assert selected
@@ -262,9 +275,10 @@ def test_per_agent_usage(fake_key, sleeps):
         mine = [r for r in records if r.agent_id == agent_id]
         theirs = [c for c in calls if c.agent_id == agent_id]
         assert sum(r.calls for r in mine) == len(theirs)
-        assert sum(r.billed_minutes for r in mine) == sum(
-            (billed_seconds(c) for c in theirs), Decimal(0)
-        ) / 60
+        assert (
+            sum(r.billed_minutes for r in mine)
+            == sum((billed_seconds(c) for c in theirs), Decimal(0)) / 60
+        )
         assert {r.extras["agent_name"] for r in mine} == {name}
 
 
@@ -312,10 +326,15 @@ def test_a_cut_body_and_an_html_page_are_reported(fake_key, sleeps):
 
 def test_next_urls_are_absolute_and_built_from_the_request_origin(fake_key):
     with EmulatorServer(UltravoxEmulator(api_key=fake_key, max_page_size=5)) as server:
-        body = httpx.get(f"{server.base_url}/api/calls",
-                         params={"fromDate": "2026-10-01", "toDate": "2026-10-10",
-                                 "agentIds": [DEMO_AGENTS[0][0], DEMO_AGENTS[1][0]]},
-                         headers={"X-API-Key": fake_key}).json()
+        body = httpx.get(
+            f"{server.base_url}/api/calls",
+            params={
+                "fromDate": "2026-10-01",
+                "toDate": "2026-10-10",
+                "agentIds": [DEMO_AGENTS[0][0], DEMO_AGENTS[1][0]],
+            },
+            headers={"X-API-Key": fake_key},
+        ).json()
         nxt = httpx.URL(body["next"])
         assert str(nxt).startswith(f"{server.base_url}/api/calls?")
         assert nxt.params.get_list("agentIds") == [DEMO_AGENTS[0][0], DEMO_AGENTS[1][0]]
@@ -330,8 +349,9 @@ def test_the_data_is_deterministic_for_any_range(fake_key):
     assert one.calls_on(day) == two.calls_on(day)
     assert one.calls_on(date(1999, 12, 31))
     assert UltravoxEmulator(seed="elsewhere").calls_on(day) != one.calls_on(day)
-    span = one.calls_between(datetime(2031, 2, 27, 12, tzinfo=UTC),
-                             datetime(2031, 3, 1, 11, 59, tzinfo=UTC))
+    span = one.calls_between(
+        datetime(2031, 2, 27, 12, tzinfo=UTC), datetime(2031, 3, 1, 11, 59, tzinfo=UTC)
+    )
     assert all(datetime(2031, 2, 27, 12, tzinfo=UTC) <= c.created for c in span)
     assert {c.call_id for c in one.calls_on(day)} <= {c.call_id for c in span}
 

@@ -67,8 +67,14 @@ def fetch(routes, q, requests=None, **kw):
 
 
 def stats(total, errors, duration, joined, minutes, **extra):
-    return {"totalCount": total, "errorCount": errors, "duration": duration,
-            "joinedCount": joined, "billedMinutes": minutes, **extra}
+    return {
+        "totalCount": total,
+        "errorCount": errors,
+        "duration": duration,
+        "joinedCount": joined,
+        "billedMinutes": minutes,
+        **extra,
+    }
 
 
 # -- registration and contract -----------------------------------------------------------------
@@ -83,7 +89,9 @@ def test_registered_under_its_name_and_meets_the_contract():
     assert provider.auth.headers("k") == {"X-API-Key": "k"}
     assert provider.default_base_url == "https://api.ultravox.ai"
     assert provider.capabilities.granularities == {
-        Granularity.CALL, Granularity.HOUR, Granularity.DAY
+        Granularity.CALL,
+        Granularity.HOUR,
+        Granularity.DAY,
     }
     assert not provider.capabilities.reports_cost
     assert provider.env_prefix == "ULTRAVOX"
@@ -131,14 +139,20 @@ def test_calls_are_a_cursor_walk_with_a_page_size():
 
 
 def test_filters_map_to_the_vendor_parameters():
-    plan = UltravoxProvider().plan(query(
-        agent_ids=(AGENT, OTHER_AGENT),
-        options={
-            "voiceId": VOICE, "durationMin": "PT5M", "durationMax": "00:20:00",
-            "metadata.source": "sip", "search": "booking",
-            "timeOfDayStart": "08:00:00", "timeOfDayEnd": "17:59:59.999999",
-        },
-    ))
+    plan = UltravoxProvider().plan(
+        query(
+            agent_ids=(AGENT, OTHER_AGENT),
+            options={
+                "voiceId": VOICE,
+                "durationMin": "PT5M",
+                "durationMax": "00:20:00",
+                "metadata.source": "sip",
+                "search": "booking",
+                "timeOfDayStart": "08:00:00",
+                "timeOfDayEnd": "17:59:59.999999",
+            },
+        )
+    )
     params = plan.walks[0].params
     assert params["agentIds"] == [AGENT, OTHER_AGENT]
     assert params["voiceId"] == VOICE
@@ -186,8 +200,15 @@ def test_there_is_no_phone_number_filter():
         ("2026-01-01", "2026-04-02", [("2026-01-01", "2026-04-01"), ("2026-04-01", "2026-04-02")]),
         # 120 days: 90 + 30, end to end
         ("2026-06-01", "2026-09-29", [("2026-06-01", "2026-08-30"), ("2026-08-30", "2026-09-29")]),
-        ("2026-01-01", "2026-07-01", [("2026-01-01", "2026-04-01"), ("2026-04-01", "2026-06-30"),
-                                      ("2026-06-30", "2026-07-01")]),
+        (
+            "2026-01-01",
+            "2026-07-01",
+            [
+                ("2026-01-01", "2026-04-01"),
+                ("2026-04-01", "2026-06-30"),
+                ("2026-06-30", "2026-07-01"),
+            ],
+        ),
     ],
 )
 def test_billing_ranges_are_split_into_90_day_requests(since, until, expected):
@@ -257,7 +278,8 @@ def test_daily_buckets_become_priced_windows_and_reconcile_with_all_time():
     check_records(records, q, provider="ultravox")
     first, second = records
     assert (first.period_start, first.period_end) == (
-        datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 2, tzinfo=UTC)
+        datetime(2026, 10, 1, tzinfo=UTC),
+        datetime(2026, 10, 2, tzinfo=UTC),
     )
     assert first.grain is Grain.WINDOW and first.item == "call"
     assert (first.calls, first.failed_calls, first.duration_seconds) == (4, 0, Decimal(84))
@@ -273,7 +295,10 @@ def test_daily_buckets_become_priced_windows_and_reconcile_with_all_time():
     assert second.extras == {"joined_calls": 2, "futureField": "kept"}
     assert result.report.reconciled
     assert {c.figure.split(" ")[0] for c in result.report.reconciliations} == {
-        "calls", "failed_calls", "duration_seconds", "billed_minutes"
+        "calls",
+        "failed_calls",
+        "duration_seconds",
+        "billed_minutes",
     }
     assert result.warnings == []
 
@@ -317,15 +342,21 @@ def test_a_mismatch_with_all_time_is_a_warning():
 
 def test_one_agent_filter_labels_the_windows():
     requests = []
-    records, _ = fetch({"/api/accounts/me/usage/calls": usage_body()},
-                       query("2026-10-01", "2026-10-03", agent_ids=(AGENT,)), requests)
+    records, _ = fetch(
+        {"/api/accounts/me/usage/calls": usage_body()},
+        query("2026-10-01", "2026-10-03", agent_ids=(AGENT,)),
+        requests,
+    )
     assert {r.agent_id for r in records} == {AGENT}
     assert requests[0].url.params.get_list("agentIds") == [AGENT]
 
 
 def test_dates_before_the_rate_card_have_no_cost_and_say_why():
-    body = {"allTime": stats(1, 0, "60s", 1, 1.0),
-            "daily": [stats(1, 0, "60s", 1, 1.0, date="2023-12-25")], "hourly": []}
+    body = {
+        "allTime": stats(1, 0, "60s", 1, 1.0),
+        "daily": [stats(1, 0, "60s", 1, 1.0, date="2023-12-25")],
+        "hourly": [],
+    }
     (record,), _ = fetch({"/api/accounts/me/usage/calls": body}, query("2023-12-25", "2023-12-26"))
     assert record.cost is None and record.cost_source is None
     assert record.billed_minutes == Decimal(1)
@@ -364,7 +395,8 @@ def test_billing_days_become_call_and_sip_windows_priced_by_item():
             {"date": "2026-10-01", "minutes": 12.3, "sipMinutes": 4.5},
             {"date": "2026-10-02", "minutes": 0, "sipMinutes": 0},
         ],
-        "totalMinutes": 12.3, "totalSipMinutes": 4.5,
+        "totalMinutes": 12.3,
+        "totalSipMinutes": 4.5,
     }
     q = query("2026-10-01", "2026-10-03", options={"source": "billing"})
     requests = []
@@ -384,10 +416,15 @@ def test_billing_days_become_call_and_sip_windows_priced_by_item():
 
 
 def test_sip_minutes_before_sip_billing_cost_nothing():
-    body = {"dailyUsage": [{"date": "2025-11-09", "minutes": 1, "sipMinutes": 10}],
-            "totalMinutes": 1, "totalSipMinutes": 10}
-    records, _ = fetch({"/api/accounts/me/billing/usage": body},
-                       query("2025-11-09", "2025-11-10", options={"source": "billing"}))
+    body = {
+        "dailyUsage": [{"date": "2025-11-09", "minutes": 1, "sipMinutes": 10}],
+        "totalMinutes": 1,
+        "totalSipMinutes": 10,
+    }
+    records, _ = fetch(
+        {"/api/accounts/me/billing/usage": body},
+        query("2025-11-09", "2025-11-10", options={"source": "billing"}),
+    )
     sip = next(r for r in records if r.item == "sip")
     assert sip.cost == 0 and sip.billed_minutes == 10
 
@@ -402,10 +439,13 @@ def test_a_billing_day_given_twice_is_kept_once():
             days.insert(0, {"date": "2026-03-31", "minutes": 1.0, "sipMinutes": 0.0})
         return {"dailyUsage": days, "totalMinutes": float(len(days)), "totalSipMinutes": 0.0}
 
-    records, result = fetch({"/api/accounts/me/billing/usage": answer},
-                            query("2026-01-01", "2026-04-02", options={"source": "billing"}))
+    records, result = fetch(
+        {"/api/accounts/me/billing/usage": answer},
+        query("2026-01-01", "2026-04-02", options={"source": "billing"}),
+    )
     assert sorted({r.period_start.date().isoformat() for r in records}) == [
-        "2026-03-31", "2026-04-01"
+        "2026-03-31",
+        "2026-04-01",
     ]
     assert result.report.dropped_duplicates == 1
     assert any("given twice" in w for w in result.warnings)
@@ -416,12 +456,21 @@ def test_a_billing_day_given_twice_is_kept_once():
 
 def call(call_id, **fields):
     base = {
-        "callId": call_id, "created": "2026-10-01T10:00:00Z", "joined": "2026-10-01T10:00:02Z",
-        "ended": "2026-10-01T10:01:26Z", "endReason": "hangup", "billedDuration": "84s",
-        "billedSideInputTokens": None, "billedSideOutputTokens": None,
-        "billingStatus": "BILLING_STATUS_BILLED", "agentId": AGENT,
-        "agent": {"agentId": AGENT, "name": "Front desk"}, "metadata": {},
-        "sipDetails": None, "systemPrompt": "You are a receptionist.", "joinUrl": None,
+        "callId": call_id,
+        "created": "2026-10-01T10:00:00Z",
+        "joined": "2026-10-01T10:00:02Z",
+        "ended": "2026-10-01T10:01:26Z",
+        "endReason": "hangup",
+        "billedDuration": "84s",
+        "billedSideInputTokens": None,
+        "billedSideOutputTokens": None,
+        "billingStatus": "BILLING_STATUS_BILLED",
+        "agentId": AGENT,
+        "agent": {"agentId": AGENT, "name": "Front desk"},
+        "metadata": {},
+        "sipDetails": None,
+        "systemPrompt": "You are a receptionist.",
+        "joinUrl": None,
     }
     base.update(fields)
     return base
@@ -435,8 +484,9 @@ def calls_page(results, next_url=None, total=None):
 
 
 def one_call(**fields):
-    records, result = fetch({"/api/calls": calls_page([call("c1", **fields)], total=1)},
-                            query(granularity="call"))
+    records, result = fetch(
+        {"/api/calls": calls_page([call("c1", **fields)], total=1)}, query(granularity="call")
+    )
     (record,) = records
     return record, result
 
@@ -469,9 +519,14 @@ def test_the_billed_duration_wins_over_the_measured_one():
 
 @pytest.mark.parametrize(
     "status",
-    ["BILLING_STATUS_FREE_CONSOLE", "BILLING_STATUS_FREE_ZERO_EFFECTIVE_DURATION",
-     "BILLING_STATUS_FREE_MINUTES", "BILLING_STATUS_FREE_SYSTEM_ERROR",
-     "BILLING_STATUS_FREE_OTHER", "BILLING_STATUS_REFUNDED"],
+    [
+        "BILLING_STATUS_FREE_CONSOLE",
+        "BILLING_STATUS_FREE_ZERO_EFFECTIVE_DURATION",
+        "BILLING_STATUS_FREE_MINUTES",
+        "BILLING_STATUS_FREE_SYSTEM_ERROR",
+        "BILLING_STATUS_FREE_OTHER",
+        "BILLING_STATUS_REFUNDED",
+    ],
 )
 def test_free_and_refunded_calls_are_a_known_zero_with_the_status_kept(status):
     record, _ = one_call(billingStatus=status)
@@ -484,8 +539,9 @@ def test_free_and_refunded_calls_are_a_known_zero_with_the_status_kept(status):
 
 
 def test_a_pending_call_is_marked_and_unpriced():
-    record, _ = one_call(billingStatus="BILLING_STATUS_PENDING", billedDuration=None,
-                         ended=None, endReason=None)
+    record, _ = one_call(
+        billingStatus="BILLING_STATUS_PENDING", billedDuration=None, ended=None, endReason=None
+    )
     assert record.cost is None and record.billed_minutes is None
     assert record.extras["billing_pending"] is True
     assert "BILLING_STATUS_PENDING" in record.cost_note
@@ -515,8 +571,9 @@ def test_a_billed_call_without_billed_duration_has_unknown_cost():
 
 
 def test_sip_leg_is_kept_with_its_own_rate():
-    record, _ = one_call(sipDetails={"billedDuration": "90s",
-                                     "terminationReason": "SIP_TERMINATION_NORMAL"})
+    record, _ = one_call(
+        sipDetails={"billedDuration": "90s", "terminationReason": "SIP_TERMINATION_NORMAL"}
+    )
     assert record.cost == Decimal("0.07")  # the call minutes only
     assert record.extras["sip_billed_seconds"] == "90"
     assert record.extras["sip_cost"] == "0.007500"  # 1.5 min x USD 0.005
@@ -525,16 +582,24 @@ def test_sip_leg_is_kept_with_its_own_rate():
 
 
 def test_an_unjoined_call_lasted_zero_seconds_and_error_ends_are_failures():
-    record, _ = one_call(joined=None, endReason="unjoined", billedDuration=None,
-                         billingStatus="BILLING_STATUS_FREE_ZERO_EFFECTIVE_DURATION")
+    record, _ = one_call(
+        joined=None,
+        endReason="unjoined",
+        billedDuration=None,
+        billingStatus="BILLING_STATUS_FREE_ZERO_EFFECTIVE_DURATION",
+    )
     assert record.duration_seconds == 0 and record.failed_calls == 0
     failed, _ = one_call(endReason="system_error")
     assert failed.failed_calls == 1
 
 
 def test_unknown_call_fields_are_kept_as_extras():
-    record, _ = one_call(recordingCost={"amount": 1}, metadata={"crm": "42"},
-                         billedSideInputTokens=1200, billedSideOutputTokens=300)
+    record, _ = one_call(
+        recordingCost={"amount": 1},
+        metadata={"crm": "42"},
+        billedSideInputTokens=1200,
+        billedSideOutputTokens=300,
+    )
     assert record.extras["recordingCost"] == {"amount": 1}
     assert record.extras["metadata"] == {"crm": "42"}
     assert record.extras["billed_side_input_tokens"] == 1200
@@ -583,16 +648,24 @@ def test_a_bad_billed_duration_names_the_field_and_value():
 
 def test_agent_usage_becomes_per_agent_daily_windows():
     body = [
-        {"agent": {"agentId": AGENT, "name": "Front desk"},
-         "usage": [{"date": "2026-10-01", "billedMinutes": 3.5, "calls": 2}]},
-        {"agent": {"agentId": OTHER_AGENT, "name": "Appointments"},
-         "usage": [{"date": "2026-10-01", "billedMinutes": 0.7, "calls": 1},
-                   {"date": "2026-10-02", "billedMinutes": 0, "calls": 0}]},
+        {
+            "agent": {"agentId": AGENT, "name": "Front desk"},
+            "usage": [{"date": "2026-10-01", "billedMinutes": 3.5, "calls": 2}],
+        },
+        {
+            "agent": {"agentId": OTHER_AGENT, "name": "Appointments"},
+            "usage": [
+                {"date": "2026-10-01", "billedMinutes": 0.7, "calls": 1},
+                {"date": "2026-10-02", "billedMinutes": 0, "calls": 0},
+            ],
+        },
     ]
     q = query("2026-10-01", "2026-10-03", options={"source": "agents"})
     records, _ = fetch({"/api/agents/usage": body}, q)
     check_records(records, q)
-    assert [(r.agent_id, r.period_start.day, r.calls, r.billed_minutes, r.cost) for r in records] == [
+    assert [
+        (r.agent_id, r.period_start.day, r.calls, r.billed_minutes, r.cost) for r in records
+    ] == [
         (AGENT, 1, 2, Decimal("3.5"), Decimal("0.175")),
         (OTHER_AGENT, 1, 1, Decimal("0.7"), Decimal("0.035")),
         (OTHER_AGENT, 2, 0, Decimal(0), Decimal(0)),
@@ -606,36 +679,56 @@ def test_agent_usage_becomes_per_agent_daily_windows():
 def test_drf_errors_are_read():
     provider = UltravoxProvider()
     assert provider.parse_error(401, {"detail": "Invalid API key."}).message == "Invalid API key."
-    field_map = provider.parse_error(400, {"toDate": ["Too far.", "Really."],
-                                           "metadata": {"source": ["Bad key."]},
-                                           "non_field_errors": ["Nope."]})
+    field_map = provider.parse_error(
+        400,
+        {
+            "toDate": ["Too far.", "Really."],
+            "metadata": {"source": ["Bad key."]},
+            "non_field_errors": ["Nope."],
+        },
+    )
     assert field_map.code == "validation_error"
     assert field_map.message == "toDate: Too far. Really.; metadata.source: Bad key.; Nope."
-    assert provider.parse_error(400, {"items": [{"date": ["Bad."]}]}).message == "items[0].date: Bad."
+    assert (
+        provider.parse_error(400, {"items": [{"date": ["Bad."]}]}).message == "items[0].date: Bad."
+    )
     assert provider.parse_error(500, "<html>oops</html>").message == "<html>oops</html>"
 
 
 def test_status_errors_carry_the_drf_message():
     with pytest.raises(BadRequestError, match=r"toDate: at most 90 days"):
-        fetch({"/api/accounts/me/billing/usage": (400, {"toDate": ["at most 90 days"]})},
-              query(options={"source": "billing"}))
+        fetch(
+            {"/api/accounts/me/billing/usage": (400, {"toDate": ["at most 90 days"]})},
+            query(options={"source": "billing"}),
+        )
     with pytest.raises(AuthenticationError, match="Invalid API key"):
-        connection = voice_usage.connect(UltravoxProvider(), api_key="wrong", concurrency=1,
-                                         transport=served({}))
+        connection = voice_usage.connect(
+            UltravoxProvider(), api_key="wrong", concurrency=1, transport=served({})
+        )
         connection.fetch(query()).to_list()
 
 
 def test_balance_reads_the_account():
     body = {
-        "accountId": "0c7e2a4b-6d8f-4a1c-9e3b-5d7f9a1c3e5b", "name": "Acme",
-        "billingUrl": "https://app.ultravox.ai/billing", "freeTimeUsed": "00:25:00",
-        "freeTimeRemaining": "300s", "hasActiveSubscription": False, "subscriptionTier": None,
-        "subscriptionCadence": None, "subscriptionExpiration": None,
-        "subscriptionScheduledUpdate": None, "subscriptionRenewal": None, "activeCalls": 1,
-        "allowedConcurrentCalls": 5, "allowedVoices": None, "allowedCorpora": None,
+        "accountId": "0c7e2a4b-6d8f-4a1c-9e3b-5d7f9a1c3e5b",
+        "name": "Acme",
+        "billingUrl": "https://app.ultravox.ai/billing",
+        "freeTimeUsed": "00:25:00",
+        "freeTimeRemaining": "300s",
+        "hasActiveSubscription": False,
+        "subscriptionTier": None,
+        "subscriptionCadence": None,
+        "subscriptionExpiration": None,
+        "subscriptionScheduledUpdate": None,
+        "subscriptionRenewal": None,
+        "activeCalls": 1,
+        "allowedConcurrentCalls": 5,
+        "allowedVoices": None,
+        "allowedCorpora": None,
     }
-    connection = voice_usage.connect(UltravoxProvider(), api_key=KEY, concurrency=1,
-                                     transport=served({"/api/accounts/me": body}))
+    connection = voice_usage.connect(
+        UltravoxProvider(), api_key=KEY, concurrency=1, transport=served({"/api/accounts/me": body})
+    )
     account = connection.balance()
     assert account.free_time_used == 1500 and account.free_time_remaining == 300
     assert account.allowed_concurrent_calls == 5

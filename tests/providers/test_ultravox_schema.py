@@ -50,8 +50,10 @@ def _null_alternatives(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     node = {key: _null_alternatives(value) for key, value in node.items()}
-    if node.get("nullable") is True and "type" not in node and (
-        "allOf" in node or "oneOf" in node or "anyOf" in node or "$ref" in node
+    if (
+        node.get("nullable") is True
+        and "type" not in node
+        and ("allOf" in node or "oneOf" in node or "anyOf" in node or "$ref" in node)
     ):
         inner = {k: v for k, v in node.items() if k not in ("nullable", "description")}
         return {"anyOf": [inner, {"enum": [None]}], "description": node.get("description", "")}
@@ -80,7 +82,8 @@ def validators(spec) -> dict[str, OAS30ReadValidator]:
             "schema"
         ]
         found[path] = OAS30ReadValidator(
-            _rebase(copy.deepcopy(schema)), registry=registry,
+            _rebase(copy.deepcopy(schema)),
+            registry=registry,
             format_checker=OAS30ReadValidator.FORMAT_CHECKER,
         )
     return found
@@ -104,8 +107,17 @@ def problems(validator: OAS30ReadValidator, body: Any) -> list[str]:
 
 def test_the_checks_have_teeth(validators):
     usage = validators["/api/accounts/me/usage/calls"]
-    good = {"allTime": {"totalCount": 1, "errorCount": 0, "duration": "1s", "joinedCount": 1,
-                        "billedMinutes": 0.1}, "daily": [], "hourly": []}
+    good = {
+        "allTime": {
+            "totalCount": 1,
+            "errorCount": 0,
+            "duration": "1s",
+            "joinedCount": 1,
+            "billedMinutes": 0.1,
+        },
+        "daily": [],
+        "hourly": [],
+    }
     assert problems(usage, good) == []
     assert problems(usage, {**good, "daily": [{**good["allTime"], "date": "2026-13-01"}]})
     assert problems(usage, {**good, "allTime": {**good["allTime"], "totalCount": "1"}})
@@ -121,9 +133,11 @@ def emulator_bodies(style: str) -> list[tuple[str, Any]]:
     emulator = UltravoxEmulator(api_key=KEY, duration_style=style, max_page_size=25)
     headers = {"X-API-Key": KEY}
     bodies: list[tuple[str, Any]] = []
-    with EmulatorServer(emulator) as server, httpx.Client(
-        base_url=server.base_url, headers=headers
-    ) as client:
+    with (
+        EmulatorServer(emulator) as server,
+        httpx.Client(base_url=server.base_url, headers=headers) as client,
+    ):
+
         def get(path: str, params: Any = None) -> None:
             response = client.get(path, params=params)
             assert response.status_code == 200, response.text
@@ -132,10 +146,17 @@ def emulator_bodies(style: str) -> list[tuple[str, Any]]:
         month = {"fromDate": "2026-10-01", "toDate": "2026-10-31"}
         get("/api/accounts/me/usage/calls", month)
         get("/api/accounts/me/usage/calls", {"fromDate": "2026-01-01", "toDate": "2026-12-31"})
-        get("/api/accounts/me/usage/calls", {
-            **month, "agentIds": [DEMO_AGENTS[0][0]], "voiceId": DEMO_VOICES[0],
-            "durationMax": "120s", "metadata.source": "sip", "search": "booking",
-        })
+        get(
+            "/api/accounts/me/usage/calls",
+            {
+                **month,
+                "agentIds": [DEMO_AGENTS[0][0]],
+                "voiceId": DEMO_VOICES[0],
+                "durationMax": "120s",
+                "metadata.source": "sip",
+                "search": "booking",
+            },
+        )
         get("/api/accounts/me/usage/calls", {"fromDate": "2030-01-01", "toDate": "2029-01-01"})
         get("/api/accounts/me/billing/usage", {"fromDate": "2026-06-01", "toDate": "2026-08-30"})
         get("/api/accounts/me/billing/usage")
@@ -166,15 +187,25 @@ def test_every_emulator_response_fits_the_vendor_schema(validators, style):
 
 def test_calls_the_emulator_serves_cover_every_variant_the_schema_allows(validators):
     emulator = UltravoxEmulator(api_key=KEY)
-    calls = emulator.calls_between(datetime(2026, 1, 1, tzinfo=UTC),
-                                   datetime(2026, 3, 1, tzinfo=UTC))
+    calls = emulator.calls_between(
+        datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)
+    )
     statuses = {c.billing_status for c in calls}
-    assert {"BILLING_STATUS_BILLED", "BILLING_STATUS_PENDING", "BILLING_STATUS_REFUNDED",
-            "BILLING_STATUS_FREE_CONSOLE", "BILLING_STATUS_FREE_MINUTES",
-            "BILLING_STATUS_FREE_SYSTEM_ERROR",
-            "BILLING_STATUS_FREE_ZERO_EFFECTIVE_DURATION"} <= statuses
-    assert {c.end_reason for c in calls} >= {"unjoined", "hangup", "system_error",
-                                              "connection_error"}
+    assert {
+        "BILLING_STATUS_BILLED",
+        "BILLING_STATUS_PENDING",
+        "BILLING_STATUS_REFUNDED",
+        "BILLING_STATUS_FREE_CONSOLE",
+        "BILLING_STATUS_FREE_MINUTES",
+        "BILLING_STATUS_FREE_SYSTEM_ERROR",
+        "BILLING_STATUS_FREE_ZERO_EFFECTIVE_DURATION",
+    } <= statuses
+    assert {c.end_reason for c in calls} >= {
+        "unjoined",
+        "hangup",
+        "system_error",
+        "connection_error",
+    }
     page = {"next": None, "previous": None, "results": [c.to_json("protobuf") for c in calls]}
     assert any(c["sipDetails"] is None for c in page["results"])
     assert any(c["sipDetails"] is not None for c in page["results"])

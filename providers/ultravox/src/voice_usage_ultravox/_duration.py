@@ -60,7 +60,11 @@ def parse_duration(value: object, *, field: str = "duration") -> Decimal:
             + Decimal(int(match["hours"]) * 3_600 + int(match["minutes"]) * 60)
             + Decimal(match["seconds"])
         )
-    if (match := _ISO.fullmatch(text)) and text.upper() not in {"P", "PT"} and not text.upper().endswith("T"):
+    if (
+        (match := _ISO.fullmatch(text))
+        and text.upper() not in {"P", "PT"}
+        and not text.upper().endswith("T")
+    ):
         parts = match.groupdict()
         return _tidy(
             Decimal(int(parts["weeks"] or 0) * 604_800 + int(parts["days"] or 0) * 86_400)

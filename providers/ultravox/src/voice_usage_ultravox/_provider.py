@@ -83,13 +83,15 @@ BILLING_MAX_DAYS: Final = 90
 BILLING_OPTIONS: Final[Mapping[str, str]] = MappingProxyType({"source": "billing"})
 """The query options that ask for the billed totals Ultravox invoices (for `compare`)."""
 
-FREE_BILLING_STATUSES: Final = frozenset({
-    "BILLING_STATUS_FREE_CONSOLE",
-    "BILLING_STATUS_FREE_ZERO_EFFECTIVE_DURATION",
-    "BILLING_STATUS_FREE_MINUTES",
-    "BILLING_STATUS_FREE_SYSTEM_ERROR",
-    "BILLING_STATUS_FREE_OTHER",
-})
+FREE_BILLING_STATUSES: Final = frozenset(
+    {
+        "BILLING_STATUS_FREE_CONSOLE",
+        "BILLING_STATUS_FREE_ZERO_EFFECTIVE_DURATION",
+        "BILLING_STATUS_FREE_MINUTES",
+        "BILLING_STATUS_FREE_SYSTEM_ERROR",
+        "BILLING_STATUS_FREE_OTHER",
+    }
+)
 """Statuses of calls that cost nothing (a SIP leg may still be billed)."""
 BILLED: Final = "BILLING_STATUS_BILLED"
 PENDING: Final = "BILLING_STATUS_PENDING"
@@ -100,7 +102,12 @@ ERROR_END_REASONS: Final = frozenset({"connection_error", "system_error"})
 
 SOURCES: Final = ("calls", "billing", "agents")
 FILTER_OPTIONS: Final = (
-    "voiceId", "durationMin", "durationMax", "search", "timeOfDayStart", "timeOfDayEnd",
+    "voiceId",
+    "durationMin",
+    "durationMax",
+    "search",
+    "timeOfDayStart",
+    "timeOfDayEnd",
 )
 """Vendor filters passed through `query.options`, besides `metadata.<key>` and `source`."""
 
@@ -113,14 +120,37 @@ _SECONDS_TOLERANCE: Final = Decimal("0.001")
 
 # Call fields the OpenAPI document declares and usage does not need: not copied into extras.
 # Fields outside this set and outside the wire model (new fields) are kept as extras.
-_CALL_FIELDS_LEFT_OUT: Final = frozenset({
-    "clientVersion", "firstSpeaker", "firstSpeakerSettings", "inactivityMessages",
-    "initialOutputMedium", "joinTimeout", "joinUrl", "languageHint", "maxDuration", "medium",
-    "model", "recordingEnabled", "systemPrompt", "temperature", "timeExceededMessage", "voice",
-    "externalVoice", "voiceOverrides", "transcriptOptional", "vadSettings", "shortSummary",
-    "summary", "experimentalSettings", "initialState", "requestContext",
-    "dataConnectionConfig", "callbacks",
-})
+_CALL_FIELDS_LEFT_OUT: Final = frozenset(
+    {
+        "clientVersion",
+        "firstSpeaker",
+        "firstSpeakerSettings",
+        "inactivityMessages",
+        "initialOutputMedium",
+        "joinTimeout",
+        "joinUrl",
+        "languageHint",
+        "maxDuration",
+        "medium",
+        "model",
+        "recordingEnabled",
+        "systemPrompt",
+        "temperature",
+        "timeExceededMessage",
+        "voice",
+        "externalVoice",
+        "voiceOverrides",
+        "transcriptOptional",
+        "vadSettings",
+        "shortSummary",
+        "summary",
+        "experimentalSettings",
+        "initialState",
+        "requestContext",
+        "dataConnectionConfig",
+        "callbacks",
+    }
+)
 
 
 def _is_midnight(instant: datetime) -> bool:
@@ -244,9 +274,7 @@ class _Pricer:
         return price_record(record, rate, vendor_rated=True)
 
 
-def _clip(
-    start: datetime, end: datetime, query: UsageQuery
-) -> tuple[datetime, datetime] | None:
+def _clip(start: datetime, end: datetime, query: UsageQuery) -> tuple[datetime, datetime] | None:
     lo, hi = max(start, query.since), min(end, query.until)
     return (lo, hi) if lo < hi else None
 
@@ -410,7 +438,9 @@ class UltravoxProvider(Provider):
             Granularity.DAY if query.granularity.rank < Granularity.DAY.rank else query.granularity
         )
         return UsageQuery(
-            since=query.since, until=query.until, granularity=granularity,
+            since=query.since,
+            until=query.until,
+            granularity=granularity,
             options={**query.options, **BILLING_OPTIONS},
         )
 
@@ -497,15 +527,26 @@ class _Sums:
     def reconcile(self, report: FetchReport, total: CallStatistics, what: str) -> None:
         report.reconcile(f"calls ({what})", reported=total.total_count, computed=self.calls)
         report.reconcile(f"failed_calls ({what})", reported=total.error_count, computed=self.failed)
-        report.reconcile(f"duration_seconds ({what})", reported=total.duration,
-                         computed=self.seconds, tolerance=_SECONDS_TOLERANCE)
-        report.reconcile(f"billed_minutes ({what})", reported=total.billed_minutes,
-                         computed=self.minutes, tolerance=_MINUTES_TOLERANCE)
+        report.reconcile(
+            f"duration_seconds ({what})",
+            reported=total.duration,
+            computed=self.seconds,
+            tolerance=_SECONDS_TOLERANCE,
+        )
+        report.reconcile(
+            f"billed_minutes ({what})",
+            reported=total.billed_minutes,
+            computed=self.minutes,
+            tolerance=_MINUTES_TOLERANCE,
+        )
 
 
 def _usage_records(
-    pages: Iterator[Page[CallUsage]], report: FetchReport, query: UsageQuery,
-    pricer: _Pricer, hourly: bool,
+    pages: Iterator[Page[CallUsage]],
+    report: FetchReport,
+    query: UsageQuery,
+    pricer: _Pricer,
+    hourly: bool,
 ) -> Iterator[UsageRecord]:
     agent_id = _single_agent(query)
     what = "hourly buckets against allTime" if hourly else "daily buckets against allTime"
@@ -523,14 +564,20 @@ def _usage_records(
                     outside += 1
                     continue
                 sums.add(bucket)
-                yield pricer.price(UsageRecord(
-                    provider=NAME, grain=Grain.WINDOW,
-                    period_start=period[0], period_end=period[1],
-                    calls=bucket.total_count, failed_calls=bucket.error_count,
-                    duration_seconds=bucket.duration, billed_minutes=bucket.billed_minutes,
-                    agent_id=agent_id,
-                    extras={"joined_calls": bucket.joined_count, **_json_extras(bucket)},
-                ))
+                yield pricer.price(
+                    UsageRecord(
+                        provider=NAME,
+                        grain=Grain.WINDOW,
+                        period_start=period[0],
+                        period_end=period[1],
+                        calls=bucket.total_count,
+                        failed_calls=bucket.error_count,
+                        duration_seconds=bucket.duration,
+                        billed_minutes=bucket.billed_minutes,
+                        agent_id=agent_id,
+                        extras={"joined_calls": bucket.joined_count, **_json_extras(bucket)},
+                    )
+                )
             if outside:
                 report.warn(
                     f"{NAME}: {outside} bucket(s) outside [{query.since.isoformat()}, "
@@ -612,14 +659,21 @@ def _call_record(call: Call, pricer: _Pricer) -> UsageRecord:
                     f"{sip_rate.price_per_minute}/min"
                 )
     extras.update(
-        (key, value) for key, value in (call.model_extra or {}).items()
+        (key, value)
+        for key, value in (call.model_extra or {}).items()
         if key not in _CALL_FIELDS_LEFT_OUT
     )
 
     record = UsageRecord(
-        provider=NAME, grain=Grain.EVENT, call_id=call.call_id,
-        period_start=created, period_end=end, calls=1, failed_calls=failed,
-        duration_seconds=duration, agent_id=_agent_of(call),
+        provider=NAME,
+        grain=Grain.EVENT,
+        call_id=call.call_id,
+        period_start=created,
+        period_end=end,
+        calls=1,
+        failed_calls=failed,
+        duration_seconds=duration,
+        agent_id=_agent_of(call),
         extras=extras,
     )
     return _price_call(record, call, pricer)
@@ -645,7 +699,10 @@ def _price_call(record: UsageRecord, call: Call, pricer: _Pricer) -> UsageRecord
             return record.model_copy(update={"cost_note": rate})
         why = "refunded" if status == REFUNDED else "free"
         return _with_cost(
-            record, Decimal(0), rate, billed_minutes=Decimal(0),
+            record,
+            Decimal(0),
+            rate,
+            billed_minutes=Decimal(0),
             note=f"{why} ({status}): no call charge; rate card {rate.label}",
         )
     if status == BILLED and billed is not None:
@@ -655,21 +712,29 @@ def _price_call(record: UsageRecord, call: Call, pricer: _Pricer) -> UsageRecord
         if billed is not None:
             # Calls created before 2025-05-28 may keep the pending status although billed.
             priced = _priced_minutes(record, billed / 60, pricer)
-            return priced.model_copy(update={
+            return priced.model_copy(
+                update={
+                    "extras": marked,
+                    "cost_note": f"{priced.cost_note}; billing status still pending ({PENDING})",
+                }
+            )
+        return record.model_copy(
+            update={
                 "extras": marked,
-                "cost_note": f"{priced.cost_note}; billing status still pending ({PENDING})",
-            })
-        return record.model_copy(update={
-            "extras": marked,
-            "cost_note": f"billing pending ({PENDING}): the call is not billed yet",
-        })
+                "cost_note": f"billing pending ({PENDING}): the call is not billed yet",
+            }
+        )
     if status == BILLED:
-        return record.model_copy(update={
-            "cost_note": f"{BILLED} without a billedDuration: the billed time is unknown",
-        })
-    return record.model_copy(update={
-        "cost_note": f"unexpected billing status {status!r}: cost unknown",
-    })
+        return record.model_copy(
+            update={
+                "cost_note": f"{BILLED} without a billedDuration: the billed time is unknown",
+            }
+        )
+    return record.model_copy(
+        update={
+            "cost_note": f"unexpected billing status {status!r}: cost unknown",
+        }
+    )
 
 
 def _priced_minutes(record: UsageRecord, minutes: Decimal, pricer: _Pricer) -> UsageRecord:
@@ -677,7 +742,10 @@ def _priced_minutes(record: UsageRecord, minutes: Decimal, pricer: _Pricer) -> U
     if isinstance(rate, str):
         return record.model_copy(update={"billed_minutes": minutes, "cost_note": rate})
     return _with_cost(
-        record, rate.charge_minutes(minutes), rate, billed_minutes=minutes,
+        record,
+        rate.charge_minutes(minutes),
+        rate,
+        billed_minutes=minutes,
         note=f"rate card {rate.label}: {rate.currency} {rate.price_per_minute}/min "
         "on the billed duration",
     )
@@ -688,14 +756,19 @@ def _with_cost(
 ) -> UsageRecord:
     data = record.model_dump()
     data.update(
-        cost=cost, currency=rate.currency, cost_source=CostSource.RATE_CARD,
-        cost_note=note, billed_minutes=billed_minutes,
+        cost=cost,
+        currency=rate.currency,
+        cost_source=CostSource.RATE_CARD,
+        cost_note=note,
+        billed_minutes=billed_minutes,
     )
     return UsageRecord.model_validate(data)
 
 
 def _billing_records(
-    pages: Iterator[Page[UsageResponse]], report: FetchReport, query: UsageQuery,
+    pages: Iterator[Page[UsageResponse]],
+    report: FetchReport,
+    query: UsageQuery,
     pricer: _Pricer,
 ) -> Iterator[UsageRecord]:
     seen: set[date] = set()
@@ -719,17 +792,31 @@ def _billing_records(
                 minutes += day.minutes
                 sip += day.sip_minutes
                 for item, billed in (("call", day.minutes), ("sip", day.sip_minutes)):
-                    yield pricer.price(UsageRecord(
-                        provider=NAME, grain=Grain.WINDOW, item=item,
-                        period_start=start, period_end=start + _DAY,
-                        billed_minutes=billed, extras={"source": "billing", **_json_extras(day)},
-                    ))
+                    yield pricer.price(
+                        UsageRecord(
+                            provider=NAME,
+                            grain=Grain.WINDOW,
+                            item=item,
+                            period_start=start,
+                            period_end=start + _DAY,
+                            billed_minutes=billed,
+                            extras={"source": "billing", **_json_extras(day)},
+                        )
+                    )
     if outside:
         report.warn(f"{NAME}: {outside} billing day(s) outside the queried period ignored")
-    report.reconcile("billed_minutes (billing days against totalMinutes)",
-                     reported=reported_minutes, computed=minutes, tolerance=_MINUTES_TOLERANCE)
-    report.reconcile("sip_minutes (billing days against totalSipMinutes)",
-                     reported=reported_sip, computed=sip, tolerance=_MINUTES_TOLERANCE)
+    report.reconcile(
+        "billed_minutes (billing days against totalMinutes)",
+        reported=reported_minutes,
+        computed=minutes,
+        tolerance=_MINUTES_TOLERANCE,
+    )
+    report.reconcile(
+        "sip_minutes (billing days against totalSipMinutes)",
+        reported=reported_sip,
+        computed=sip,
+        tolerance=_MINUTES_TOLERANCE,
+    )
 
 
 def _agent_records(
@@ -745,12 +832,17 @@ def _agent_records(
                 if period is None:
                     outside += 1
                     continue
-                yield pricer.price(UsageRecord(
-                    provider=NAME, grain=Grain.WINDOW,
-                    period_start=period[0], period_end=period[1],
-                    calls=day.calls, billed_minutes=day.billed_minutes, agent_id=agent.agent_id,
-                    extras={"agent_name": agent.name, **_json_extras(day)},
-                ))
+                yield pricer.price(
+                    UsageRecord(
+                        provider=NAME,
+                        grain=Grain.WINDOW,
+                        period_start=period[0],
+                        period_end=period[1],
+                        calls=day.calls,
+                        billed_minutes=day.billed_minutes,
+                        agent_id=agent.agent_id,
+                        extras={"agent_name": agent.name, **_json_extras(day)},
+                    )
+                )
     if outside:
         report.warn(f"{NAME}: {outside} agent-day(s) outside the queried period ignored")
-

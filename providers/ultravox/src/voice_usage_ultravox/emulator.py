@@ -148,12 +148,14 @@ class EmulatedCall:
             "sipDetails": (
                 {
                     "billedDuration": (
-                        None if self.sip_billed_seconds is None
+                        None
+                        if self.sip_billed_seconds is None
                         else format_duration(self.sip_billed_seconds, style)
                     ),
                     "terminationReason": self.sip_termination,
                 }
-                if self.sip else None
+                if self.sip
+                else None
             ),
         }
 
@@ -298,7 +300,11 @@ class UltravoxEmulator(Emulator):
         status = "BILLING_STATUS_BILLED"
         end_reason = rng.choice(("hangup", "hangup", "agent_hangup", "timeout"))
         if roll < 0.08:
-            joined, end_reason, status = None, "unjoined", "BILLING_STATUS_FREE_ZERO_EFFECTIVE_DURATION"
+            joined, end_reason, status = (
+                None,
+                "unjoined",
+                "BILLING_STATUS_FREE_ZERO_EFFECTIVE_DURATION",
+            )
         elif roll < 0.12:
             end_reason, status = "system_error", "BILLING_STATUS_FREE_SYSTEM_ERROR"
         elif roll < 0.15:
@@ -326,15 +332,26 @@ class UltravoxEmulator(Emulator):
         sip_billed = (rounded if joined is not None else Decimal(0)) if sip else None
         termination = (
             ("SIP_TERMINATION_NORMAL" if joined is not None else "SIP_TERMINATION_CANCELED")
-            if sip else None
+            if sip
+            else None
         )
         topic = rng.choice(("booking", "billing question", "opening hours", "cancellation"))
         return EmulatedCall(
-            call_id=call_id, created=created, joined=joined, ended=ended,
-            end_reason=end_reason, billing_status=status, billed_seconds=billed,
-            sip=sip, sip_billed_seconds=sip_billed, sip_termination=termination,
-            agent_id=agent_id, agent_name=agent_name, voice_id=voice_id,
-            metadata={"source": source}, short_summary=f"Caller asked about {topic}.",
+            call_id=call_id,
+            created=created,
+            joined=joined,
+            ended=ended,
+            end_reason=end_reason,
+            billing_status=status,
+            billed_seconds=billed,
+            sip=sip,
+            sip_billed_seconds=sip_billed,
+            sip_termination=termination,
+            agent_id=agent_id,
+            agent_name=agent_name,
+            voice_id=voice_id,
+            metadata={"source": source},
+            short_summary=f"Caller asked about {topic}.",
         )
 
     def _style(self, index: int) -> str:
@@ -383,9 +400,13 @@ class UltravoxEmulator(Emulator):
             try:
                 times[name] = default if value is None else time.fromisoformat(value)
             except ValueError:
-                raise _BadRequest({name: [
-                    "Time has wrong format. Use one of these formats instead: hh:mm[:ss[.uuuuuu]]."
-                ]}) from None
+                raise _BadRequest(
+                    {
+                        name: [
+                            "Time has wrong format. Use one of these formats instead: hh:mm[:ss[.uuuuuu]]."
+                        ]
+                    }
+                ) from None
         search = request.param("search")
         if search == "":
             raise _BadRequest({"search": ["This field may not be blank."]})
@@ -403,10 +424,16 @@ class UltravoxEmulator(Emulator):
             if key.startswith("metadata.")
         }
         return _Filters(
-            since=since, until_inclusive=until, agent_ids=agent_ids,
-            voice_id=request.param("voiceId"), duration_min=durations["durationMin"],
-            duration_max=durations["durationMax"], metadata=metadata, search=search,
-            time_start=times["timeOfDayStart"], time_end=times["timeOfDayEnd"],
+            since=since,
+            until_inclusive=until,
+            agent_ids=agent_ids,
+            voice_id=request.param("voiceId"),
+            duration_min=durations["durationMin"],
+            duration_max=durations["durationMax"],
+            metadata=metadata,
+            search=search,
+            time_start=times["timeOfDayStart"],
+            time_end=times["timeOfDayEnd"],
         )
 
     @staticmethod
@@ -455,11 +482,13 @@ class UltravoxEmulator(Emulator):
             {**self._statistics(group, self._style(index)), "date": day.isoformat(), "hour": hour}
             for index, ((day, hour), group) in enumerate(sorted(by_hour.items()))
         ]
-        return json_response({
-            "allTime": self._statistics(calls, self._style(len(daily))),
-            "daily": daily,
-            "hourly": hourly,
-        })
+        return json_response(
+            {
+                "allTime": self._statistics(calls, self._style(len(daily))),
+                "daily": daily,
+                "hourly": hourly,
+            }
+        )
 
     def _billing_usage(self, request: EmulatorRequest) -> EmulatorResponse:
         start = self._date(request, "fromDate") or self.today.replace(day=1)
@@ -477,12 +506,17 @@ class UltravoxEmulator(Emulator):
             sip = sum((c.sip_billed_seconds or Decimal(0) for c in calls), Decimal(0)) / 60
             total += minutes
             sip_total += sip
-            days.append({"date": day.isoformat(), "minutes": float(minutes),
-                         "sipMinutes": float(sip)})
+            days.append(
+                {"date": day.isoformat(), "minutes": float(minutes), "sipMinutes": float(sip)}
+            )
             day += timedelta(days=1)
-        return json_response({
-            "dailyUsage": days, "totalMinutes": float(total), "totalSipMinutes": float(sip_total),
-        })
+        return json_response(
+            {
+                "dailyUsage": days,
+                "totalMinutes": float(total),
+                "totalSipMinutes": float(sip_total),
+            }
+        )
 
     @staticmethod
     def _date(request: EmulatorRequest, name: str) -> date | None:
@@ -514,14 +548,16 @@ class UltravoxEmulator(Emulator):
             token = base64.urlsafe_b64encode(f"o={position}".encode()).decode()
             return f"{request.origin}{request.path}?{urlencode([*base, ('cursor', token)])}"
 
-        return json_response({
-            "next": link(offset + size) if offset + size < len(calls) else None,
-            "previous": link(max(0, offset - size)) if offset > 0 else None,
-            "results": [
-                call.to_json(self._style(offset + index)) for index, call in enumerate(chunk)
-            ],
-            "total": len(calls),
-        })
+        return json_response(
+            {
+                "next": link(offset + size) if offset + size < len(calls) else None,
+                "previous": link(max(0, offset - size)) if offset > 0 else None,
+                "results": [
+                    call.to_json(self._style(offset + index)) for index, call in enumerate(chunk)
+                ],
+                "total": len(calls),
+            }
+        )
 
     @staticmethod
     def _cursor(token: str | None) -> int:
@@ -562,23 +598,26 @@ class UltravoxEmulator(Emulator):
 
     def _account(self, request: EmulatorRequest) -> EmulatorResponse:
         style = self._style(0)
-        return json_response({
-            "accountId": ACCOUNT_ID,
-            "name": "Demo clinic",
-            "billingUrl": "https://app.ultravox.ai/billing",
-            "freeTimeUsed": format_duration(Decimal(1800), style),
-            "freeTimeRemaining": format_duration(Decimal(0), style),
-            "hasActiveSubscription": True,
-            "subscriptionTier": "PRO",
-            "subscriptionCadence": "MONTHLY",
-            "subscriptionExpiration": None,
-            "subscriptionScheduledUpdate": None,
-            "subscriptionRenewal": _wire_instant(
-                datetime.combine(self.today.replace(day=1) + timedelta(days=32), time.min, UTC)
-                .replace(day=1)
-            ),
-            "activeCalls": 0,
-            "allowedConcurrentCalls": None,
-            "allowedVoices": 10,
-            "allowedCorpora": 5,
-        })
+        return json_response(
+            {
+                "accountId": ACCOUNT_ID,
+                "name": "Demo clinic",
+                "billingUrl": "https://app.ultravox.ai/billing",
+                "freeTimeUsed": format_duration(Decimal(1800), style),
+                "freeTimeRemaining": format_duration(Decimal(0), style),
+                "hasActiveSubscription": True,
+                "subscriptionTier": "PRO",
+                "subscriptionCadence": "MONTHLY",
+                "subscriptionExpiration": None,
+                "subscriptionScheduledUpdate": None,
+                "subscriptionRenewal": _wire_instant(
+                    datetime.combine(
+                        self.today.replace(day=1) + timedelta(days=32), time.min, UTC
+                    ).replace(day=1)
+                ),
+                "activeCalls": 0,
+                "allowedConcurrentCalls": None,
+                "allowedVoices": 10,
+                "allowedCorpora": 5,
+            }
+        )
