@@ -307,28 +307,22 @@ class AgentPhoneProvider(Provider):
                 "whole UTC day, and AgentPhone counts whole days only: no records"
             )
 
-        def to_records(
-            pages: Iterator[Page[_wire.DailyUsagePoint]], report: FetchReport
-        ) -> Iterator[UsageRecord]:
-            for warning in warnings:
-                report.warn(warning)
-            seen: set[date] = set()
-            for page in pages:
-                self._check_echo(report, "days", page.meta.days, days)
-                for point in page.items:
-                    start = _midnight(point.date)
-                    if not (first <= start and start + _DAY <= end):
-                        continue
-                    if point.date in seen:
-                        report.dropped_duplicates += 1
-                        report.warn(
-                            f"{self.name}: daily usage repeats {point.date}; kept the first"
-                        )
-                        continue
-                    seen.add(point.date)
-                    yield self._series_record(point, start, start + _DAY, settings, "daily usage")
-            self._check_missing_days(report, seen, first, end, today)
+        def day_of(point: _wire.DailyUsagePoint) -> tuple[date, datetime, datetime]:
+            start = _midnight(point.date)
+            return point.date, start, start + _DAY
 
+        to_records = self._series(
+            warnings,
+            settings,
+            "daily usage",
+            echo=("days", days),
+            bounds=day_of,
+            within=(first, end),
+            label=lambda start: start.date().isoformat(),
+            finally_check=lambda report, seen: self._check_missing_days(
+                report, seen, first, end, today
+            ),
+        )
         return FetchPlan(walks=walks, to_records=to_records, granularity=Granularity.DAY)
 
     def _monthly_plan(self, query: UsageQuery, settings: _Settings) -> FetchPlan[Any]:
@@ -376,29 +370,57 @@ class AgentPhoneProvider(Provider):
                 "whole month, and AgentPhone's monthly usage counts whole months only: no records"
             )
 
-        def to_records(
-            pages: Iterator[Page[_wire.MonthlyUsagePoint]], report: FetchReport
-        ) -> Iterator[UsageRecord]:
+        def month_of(point: _wire.MonthlyUsagePoint) -> tuple[date, datetime, datetime]:
+            start = _midnight(point.month)
+            return point.month, start, _add_months(start, 1)
+
+        to_records = self._series(
+            warnings,
+            settings,
+            "monthly usage",
+            echo=("months", months),
+            bounds=month_of,
+            within=(first, end),
+            label=_month_label,
+        )
+        return FetchPlan(walks=walks, to_records=to_records, granularity=Granularity.MONTH)
+
+    def _series(
+        self,
+        warnings: list[str],
+        settings: _Settings,
+        what: str,
+        *,
+        echo: tuple[str, int],
+        bounds: Callable[[Any], tuple[date, datetime, datetime]],
+        within: tuple[datetime, datetime],
+        label: Callable[[datetime], str],
+        finally_check: Callable[[FetchReport, set[date]], None] | None = None,
+    ) -> Callable[[Iterator[Page[Any]], FetchReport], Iterator[UsageRecord]]:
+        """`to_records` for a daily or monthly series: the buckets in ``within``, each once."""
+        first, end = within
+        parameter, asked = echo
+
+        def to_records(pages: Iterator[Page[Any]], report: FetchReport) -> Iterator[UsageRecord]:
             for warning in warnings:
                 report.warn(warning)
             seen: set[date] = set()
             for page in pages:
-                self._check_echo(report, "months", page.meta.months, months)
+                self._check_echo(report, parameter, getattr(page.meta, parameter), asked)
                 for point in page.items:
-                    start = _midnight(point.month)
-                    stop = _add_months(start, 1)
+                    key, start, stop = bounds(point)
                     if not (first <= start and stop <= end):
                         continue
-                    if point.month in seen:
+                    if key in seen:
                         report.dropped_duplicates += 1
-                        report.warn(
-                            f"{self.name}: monthly usage repeats {_month_label(start)}; kept the first"
-                        )
+                        report.warn(f"{self.name}: {what} repeats {label(start)}; kept the first")
                         continue
-                    seen.add(point.month)
-                    yield self._series_record(point, start, stop, settings, "monthly usage")
+                    seen.add(key)
+                    yield self._series_record(point, start, stop, settings, what)
+            if finally_check is not None:
+                finally_check(report, seen)
 
-        return FetchPlan(walks=walks, to_records=to_records, granularity=Granularity.MONTH)
+        return to_records
 
     def _by_agent_plan(self, query: UsageQuery, settings: _Settings) -> FetchPlan[Any]:
         today = _midnight(self.today())
