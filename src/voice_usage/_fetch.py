@@ -22,9 +22,19 @@ from typing import Any, Self
 import httpx
 
 from voice_usage import _constants
-from voice_usage._exceptions import MissingCredentialsError, UnsupportedQueryError
+from voice_usage._exceptions import (
+    MissingCredentialsError,
+    ResponseValidationError,
+    UnsupportedQueryError,
+)
 from voice_usage._http import AsyncSession, Session
-from voice_usage._pagination import awalk_pages, parse_page, walk_pages
+from voice_usage._pagination import (
+    OUT_OF_RANGE,
+    awalk_pages,
+    out_of_range,
+    parse_page,
+    walk_pages,
+)
 from voice_usage._plugins import Registry, load_registry
 from voice_usage._provider import FetchPlan, FetchReport, Page, Provider, Walk
 from voice_usage._retry import RetryPolicy
@@ -236,6 +246,8 @@ class Connection:
             if query.granularity.rank > plan.granularity.rank:
                 records = rollup(records, query.granularity, since=query.since, until=query.until)
             yield from records
+        except OUT_OF_RANGE as exc:  # an absurd figure the provider computed with
+            raise ResponseValidationError(self.provider.name, out_of_range(exc)) from None
         finally:
             pages.close()
 

@@ -9,6 +9,7 @@ follow `next` verbatim, refuse a cursor seen twice, and stop at the cap.
 from __future__ import annotations
 
 import asyncio
+import decimal
 import json
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
@@ -50,6 +51,20 @@ def parse_page(provider: str, walk: Walk[T], response: RawResponse) -> Page[T]:
         raise ResponseValidationError(
             provider, f"unexpected response from {walk.path}: {response.redact(str(exc))}"
         ) from None
+    except OUT_OF_RANGE as exc:  # a validator doing arithmetic on an absurd number or date
+        raise ResponseValidationError(
+            provider, f"unexpected response from {walk.path}: {out_of_range(exc)}"
+        ) from None
+
+
+OUT_OF_RANGE = (OverflowError, decimal.InvalidOperation)
+"""What arithmetic on an absurd figure raises (a date past 9999, a number past 28 digits)."""
+
+
+def out_of_range(exc: BaseException) -> str:
+    """Say that a figure of a response is beyond what can be computed with."""
+    detail = str(exc) if isinstance(exc, OverflowError) else "too many digits"
+    return f"a figure is out of range ({type(exc).__name__}: {detail})"
 
 
 def _not_json(
