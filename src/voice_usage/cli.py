@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
 import click
+from click.exceptions import NoArgsIsHelpError
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
@@ -71,7 +72,8 @@ def handle_errors(func: F) -> F:
             if isinstance(exc, ValidationError):
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
-                fail(f"{where}: {first['msg'].removeprefix('Value error, ')}", EXIT_USAGE)
+                message = first["msg"].removeprefix("Value error, ")
+                fail(f"{where}: {message}" if where else message, EXIT_USAGE)
             if isinstance(exc, ConfigurationError | ValueError):
                 fail(str(exc), EXIT_USAGE)
             fail(str(exc), EXIT_PROVIDER)
@@ -178,7 +180,50 @@ def print_warnings(warnings: Sequence[str]) -> None:
         click.echo(f"voice-usage: warning: {warning}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _BadArguments(click.ClickException):
+    """A usage error, shown on one line like every other error (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message())
+        self.command = error.ctx.command_path if error.ctx is not None else "voice-usage"
+
+    def show(self, file: Any = None) -> None:
+        """One line on stderr, with where to find help."""
+        click.echo(
+            f"voice-usage: error: {self.format_message()} (see '{self.command} --help')",
+            err=True,
+        )
+
+
+class _OneLineErrors(click.Group):
+    """The command group: bad arguments are one line on stderr and exit 2, not a usage dump."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except NoArgsIsHelpError:
+            raise  # no arguments at all: click shows the help
+        except click.UsageError as error:
+            raise _BadArguments(error) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NoArgsIsHelpError:
+            raise
+        except click.UsageError as error:
+            raise _BadArguments(error) from None
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voice-usage")
 @click.option("--debug", is_flag=True, help="Show tracebacks and DEBUG logs (keys never appear).")
 def cli(debug: bool) -> None:
