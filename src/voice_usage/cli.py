@@ -26,6 +26,7 @@ from voice_usage._exceptions import ConfigurationError, ProviderError, VoiceUsag
 from voice_usage._fetch import Connection, FetchResult
 from voice_usage._plugins import Registry, load_registry
 from voice_usage._progress import FetchProgress, counted
+from voice_usage._ratecard import load_rate_book, using_rate_book
 from voice_usage._schema import Grain, Granularity, UsageQuery, UsageRecord, parse_instant
 from voice_usage._serialize import write_csv, write_json, write_jsonl
 from voice_usage._version import __version__
@@ -422,7 +423,11 @@ def fetch_command(
     """Fetch PROVIDER's usage in [--since, --until) as normalized records."""
     query = build_query(since, until, granularity, agents, numbers, extra_options)
     by = GroupBy(group_by) if group_by else None
-    with Connection(provider, registry=registry_from(ctx)) as connection:
+    # Rate cards (VOICE_USAGE_RATECARDS) read now: a bad file is an error before any request.
+    with (
+        using_rate_book(load_rate_book()),
+        Connection(provider, registry=registry_from(ctx)) as connection,
+    ):
         if by is not None:
             wanted = fetch_granularity(connection.provider, by)
             query = query.model_copy(update={"granularity": wanted})
