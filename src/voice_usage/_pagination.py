@@ -61,10 +61,10 @@ OUT_OF_RANGE = (OverflowError, decimal.InvalidOperation)
 """What arithmetic on an absurd figure raises (a date past 9999, a number past 28 digits)."""
 
 
-def out_of_range(exc: BaseException) -> str:
-    """Say that a figure of a response is beyond what can be computed with."""
+def out_of_range(exc: BaseException, what: str = "a figure") -> str:
+    """Say that ``what`` is beyond what can be computed with."""
     detail = str(exc) if isinstance(exc, OverflowError) else "too many digits"
-    return f"a figure is out of range ({type(exc).__name__}: {detail})"
+    return f"{what} is out of range ({type(exc).__name__}: {detail})"
 
 
 def _not_json(

@@ -24,6 +24,7 @@ from rich.table import Table
 from voice_usage._compare import GroupBy, fetch_granularity, group_records
 from voice_usage._exceptions import ConfigurationError, ProviderError, VoiceUsageError
 from voice_usage._fetch import Connection, FetchResult
+from voice_usage._pagination import OUT_OF_RANGE, out_of_range
 from voice_usage._plugins import Registry, load_registry
 from voice_usage._progress import FetchProgress, counted
 from voice_usage._ratecard import load_rate_book, using_rate_book
@@ -78,6 +79,10 @@ def handle_errors(func: F) -> F:
             if isinstance(exc, ConfigurationError | ValueError):
                 fail(str(exc), EXIT_USAGE)
             fail(str(exc), EXIT_PROVIDER)
+        except OUT_OF_RANGE as exc:  # an absurd figure in the user's input (a records file)
+            if ctx.find_root().params.get("debug"):
+                raise
+            fail(out_of_range(exc, "a figure of the input"), EXIT_USAGE)
 
     return wrapper  # type: ignore[return-value]
 
