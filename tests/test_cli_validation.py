@@ -375,6 +375,23 @@ def test_a_record_with_a_cost_and_no_currency_is_refused(env, tmp_path):
     assert_one_line_exit_2(["reprice", "--to", P, "--input", str(path)], env, "currency")
 
 
+def test_an_absurd_figure_in_a_records_file(env, tmp_path):
+    record = {
+        "provider": P,
+        "grain": "event",
+        "period_start": "2026-10-01T10:00:00Z",
+        "period_end": "2026-10-01T10:01:00Z",
+        "calls": 1,
+        "duration_seconds": "60",
+        "billed_minutes": "1" + "0" * 30,
+    }
+    path = tmp_path / "usage.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert_one_line_exit_2(
+        ["reprice", "--to", P, "--input", str(path)], env, "a figure of the input is out of range"
+    )
+
+
 # -- the base URL and the key --------------------------------------------------------------------
 
 
