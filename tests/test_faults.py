@@ -55,7 +55,10 @@ KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
 TODAY = date(2026, 10, 20)
 POLICY = RetryPolicy()
 """The default budget: every test below runs under it."""
-FAST_TIMEOUT = httpx.Timeout(0.25)
+FAST_TIMEOUT = httpx.Timeout(0.5)
+"""Short enough to keep the suite quick, long enough for any answer of a loaded machine."""
+HANG = 3.0
+"""A hang the client must not wait out (the server thread sleeps in the background)."""
 
 
 # -- what each provider is tested with ---------------------------------------------------------
@@ -455,12 +458,12 @@ def test_connection_refused_is_a_transport_error_after_the_budget(run, sleeps):
 
 
 def test_a_read_timeout_is_retried_then_the_complete_result(run, sleeps):
-    run.server.faults.add(Fault(action="hang", delay=1.0, path=run.scenario.path))
+    run.server.faults.add(Fault(action="hang", delay=HANG, path=run.scenario.path))
     started = time.monotonic()
     records, result = run.fetch(sleeps, timeout=FAST_TIMEOUT)
     assert_complete(run, records, result)
-    assert len(sleeps) == 1
-    assert time.monotonic() - started < 1.0  # the client gave up on the hang, it did not wait
+    assert len(sleeps) >= 1 and run.server.faults.pending == 0
+    assert time.monotonic() - started < HANG  # the client gave up on the hang, it did not wait
 
 
 def test_a_read_timeout_forever_is_a_transport_error(run, sleeps):
@@ -506,9 +509,11 @@ def test_transient_faults_on_the_sequential_path(run, sleeps, fault):
 
 
 def test_a_read_timeout_on_the_sequential_path(run, sleeps):
-    run.server.faults.add(Fault(action="hang", delay=1.0, path=run.scenario.path))
+    run.server.faults.add(Fault(action="hang", delay=HANG, path=run.scenario.path))
+    started = time.monotonic()
     records, result = run.fetch(sleeps, concurrency=1, timeout=FAST_TIMEOUT)
     assert_complete(run, records, result)
+    assert time.monotonic() - started < HANG
 
 
 # -- bodies that are not what the vendor documents ----------------------------------------------
