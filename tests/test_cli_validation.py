@@ -222,16 +222,7 @@ def _fx_cases() -> list[Any]:
     cases = []
     for command in ("compare", "reprice"):
         for args, phrase in BAD_FX:
-            marks = []
-            if command == "reprice" and args == ["--currency", "EURO"]:
-                marks.append(
-                    pytest.mark.xfail(
-                        strict=True, reason="known issue: reprice checks --currency after fetching"
-                    )
-                )
-            cases.append(
-                pytest.param(command, args, phrase, marks=marks, id=f"{command} {' '.join(args)}")
-            )
+            cases.append(pytest.param(command, args, phrase, id=f"{command} {' '.join(args)}"))
     return cases
 
 

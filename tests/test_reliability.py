@@ -399,10 +399,6 @@ def test_reprice_of_a_failed_fetch_prints_nothing(registry, servers, sleeps):
     assert result.stderr.startswith(f"voice-usage: error: {name}: HTTP 503")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known issue: export writes the file in place, so a failure leaves a partial file",
-)
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
 def test_an_export_that_fails_leaves_no_partial_file(suffix, registry, servers, sleeps, tmp_path):
     name = "flireo" if "flireo" in PROVIDERS else PROVIDERS[0]
@@ -413,6 +409,7 @@ def test_an_export_that_fails_leaves_no_partial_file(suffix, registry, servers, 
     )
     assert result.exit_code == 1
     assert not output.exists()
+    assert list(tmp_path.iterdir()) == []  # nor the partial file it was writing
 
 
 # -- no request can hang -------------------------------------------------------------------------

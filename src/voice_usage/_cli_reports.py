@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -68,6 +70,11 @@ def rate_book_from(path: str | None) -> Iterator[RateBook]:
 
 
 def _fx(specs: Sequence[str], currency: str | None) -> FxRates:
+    """The --fx rates, checked with --currency before any request is made."""
+    if currency is not None and not re.fullmatch(r"[A-Za-z]{3}", currency):
+        raise ConfigurationError(
+            f"--currency must be an ISO 4217 code such as EUR, got {currency!r}"
+        )
     rates = FxRates.parse(specs)
     if rates and currency is None:
         raise ConfigurationError("--fx converts costs to --currency: give --currency too")
@@ -585,14 +592,17 @@ def export_command(
         )
     if focus and suffix not in (".csv", ".parquet"):
         raise click.BadParameter("--focus writes .csv or .parquet", param_hint="--focus")
-    with Connection(provider, registry=registry_from(ctx)) as connection:
+    with (
+        Connection(provider, registry=registry_from(ctx)) as connection,
+        _replaced_on_success(Path(output)) as target,
+    ):
         result = connection.fetch(since, until, granularity)
         with result, FetchProgress([provider]) as progress:
             records = counted(result, provider, progress)
             if suffix == ".parquet":
-                count = write_parquet(records, output, focus=focus)
+                count = write_parquet(records, target, focus=focus)
             else:
-                with Path(output).open("w", encoding="utf-8", newline="") as out:
+                with target.open("w", encoding="utf-8", newline="") as out:
                     if suffix == ".csv":
                         count = write_focus_csv(records, out) if focus else write_csv(records, out)
                     elif suffix == ".json":
@@ -601,6 +611,20 @@ def export_command(
                         count = write_jsonl(records, out)
     print_warnings(result.warnings)
     click.echo(f"voice-usage: wrote {count} records to {output}", err=True)
+
+
+@contextmanager
+def _replaced_on_success(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` that replaces it only when the block succeeds.
+
+    An export whose fetch fails must not leave a partial file that looks complete.
+    """
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 # -- demo --------------------------------------------------------------------------------------
