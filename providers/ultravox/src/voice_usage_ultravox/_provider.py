@@ -597,15 +597,26 @@ def _call_records(
     walked = 0
     total: int | None = None
     outside = 0
+    previous_page: set[str] = set()
     for index, page in enumerate(pages):
         if index == 0:
             total = page.total
+        # A call listed again on the next page (the list moved while paging) counts once;
+        # checking against the previous page only keeps memory flat.
+        current: set[str] = set()
         for call in page.items:
+            call_id = str(call.call_id)
+            if call_id in current or call_id in previous_page:
+                report.dropped_duplicates += 1
+                report.warn(f"{NAME}: call {call_id} listed twice across pages; counted once")
+                continue
+            current.add(call_id)
             walked += 1
             if not query.contains(call.created):
                 outside += 1
                 continue
             yield _call_record(call, pricer)
+        previous_page = current
     if outside:
         report.warn(f"{NAME}: {outside} call(s) created outside the queried period ignored")
     if total is not None:
