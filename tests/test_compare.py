@@ -167,6 +167,8 @@ def test_one_failing_provider_is_reported_and_the_others_still_shown(sleeps):
         [ACME, down, BOLT],
         SINCE,
         UNTIL,
+        currency="EUR",
+        fx={"USD:EUR": "0.9"},
         connect_options=options,
         sleep=sleeps,
         async_sleep=sleeps.asleep,
@@ -179,6 +181,9 @@ def test_one_failing_provider_is_reported_and_the_others_still_shown(sleeps):
     assert len(sleeps) >= 1  # it was retried (without really sleeping) before giving up
     data = result.to_json()
     assert data["errors"][0]["provider"] == "down"
+    # a total over the providers that answered says which one it leaves out
+    assert result.total is not None and result.total.provider == "total (without down)"
+    assert result.total.calls == 5  # acme's 3 and bolt's 2
 
 
 def test_uncosted_records_leave_the_cost_unknown_with_the_reason():

@@ -11,6 +11,7 @@ record per group.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -806,10 +807,20 @@ def compare(
         errors=errors,
         skipped=skipped,
         warnings=warnings,
-        total=total_row(rows, target) if by is GroupBy.PROVIDER else None,
+        total=_labelled_total(total_row(rows, target), errors) if by is GroupBy.PROVIDER else None,
     )
     comparison.notes.extend(_notes(rows))
     return comparison
+
+
+def _labelled_total(
+    total: ComparisonRow | None, errors: Sequence[ProviderFailure]
+) -> ComparisonRow | None:
+    """A total over fewer providers than asked says which ones it leaves out."""
+    if total is None or not errors:
+        return total
+    missing = ", ".join(failure.provider for failure in errors)
+    return dataclasses.replace(total, provider=f"total (without {missing})")
 
 
 def _fetch_all(
