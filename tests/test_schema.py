@@ -214,3 +214,14 @@ def test_read_jsonl_names_line_and_field():
 
     with pytest.raises(ConfigurationError, match=r"records.jsonl, line 3: .*currency is missing"):
         list(read_jsonl([good, "", bad], origin="records.jsonl"))
+
+
+def test_json_array_writes_nothing_before_the_first_record():
+    def failing():
+        raise RuntimeError("the fetch failed")
+        yield  # pragma: no cover
+
+    out = io.StringIO()
+    with pytest.raises(RuntimeError):
+        write_json(failing(), out)
+    assert out.getvalue() == ""

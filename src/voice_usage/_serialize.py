@@ -42,14 +42,17 @@ def write_jsonl(records: Iterable[UsageRecord], out: IO[str]) -> int:
 
 
 def write_json(records: Iterable[UsageRecord], out: IO[str]) -> int:
-    """A JSON array, written element by element; returns how many records were written."""
+    """A JSON array, written element by element; returns how many records were written.
+
+    Nothing is written before the first record arrives, so a fetch that fails at once leaves no
+    stray `[` behind.
+    """
     count = 0
-    out.write("[")
     for record in records:
-        out.write(",\n  " if count else "\n  ")
+        out.write(",\n  " if count else "[\n  ")
         out.write(record.model_dump_json())
         count += 1
-    out.write("\n]\n" if count else "]\n")
+    out.write("\n]\n" if count else "[]\n")
     return count
 
 
