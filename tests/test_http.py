@@ -225,3 +225,9 @@ def test_key_and_base_url_come_from_the_environment(monkeypatch):
     connection = voice_usage.connect(FakeProvider())
     assert connection.base_url == "https://usage.example.com/api"
     assert KEY not in repr(connection)
+
+
+def test_a_connection_holds_its_key_as_a_secret():
+    connection = voice_usage.connect(FakeProvider(), api_key=KEY)
+    assert KEY not in repr(vars(connection))
+    assert KEY not in repr(connection) and KEY not in str(connection)

@@ -15,11 +15,20 @@ import asyncio
 import os
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from datetime import date, datetime
 from typing import Any, Self
 
 import httpx
+from pydantic import SecretStr
 
 from voice_usage import _constants
 from voice_usage._exceptions import (
@@ -127,7 +136,9 @@ class Connection:
         concurrency: Requests in flight at once for paged endpoints; 1 fetches sequentially.
         retry: Retry budget; see `RetryPolicy`.
         registry: Where to look provider names up; defaults to the installed providers.
-        session_options: Passed to the session (`timeout`, `deadline`, `sleep` for tests).
+        sleep: How the sequential path waits between retries (tests pass a recorder).
+        async_sleep: How the concurrent path waits (an awaitable; tests pass a recorder).
+        session_options: Passed to the sessions (`timeout`, `deadline`).
     """
 
     def __init__(
@@ -140,17 +151,20 @@ class Connection:
         concurrency: int = _constants.DEFAULT_PAGE_CONCURRENCY,
         retry: RetryPolicy | None = None,
         registry: Registry | None = None,
+        sleep: Callable[[float], None] | None = None,
+        async_sleep: Callable[[float], Awaitable[None]] | None = None,
         **session_options: Any,
     ) -> None:
         if isinstance(provider, str):
             provider = (registry or load_registry()).get(provider)
         self.provider = provider
         prefix = provider.env_prefix
-        self.api_key = api_key or os.environ.get(f"{prefix}_API_KEY")
-        if not self.api_key:
+        key = api_key or os.environ.get(f"{prefix}_API_KEY")
+        if not key:
             raise MissingCredentialsError(
                 f"{provider.name}: no API key; set {prefix}_API_KEY or pass api_key="
             )
+        self._api_key = SecretStr(key)
         self.base_url = (
             base_url or os.environ.get(f"{prefix}_BASE_URL") or provider.default_base_url
         )
@@ -159,6 +173,10 @@ class Connection:
         self.concurrency = concurrency
         self.transport = transport
         self.retry = retry
+        self._sleeps: tuple[dict[str, Any], dict[str, Any]] = (
+            {"sleep": sleep} if sleep is not None else {},
+            {"sleep": async_sleep} if async_sleep is not None else {},
+        )
         self.session_options = session_options
         # Fail fast on a bad base URL, before any request.
         self._sync_session: Session | None = None
@@ -170,30 +188,28 @@ class Connection:
     def _session(self) -> Session:
         if self._sync_session is None:
             transport = self.transport if isinstance(self.transport, httpx.BaseTransport) else None
-            options = {k: v for k, v in self.session_options.items() if k != "async_sleep"}
             self._sync_session = Session(
                 self.provider,
-                api_key=self.api_key,
+                api_key=self._api_key.get_secret_value(),
                 base_url=self.base_url,
                 transport=transport,
                 retry=self.retry,
-                **options,
+                **self._sleeps[0],
+                **self.session_options,
             )
         return self._sync_session
 
     def _async_session(self) -> AsyncSession:
         transport = self.transport if isinstance(self.transport, httpx.AsyncBaseTransport) else None
-        options = {k: v for k, v in self.session_options.items() if k != "sleep"}
-        if "async_sleep" in options:
-            options["sleep"] = options.pop("async_sleep")
         return AsyncSession(
             self.provider,
-            api_key=self.api_key,
+            api_key=self._api_key.get_secret_value(),
             base_url=self.base_url,
             transport=transport,
             retry=self.retry,
             max_connections=self.concurrency,
-            **options,
+            **self._sleeps[1],
+            **self.session_options,
         )
 
     @property
