@@ -290,6 +290,23 @@ class _SessionCore:
             self.name, f"request to {where} failed: {type(exc).__name__}: {exc}", retryable=False
         )
 
+    def settle(
+        self, url: httpx.URL, response: httpx.Response, content: bytes, started: float
+    ) -> RawResponse | httpx.URL:
+        """What a read response means: the result, or the URL a redirect points to.
+
+        Raises:
+            APIStatusError: for an error status (the one place the sessions raise it).
+            UnsafeRedirectError: for a redirect to another origin.
+        """
+        self.log(url, response.status_code, started)
+        self.gate.observe(response.headers)
+        if response.is_redirect:
+            return self.redirect_target(response)
+        if response.status_code >= 400:
+            raise self.status_failure(response, content)
+        return RawResponse(str(url), response.status_code, response.headers, content, self.redact)
+
     def check_deadline(self, started: float, url: httpx.URL) -> None:
         if self._monotonic() - started > self.deadline:
             raise TransportError(
@@ -374,16 +391,10 @@ class Session(_SessionCore):
             except httpx.HTTPError as exc:
                 raise self.transport_failure(exc, url) from None
             content = b"".join(chunks)
-            self.log(url, response.status_code, started)
-            self.gate.observe(response.headers)
-            if response.is_redirect:
-                url, params = self.redirect_target(response), None
-                continue
-            if response.status_code >= 400:
-                raise self.status_failure(response, content)
-            return RawResponse(
-                str(url), response.status_code, response.headers, content, self.redact
-            )
+            outcome = self.settle(url, response, content, started)
+            if isinstance(outcome, RawResponse):
+                return outcome
+            url, params = outcome, None
         raise ProviderError(self.name, f"more than {_MAX_REDIRECTS} redirects from {url}")
 
     def close(self) -> None:
@@ -453,16 +464,10 @@ class AsyncSession(_SessionCore):
                 ) from None
             except httpx.HTTPError as exc:
                 raise self.transport_failure(exc, url) from None
-            self.log(url, response.status_code, started)
-            self.gate.observe(response.headers)
-            if response.is_redirect:
-                url, params = self.redirect_target(response), None
-                continue
-            if response.status_code >= 400:
-                raise self.status_failure(response, content)
-            return RawResponse(
-                str(url), response.status_code, response.headers, content, self.redact
-            )
+            outcome = self.settle(url, response, content, started)
+            if isinstance(outcome, RawResponse):
+                return outcome
+            url, params = outcome, None
         raise ProviderError(self.name, f"more than {_MAX_REDIRECTS} redirects from {url}")
 
     async def aclose(self) -> None:
