@@ -34,6 +34,7 @@ from voice_usage.cli import (
     EXIT_PROVIDER,
     cli,
     format_decimal,
+    format_option,
     handle_errors,
     print_warnings,
     registry_from,
@@ -257,13 +258,7 @@ def report_problems(comparison: Comparison) -> None:
     show_default=True,
     help="One row per provider, or per provider and UTC day, month, agent or number.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
+@format_option("table", "json", "csv")
 @click.option(
     "--option",
     "extra_options",
@@ -392,13 +387,7 @@ def _filtered(
 )
 @click.option("--currency", metavar="CODE", help="Also show every cost in this ISO 4217 currency.")
 @click.option("--fx", "fx_specs", multiple=True, metavar="FROM:TO=RATE", help=FX_HELP)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
+@format_option("table", "json", "csv")
 @click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
 @click.pass_context
 @handle_errors
@@ -480,13 +469,7 @@ def _reprice_fetched(
 @click.argument("providers", nargs=-1)
 @click.option("--at", "at", type=DATE, help="Show the cards in force on this date (default: now).")
 @click.option("--all", "show_all", is_flag=True, help="Show every price line, past and future too.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option("table", "json")
 @click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
 @handle_errors
 def ratecards_command(

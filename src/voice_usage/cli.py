@@ -238,14 +238,20 @@ def cli(debug: bool) -> None:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
 
 
+def format_option(*choices: str) -> Callable[[F], F]:
+    """The `--format` option of a command, `table` by default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )
+
+
 @cli.command("providers")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option("table", "json")
 @click.pass_context
 @handle_errors
 def providers_command(ctx: click.Context, output_format: str) -> None:
@@ -397,13 +403,7 @@ def stream_result(result: FetchResult, output_format: str, group_by: GroupBy | N
 @cli.command("fetch")
 @click.argument("provider")
 @query_options
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json", "jsonl", "csv"]),
-    default="table",
-    show_default=True,
-)
+@format_option("table", "json", "jsonl", "csv")
 @click.option(
     "--group-by",
     type=click.Choice([g.value for g in GroupBy]),
@@ -447,13 +447,7 @@ def _snapshot_json(snapshot: Any) -> Any:
 
 @cli.command("balance")
 @click.argument("provider")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option("table", "json")
 @click.pass_context
 @handle_errors
 def balance_command(ctx: click.Context, provider: str, output_format: str) -> None:
