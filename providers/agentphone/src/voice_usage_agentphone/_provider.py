@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from voice_usage import (
     BearerAuth,
     Capabilities,
@@ -126,24 +128,23 @@ def _shorten(items: list[str], limit: int = 5) -> str:
 # --- parsing --------------------------------------------------------------------------------
 
 
-def _parse_daily(content: bytes) -> Page[_wire.DailyUsagePoint]:
-    body = _wire.DAILY_USAGE.validate_json(content)
-    return Page(body.data, meta=body)
+def _data_pages(adapter: TypeAdapter[Any]) -> Callable[[bytes], Page[Any]]:
+    """A parser for the usage endpoints that list their items under `data`.
+
+    The whole body travels in `meta`, for the echoed parameters and the stated period.
+    """
+
+    def parse(content: bytes) -> Page[Any]:
+        body = adapter.validate_json(content)
+        return Page(body.data, meta=body)
+
+    return parse
 
 
-def _parse_monthly(content: bytes) -> Page[_wire.MonthlyUsagePoint]:
-    body = _wire.MONTHLY_USAGE.validate_json(content)
-    return Page(body.data, meta=body)
-
-
-def _parse_by_agent(content: bytes) -> Page[_wire.AgentUsageItem]:
-    body = _wire.AGENT_USAGE.validate_json(content)
-    return Page(body.data, meta=body)
-
-
-def _parse_by_number(content: bytes) -> Page[_wire.NumberUsageItem]:
-    body = _wire.NUMBER_USAGE.validate_json(content)
-    return Page(body.data, meta=body)
+_parse_daily = _data_pages(_wire.DAILY_USAGE)
+_parse_monthly = _data_pages(_wire.MONTHLY_USAGE)
+_parse_by_agent = _data_pages(_wire.AGENT_USAGE)
+_parse_by_number = _data_pages(_wire.NUMBER_USAGE)
 
 
 def _parse_usage(content: bytes) -> Page[_wire.UsageSnapshot]:
