@@ -426,7 +426,7 @@ def test_library_unknown_granularity():
 
 
 def test_library_bad_connection_settings():
-    with pytest.raises(ValueError, match="concurrency must be at least 1"):
+    with pytest.raises(voice_usage.ConfigurationError, match="concurrency must be at least 1"):
         voice_usage.connect(P, api_key=KEY, base_url=NOWHERE, concurrency=0)
     with pytest.raises(InsecureBaseURLError):
         voice_usage.connect(P, api_key=KEY, base_url="http://usage.example.com")

@@ -32,6 +32,7 @@ from pydantic import SecretStr
 
 from voice_usage import _constants
 from voice_usage._exceptions import (
+    ConfigurationError,
     MissingCredentialsError,
     ResponseValidationError,
     UnsupportedQueryError,
@@ -125,6 +126,29 @@ class _Failure:
         self.exc = exc
 
 
+CONCURRENCY_ENV = "VOICE_USAGE_CONCURRENCY"
+"""Environment variable with the default number of requests in flight per connection."""
+
+
+def _concurrency(value: int | None) -> int:
+    if value is None:
+        raw = os.environ.get(CONCURRENCY_ENV, "").strip()
+        if not raw:
+            return _constants.DEFAULT_PAGE_CONCURRENCY
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigurationError(
+                f"{CONCURRENCY_ENV} must be a whole number of requests, got {raw!r}"
+            ) from None
+        where = CONCURRENCY_ENV
+    else:
+        where = "concurrency"
+    if value < 1:
+        raise ConfigurationError(f"{where} must be at least 1, got {value}")
+    return value
+
+
 class Connection:
     """One provider account: credentials, base URL, HTTP settings.
 
@@ -134,6 +158,7 @@ class Connection:
         base_url: Defaults to `<NAME>_BASE_URL`, then the provider's documented URL.
         transport: An httpx transport (sync, async or both, like `httpx.MockTransport`) for tests.
         concurrency: Requests in flight at once for paged endpoints; 1 fetches sequentially.
+            Defaults to `VOICE_USAGE_CONCURRENCY`, else 8.
         retry: Retry budget; see `RetryPolicy`.
         registry: Where to look provider names up; defaults to the installed providers.
         sleep: How the sequential path waits between retries (tests pass a recorder).
@@ -148,7 +173,7 @@ class Connection:
         api_key: str | None = None,
         base_url: str | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
-        concurrency: int = _constants.DEFAULT_PAGE_CONCURRENCY,
+        concurrency: int | None = None,
         retry: RetryPolicy | None = None,
         registry: Registry | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -168,9 +193,7 @@ class Connection:
         self.base_url = (
             base_url or os.environ.get(f"{prefix}_BASE_URL") or provider.default_base_url
         )
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        self.concurrency = concurrency
+        self.concurrency = _concurrency(concurrency)
         self.transport = transport
         self.retry = retry
         self._sleeps: tuple[dict[str, Any], dict[str, Any]] = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -232,8 +233,17 @@ class _OneLineErrors(click.Group):
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voice-usage")
 @click.option("--debug", is_flag=True, help="Show tracebacks and DEBUG logs (keys never appear).")
-def cli(debug: bool) -> None:
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    envvar="VOICE_USAGE_CONCURRENCY",
+    help="Requests in flight at once per provider (default 8; env VOICE_USAGE_CONCURRENCY).",
+)
+def cli(debug: bool, concurrency: int | None) -> None:
     """What your voice AI minutes cost, across vendors."""
+    if concurrency is not None:
+        # Every connection a command opens reads its default from here.
+        os.environ["VOICE_USAGE_CONCURRENCY"] = str(concurrency)
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
 

@@ -1,0 +1,48 @@
+"""How many requests a connection keeps in flight: argument, environment, command line."""
+
+import pytest
+from click.testing import CliRunner
+
+import voice_usage
+from voice_usage.cli import cli
+from voice_usage.testing import FakeProvider
+
+KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
+
+
+def test_the_default_is_eight(monkeypatch):
+    monkeypatch.delenv("VOICE_USAGE_CONCURRENCY", raising=False)
+    assert voice_usage.connect(FakeProvider(), api_key=KEY).concurrency == 8
+
+
+def test_the_environment_sets_the_default_and_an_argument_wins(monkeypatch):
+    monkeypatch.setenv("VOICE_USAGE_CONCURRENCY", "3")
+    assert voice_usage.connect(FakeProvider(), api_key=KEY).concurrency == 3
+    assert voice_usage.connect(FakeProvider(), api_key=KEY, concurrency=1).concurrency == 1
+
+
+@pytest.mark.parametrize(("raw", "phrase"), [("lots", "whole number"), ("0", "at least 1")])
+def test_a_bad_environment_value_is_a_configuration_error(monkeypatch, raw, phrase):
+    monkeypatch.setenv("VOICE_USAGE_CONCURRENCY", raw)
+    with pytest.raises(voice_usage.ConfigurationError, match=f"VOICE_USAGE_CONCURRENCY.*{phrase}"):
+        voice_usage.connect(FakeProvider(), api_key=KEY)
+
+
+def test_the_command_line_option_reaches_every_connection(monkeypatch):
+    monkeypatch.delenv("VOICE_USAGE_CONCURRENCY", raising=False)
+    seen: list[int] = []
+    real_init = voice_usage.Connection.__init__
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        real_init(self, *args, **kwargs)
+        seen.append(self.concurrency)
+        raise voice_usage.ConfigurationError("seen; no request needed")
+
+    monkeypatch.setattr(voice_usage.Connection, "__init__", spy)
+    result = CliRunner().invoke(
+        cli, ["--concurrency", "2", "balance", "flireo"], env={"FLIREO_API_KEY": KEY}
+    )
+    assert seen == [2], result.output
+    assert "seen; no request needed" in result.stderr
+    result = CliRunner().invoke(cli, ["--concurrency", "0", "providers"])
+    assert result.exit_code == 2
