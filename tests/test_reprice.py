@@ -224,3 +224,11 @@ def test_side_by_side_says_when_windows_made_it_approximate():
 def test_side_by_side_needs_a_target():
     with pytest.raises(ConfigurationError, match="at least one rate card"):
         reprice_comparison(THREE_CALLS, [], book=BOOK)
+
+
+def test_the_library_refuses_a_currency_that_is_not_iso_4217():
+    from voice_usage import ConfigurationError
+    from voice_usage._reprice import reprice_comparison
+
+    with pytest.raises(ConfigurationError, match="--currency must be an ISO 4217 code"):
+        reprice_comparison([], ["ultravox"], currency="EURO")

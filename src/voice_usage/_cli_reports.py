@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from rich.table import Table
 from voice_usage._compare import Comparison, ComparisonRow, GroupBy, compare, fetch_granularity
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._fetch import Connection
-from voice_usage._fx import FxRates
+from voice_usage._fx import FxRates, target_currency
 from voice_usage._progress import FetchProgress, counted
 from voice_usage._ratecard import Rate, RateBook, load_rate_book, using_rate_book
 from voice_usage._reprice import describe_rate, reprice_comparison
@@ -72,10 +71,7 @@ def rate_book_from(path: str | None) -> Iterator[RateBook]:
 
 def _fx(specs: Sequence[str], currency: str | None) -> FxRates:
     """The --fx rates, checked with --currency before any request is made."""
-    if currency is not None and not re.fullmatch(r"[A-Za-z]{3}", currency):
-        raise ConfigurationError(
-            f"--currency must be an ISO 4217 code such as EUR, got {currency!r}"
-        )
+    target_currency(currency)
     rates = FxRates.parse(specs)
     if rates and currency is None:
         raise ConfigurationError("--fx converts costs to --currency: give --currency too")

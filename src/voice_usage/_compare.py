@@ -24,7 +24,7 @@ from typing import Any
 
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._fetch import Connection
-from voice_usage._fx import FxRate, FxRates, MissingRateError
+from voice_usage._fx import FxRate, FxRates, MissingRateError, target_currency
 from voice_usage._plugins import Registry, load_registry
 from voice_usage._provider import Provider
 from voice_usage._ratecard import COST_QUANTUM, RateBook, default_rate_book
@@ -739,11 +739,7 @@ def compare(
     if end <= start:
         raise ConfigurationError(f"until ({_iso(end)}) must be after since ({_iso(start)})")
     by = GroupBy(group_by)
-    target = currency.upper() if currency else None
-    if target is not None and not re.fullmatch(r"[A-Z]{3}", target):
-        raise ConfigurationError(
-            f"--currency must be an ISO 4217 code such as EUR, got {currency!r}"
-        )
+    target = target_currency(currency)
     rates = FxRates.coerce(fx)
     rates = FxRates(rates.rates.values())  # a fresh record of which rates this comparison used
     per_provider = dict(connect_options or {})

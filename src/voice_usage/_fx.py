@@ -15,9 +15,22 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._ratecard import COST_QUANTUM
 
-__all__ = ["FxRate", "FxRates", "MissingRateError"]
+__all__ = ["FxRate", "FxRates", "MissingRateError", "target_currency"]
 
 _SPEC = re.compile(r"^\s*([A-Za-z]{3})\s*:\s*([A-Za-z]{3})\s*=\s*(\S+)\s*$")
+
+
+def target_currency(code: str | None) -> str | None:
+    """The currency to convert costs to, upper-cased; `None` for no conversion.
+
+    Raises:
+        ConfigurationError: when ``code`` is not a three-letter ISO 4217 code.
+    """
+    if code is None:
+        return None
+    if not re.fullmatch(r"[A-Za-z]{3}", code):
+        raise ConfigurationError(f"--currency must be an ISO 4217 code such as EUR, got {code!r}")
+    return code.upper()
 
 
 class MissingRateError(ConfigurationError):

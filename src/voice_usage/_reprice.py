@@ -19,7 +19,7 @@ from typing import Any
 
 from voice_usage._compare import Comparison, ComparisonRow, _Group, build_row, convert_rows
 from voice_usage._exceptions import ConfigurationError
-from voice_usage._fx import FxRates
+from voice_usage._fx import FxRates, target_currency
 from voice_usage._ratecard import (
     COST_QUANTUM,
     Rate,
@@ -196,6 +196,7 @@ def reprice_comparison(
         ConfigurationError: a target without any rate card; as `MissingRateError`, a conversion
             to ``currency`` without its exchange rate.
     """
+    to_currency = target_currency(currency)
     book = book or default_rate_book()
     parsed = [RepriceTarget.parse(t) for t in targets]
     if not parsed:
@@ -240,7 +241,7 @@ def reprice_comparison(
         rows.append(
             build_row(target.label, group, basis=f"{target.label} rate card", notes=row_notes)
         )
-    rows = convert_rows(rows, currency.upper() if currency else None, rates)
+    rows = convert_rows(rows, to_currency, rates)
     approximate = [row.label for row in rows if row.approximate and row.basis != "as run"]
     if approximate:
         notes.insert(
@@ -258,7 +259,7 @@ def reprice_comparison(
         since=start,
         until=end,
         rows=rows,
-        currency=currency.upper() if currency else None,
+        currency=to_currency,
         fx=rates.used,
         notes=notes,
     )
