@@ -29,7 +29,7 @@ from voice_usage._plugins import Registry, load_registry
 from voice_usage._provider import Provider
 from voice_usage._ratecard import COST_QUANTUM, RateBook, default_rate_book
 from voice_usage._rollup import Totals, rollup
-from voice_usage._schema import Granularity, UsageQuery, UsageRecord, parse_instant
+from voice_usage._schema import Granularity, UsageQuery, UsageRecord, format_instant, parse_instant
 
 __all__ = [
     "Comparison",
@@ -293,8 +293,8 @@ class Comparison:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form: the `compare --format json` object."""
         return {
-            "since": _iso(self.since),
-            "until": _iso(self.until),
+            "since": format_instant(self.since),
+            "until": format_instant(self.until),
             "group_by": self.group_by.value,
             "currency": self.currency,
             "fx": [
@@ -314,10 +314,6 @@ class Comparison:
         from voice_usage._export import rows_to_pandas
 
         return rows_to_pandas(self.rows)
-
-
-def _iso(instant: datetime) -> str:
-    return instant.isoformat().replace("+00:00", "Z")
 
 
 # -- accumulating ------------------------------------------------------------------------------
@@ -737,7 +733,9 @@ def compare(
         raise TypeError("compare() needs since= and until=")
     start, end = _instant(since, "since"), _instant(until, "until")
     if end <= start:
-        raise ConfigurationError(f"until ({_iso(end)}) must be after since ({_iso(start)})")
+        raise ConfigurationError(
+            f"until ({format_instant(end)}) must be after since ({format_instant(start)})"
+        )
     by = GroupBy(group_by)
     target = target_currency(currency)
     rates = FxRates.coerce(fx)

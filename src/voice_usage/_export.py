@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._rollup import bucket
-from voice_usage._schema import Grain, Granularity, UsageRecord
+from voice_usage._schema import Grain, Granularity, UsageRecord, format_instant
 from voice_usage._serialize import CSV_COLUMNS
 
 if TYPE_CHECKING:
@@ -125,10 +125,6 @@ def _titles() -> Callable[[str], str]:
     return title
 
 
-def _iso(instant: datetime) -> str:
-    return instant.isoformat().replace("+00:00", "Z")
-
-
 def _title_of(
     provider_names: Mapping[str, str] | Callable[[str], str] | None,
 ) -> Callable[[str], str]:
@@ -224,7 +220,7 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return _iso(value)
+        return format_instant(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return value

@@ -32,6 +32,7 @@ __all__ = [
     "Granularity",
     "UsageQuery",
     "UsageRecord",
+    "format_instant",
     "parse_instant",
 ]
 
@@ -248,6 +249,11 @@ def parse_instant(value: str | date | datetime, *, name: str = "date") -> dateti
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def format_instant(instant: datetime) -> str:
+    """An instant as ISO 8601 UTC text ending in `Z`, the inverse of `parse_instant`."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class UsageQuery(BaseModel):
