@@ -111,7 +111,10 @@ class Rate(BaseModel):
 
     def applies_at(self, instant: datetime) -> bool:
         """Whether the price is in force at ``instant`` (UTC)."""
-        day = instant.astimezone(UTC).date()
+        return self.applies_on(instant.astimezone(UTC).date())
+
+    def applies_on(self, day: date) -> bool:
+        """Whether the price is in force on the UTC ``day``."""
         return self.effective_from <= day and (
             self.effective_until is None or day < self.effective_until
         )
@@ -152,6 +155,8 @@ class RateBook:
         # File order is kept: with no variant asked for, the first variant listed is the default.
         self.rates: tuple[Rate, ...] = tuple(by_key.values())
         self._origins = dict(origins or {})
+        # Prices change by the day: providers look one up per call, so answers are kept per day.
+        self._found: dict[tuple[str, str, str | None, date], Rate | str] = {}
 
     def origin(self, rate: Rate) -> str | None:
         """Which file the price line came from (a shipped card or a user file), when known."""
@@ -185,16 +190,24 @@ class RateBook:
         Raises:
             RateCardError: when no card covers that date; the message says which cards exist.
         """
+        key = (provider, item, variant, at.astimezone(UTC).date())
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._lookup(*key)
+        if isinstance(found, str):
+            raise RateCardError(found)
+        return found
+
+    def _lookup(self, provider: str, item: str, variant: str | None, day: date) -> Rate | str:
+        """The price line for one day, or why there is none."""
         candidates = [r for r in self.rates if r.provider == provider and r.item == item]
         if variant is not None:
             candidates = [r for r in candidates if r.variant == variant]
-        in_force = [r for r in candidates if r.applies_at(at)]
+        in_force = [r for r in candidates if r.applies_on(day)]
         if not in_force:
             known = ", ".join(r.label for r in candidates) or "none"
             wanted = f"{provider}/{item}" + (f"[{variant}]" if variant else "")
-            raise RateCardError(
-                f"no rate card for {wanted} in force on {at.date().isoformat()} (cards: {known})"
-            )
+            return f"no rate card for {wanted} in force on {day.isoformat()} (cards: {known})"
         # The line without a variant, else the first variant listed; then the newest price of
         # it, so a user card with a later effective date supersedes a shipped one.
         chosen = min(in_force, key=lambda r: r.variant is not None).variant

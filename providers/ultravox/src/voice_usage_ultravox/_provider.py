@@ -248,23 +248,17 @@ def _check_uuid(what: str, value: str) -> None:
 
 
 class _Pricer:
-    """Rate-card lookups for one fetch, cached per item and UTC day."""
+    """Rate-card lookups for one fetch (the rate book keeps its answers per day)."""
 
     def __init__(self, book: RateBook) -> None:
         self.book = book
-        self._cache: dict[tuple[str, date], Rate | str] = {}
 
     def rate(self, item: str, at: datetime) -> Rate | str:
         """The rate in force, or the reason there is none."""
-        key = (item, at.astimezone(UTC).date())
-        found = self._cache.get(key)
-        if found is None:
-            try:
-                found = self.book.find(NAME, at, item=item)
-            except RateCardError as exc:
-                found = f"cannot price: {exc}"
-            self._cache[key] = found
-        return found
+        try:
+            return self.book.find(NAME, at, item=item)
+        except RateCardError as exc:
+            return f"cannot price: {exc}"
 
     def price(self, record: UsageRecord) -> UsageRecord:
         """``record`` priced on its vendor-rated `billed_minutes` (exact), or left without cost."""
