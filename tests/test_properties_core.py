@@ -181,3 +181,18 @@ def test_the_trusted_fast_path_builds_the_same_record_as_validation(record):
     assert fast == record
     assert fast.grain is record.grain
     assert fast.model_dump_json() == record.model_dump_json()
+
+
+@given(events(), st.sets(st.sampled_from(sorted(set(UsageRecord.model_fields) - {"extras"}))))
+def test_a_template_builds_the_same_record_as_validation(record, shared):
+    import voice_usage._schema as schema
+
+    values = {name: getattr(record, name) for name in UsageRecord.model_fields}
+    fixed = {name: values.pop(name) for name in shared}
+    original, schema._STRICT_RECORDS = schema._STRICT_RECORDS, False
+    try:
+        fast = UsageRecord.template(**fixed)(**values)
+    finally:
+        schema._STRICT_RECORDS = original
+    assert fast == record
+    assert fast.model_dump_json() == record.model_dump_json()

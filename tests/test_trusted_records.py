@@ -70,3 +70,64 @@ def test_strict_mode_validates_fully(monkeypatch):
     monkeypatch.setattr(schema, "_STRICT_RECORDS", True)
     with pytest.raises(ValueError, match="duration_seconds"):
         UsageRecord.trusted(**base(duration_seconds=Decimal(-1)))
+
+
+def test_a_template_fixes_shared_values_and_the_call_supplies_the_rest():
+    event = UsageRecord.template(provider="p", grain="event", calls=1)
+    values = base()
+    shared = {"provider", "grain", "calls"}
+    record = event(**{k: v for k, v in values.items() if k not in shared})
+    assert record == UsageRecord(**values)
+    assert record.grain is Grain.EVENT  # coerced once, when the template was made
+    assert record.model_fields_set == set(values)
+    overridden = event(**{**values, "calls": 3, "failed_calls": 1})
+    assert (overridden.calls, overridden.failed_calls) == (3, 1)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "phrase"),
+    [
+        ({"currency": None}, "currency is missing"),
+        ({"period_end": START}, "must be after period_start"),
+        ({"period_start": datetime(2026, 10, 1)}, "timezone-aware"),
+        ({"period_end": "2026-10-02"}, "must be a datetime"),
+    ],
+)
+def test_a_template_enforces_the_invariants_on_every_record(overrides, phrase):
+    event = UsageRecord.template(provider="p", grain=Grain.EVENT)
+    with pytest.raises((ValueError, TypeError), match=phrase):
+        event(**{**base(), **overrides})
+
+
+def test_a_template_needs_the_required_fields_and_knows_only_record_fields():
+    with pytest.raises(TypeError, match="no field"):
+        UsageRecord.template(provider="p", minutes=3)
+    with pytest.raises(TypeError, match="per call"):
+        UsageRecord.template(provider="p", extras={"shared": True})
+    without_grain = UsageRecord.template(provider="p")
+    values = {k: v for k, v in base().items() if k != "grain"}
+    with pytest.raises(TypeError, match="needs grain"):
+        without_grain(**values)
+    with pytest.raises(TypeError, match="needs period_start"):
+        without_grain(**{**values, "grain": Grain.EVENT, "period_start": None})
+
+
+def test_a_template_converts_offsets_and_keeps_any_zero_offset_zone():
+    from datetime import timezone
+
+    from pydantic import TypeAdapter
+
+    event = UsageRecord.template(provider="p", grain=Grain.EVENT)
+    plus_two = timezone(timedelta(hours=2))
+    local = event(**base(period_start=START.astimezone(plus_two)))
+    assert local.period_start == START and local.period_start.tzinfo is UTC
+    parsed = TypeAdapter(datetime).validate_python("2026-10-01T00:00:00Z")  # pydantic's own UTC
+    kept = event(**base(period_start=parsed))
+    assert kept.period_start is parsed
+    assert kept.model_dump_json() == UsageRecord(**base()).model_dump_json()
+
+
+def test_each_template_record_gets_its_own_extras():
+    event = UsageRecord.template(provider="p", grain=Grain.EVENT)
+    first, second = event(**base()), event(**base())
+    assert first.extras == {} and first.extras is not second.extras

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -163,36 +163,33 @@ class UsageRecord(BaseModel):
         more failed calls than calls. With `VOICE_USAGE_STRICT_RECORDS=1` in the environment
         (the test suite sets it) every record is fully validated instead.
 
+        When many records share fields (the provider, the grain...), `UsageRecord.template()`
+        fixes those once and is faster still.
+
         Raises:
             ValueError: naming the broken invariant; `TypeError` for an unknown field.
         """
-        if _STRICT_RECORDS:
-            return cls(**values)
-        data = {**_DEFAULTS, "extras": {}, **values}
-        if len(data) != _FIELD_COUNT:
-            unknown = ", ".join(sorted(set(values) - set(_DEFAULTS)))
-            raise TypeError(f"UsageRecord has no field(s): {unknown}")
-        if type(data["grain"]) is not Grain:
-            data["grain"] = Grain(data["grain"])
-        source = data["cost_source"]
-        if source is not None and type(source) is not CostSource:
-            data["cost_source"] = CostSource(source)
-        for name in ("period_start", "period_end"):
-            instant = data[name]
-            if instant.tzinfo is not UTC:
-                offset = instant.utcoffset()
-                if offset is None:
-                    raise ValueError(f"{name} must be timezone-aware, got {instant!r}")
-                if offset:  # any zero-offset zone (a parser's own UTC object) is already UTC
-                    data[name] = instant.astimezone(UTC)
-        if problem := _inconsistency(data):
-            raise ValueError(problem)
-        record = _new(cls)
-        _set(record, "__dict__", data)
-        _set(record, "__pydantic_fields_set__", set(values))
-        _set(record, "__pydantic_extra__", None)
-        _set(record, "__pydantic_private__", None)
-        return record
+        return _ANY_RECORD(**values)
+
+    @classmethod
+    def template(cls, **fixed: Any) -> RecordTemplate:
+        """A builder of records that share the ``fixed`` values, as `trusted()` but faster.
+
+        A provider's hot path makes one template per fetch with the values every record shares
+        and calls it with the rest for each record:
+
+            event = UsageRecord.template(provider="flireo", grain=Grain.EVENT, calls=1)
+            record = event(period_start=start, period_end=end, cost=cost, ...)
+
+        The values are trusted to be of the right types, as with `trusted()`; the record's
+        invariants are still enforced on every call, and `VOICE_USAGE_STRICT_RECORDS=1`
+        validates every record fully. `extras` belong to each record, never to a template.
+
+        Raises:
+            TypeError: for an unknown field, or `extras`; the builder raises `ValueError`
+                naming a broken invariant, `TypeError` for an unknown or missing field.
+        """
+        return _template(fixed)
 
 
 _STRICT_RECORDS = os.environ.get("VOICE_USAGE_STRICT_RECORDS", "") not in ("", "0")
@@ -222,6 +219,86 @@ def _inconsistency(values: Mapping[str, Any]) -> str | None:
     if calls is not None and failed is not None and failed > calls:
         return f"failed_calls ({failed}) cannot exceed calls ({calls})"
     return None
+
+
+RecordTemplate = Callable[..., "UsageRecord"]
+"""Builds records that share some values; made by `UsageRecord.template()`."""
+
+
+def _template(fixed: dict[str, Any]) -> RecordTemplate:
+    unknown = set(fixed) - set(_DEFAULTS)
+    if unknown:
+        raise TypeError(f"UsageRecord has no field(s): {', '.join(sorted(unknown))}")
+    if "extras" in fixed:
+        raise TypeError("extras belong to each record: pass them per call, not in a template")
+    base = {**_DEFAULTS, **fixed}
+    # Coerce the shared values once rather than per record.
+    if base["grain"] is not None:
+        base["grain"] = Grain(base["grain"])
+    if base["cost_source"] is not None:
+        base["cost_source"] = CostSource(base["cost_source"])
+    fixed_names = frozenset(fixed)
+
+    # A closure, not an object with `__call__`: this runs once per record, and a plain function
+    # call with its state in closure cells is measurably cheaper.
+    def build(**values: Any) -> UsageRecord:
+        if _STRICT_RECORDS:
+            return UsageRecord(**{**fixed, **values})
+        data = {**base, **values}
+        if len(data) != _FIELD_COUNT:
+            unknown = ", ".join(sorted(set(values) - set(_DEFAULTS)))
+            raise TypeError(f"UsageRecord has no field(s): {unknown}")
+        if "extras" not in values:
+            data["extras"] = {}  # a fresh dict per record, as the field's default factory gives
+        if type(data["grain"]) is not Grain:
+            data["grain"] = _required(Grain, "grain", data["grain"])
+        source = data["cost_source"]
+        if source is not None and type(source) is not CostSource:
+            data["cost_source"] = CostSource(source)
+        # UTC itself, or a fixed zone at offset 0 (a parser's own UTC object), passes inline;
+        # anything else takes the careful path.
+        start, end = data["period_start"], data["period_end"]
+        if type(start) is not datetime or (
+            (zone := start.tzinfo) is not UTC
+            and (zone is None or zone.utcoffset(None) != _NO_OFFSET)
+        ):
+            data["period_start"] = _as_utc("period_start", start)
+        if type(end) is not datetime or (
+            (zone := end.tzinfo) is not UTC and (zone is None or zone.utcoffset(None) != _NO_OFFSET)
+        ):
+            data["period_end"] = _as_utc("period_end", end)
+        if problem := _inconsistency(data):
+            raise ValueError(problem)
+        record = _new(UsageRecord)
+        _set(record, "__dict__", data)
+        _set(record, "__pydantic_fields_set__", values.keys() | fixed_names)
+        _set(record, "__pydantic_extra__", None)
+        _set(record, "__pydantic_private__", None)
+        return record
+
+    return build
+
+
+def _required(kind: type[Grain], name: str, value: Any) -> Grain:
+    if value is None:
+        raise TypeError(f"UsageRecord needs {name}")
+    return kind(value)
+
+
+def _as_utc(name: str, instant: Any) -> datetime:
+    """A trusted period bound in UTC; any zero-offset zone (a parser's own UTC object) is kept."""
+    if instant is None:
+        raise TypeError(f"UsageRecord needs {name}")
+    if not isinstance(instant, datetime):
+        raise TypeError(f"{name} must be a datetime, got {instant!r}")
+    offset = instant.utcoffset()
+    if offset is None:
+        raise ValueError(f"{name} must be timezone-aware, got {instant!r}")
+    return instant.astimezone(UTC) if offset else instant
+
+
+_NO_OFFSET = timedelta(0)
+_ANY_RECORD = _template({})
 
 
 def parse_instant(value: str | date | datetime, *, name: str = "date") -> datetime:
