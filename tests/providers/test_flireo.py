@@ -718,3 +718,91 @@ def test_the_vendor_path_prefix_is_served(serve: Any, fake_key: str, sleeps: Any
     assert len(records) == 5
     assert snapshot.minutes_balance == Decimal("500.5")
     assert [r.path for r in server.requests] == ["/api/v1/usage", "/api/v1/organizations"]
+
+
+# -- the fast record path ------------------------------------------------------------------------
+
+_ODD_PAGES = [
+    # Documented nulls, an unknown field, a log without cost but with minutes, one without any
+    # duration, one outside the range, one on a far offset, and a log repeated on the next page.
+    b'{"logs": [{"id": "a", "created_at": "2026-10-01T00:00:00Z", "duration_sec": 84,'
+    b' "call_type": null, "region": null, "byok_stt": true},'
+    b' {"id": "b", "created_at": "2026-10-01T01:00:00+02:00", "minutes_used": 1.5},'
+    b' {"id": "c", "created_at": "2026-10-01T02:00:00", "cost": 0.25, "call_id": "k"},'
+    b' {"id": "d", "created_at": "2026-09-30T23:59:59Z", "duration_seconds": 10.5}],'
+    b' "pagination": {"total": 6}, "summary": {"total_calls": 5}}',
+    b'{"logs": [{"id": "c", "created_at": "2026-10-01T02:00:00Z", "cost": 0.25},'
+    b' {"id": "e", "created_at": "2026-10-02T00:00:00Z", "duration_seconds": 0,'
+    b' "number_id": "n"}],'
+    b' "pagination": {"total": 6}, "summary": {"total_calls": 5}}',
+]
+
+
+def _emulator_pages(shape: str) -> list[bytes]:
+    """Every page of two days of 120 logs, 100 logs a page."""
+    from voice_usage.emulator import EmulatorRequest
+
+    emulator = FlireoEmulator(shape=shape, logs_per_day=120, rate_limit=None)  # type: ignore[arg-type]
+    query = {"start_date": ["2026-10-01"], "end_date": ["2026-10-02"], "limit": ["100"]}
+    pages = [
+        emulator.handle(
+            EmulatorRequest("GET", "/usage", {**query, "offset": [str(offset)]}, {}, "http://t")
+        ).body
+        for offset in range(0, 300, 100)
+    ]
+    assert (
+        sum(len(json.loads(page).get("logs", json.loads(page).get("usage", []))) for page in pages)
+        == 240
+    )
+    return pages
+
+
+@pytest.mark.parametrize("pages", ["a", "b", "c", "d", "odd"])
+def test_the_fast_record_path_builds_what_full_validation_builds(pages: str, monkeypatch) -> None:
+    import voice_usage._schema as schema
+    from voice_usage import FetchReport
+
+    bodies = _ODD_PAGES if pages == "odd" else _emulator_pages(pages)
+    plan = FlireoProvider().plan(UsageQuery(since="2026-10-01", until="2026-10-03"))
+
+    def run(strict: bool) -> tuple[list[Any], FetchReport]:
+        monkeypatch.setattr(schema, "_STRICT_RECORDS", strict)
+        report = FetchReport("flireo")
+        parsed = (plan.walks[0].parse(body) for body in bodies)
+        return list(plan.to_records(parsed, report)), report
+
+    validated, validated_report = run(strict=True)
+    fast, fast_report = run(strict=False)
+    assert fast == validated
+    assert [r.model_dump_json() for r in fast] == [r.model_dump_json() for r in validated]
+    assert fast_report.warnings == validated_report.warnings
+    assert fast_report.reconciliations == validated_report.reconciliations
+    # In "odd", "b" (23:00 UTC) and "d" fall before the range; "c" is repeated on page two.
+    assert len(fast) == (3 if pages == "odd" else 240)
+
+
+def test_odd_logs_by_hand(monkeypatch) -> None:
+    import voice_usage._schema as schema
+    from voice_usage import FetchReport
+
+    monkeypatch.setattr(schema, "_STRICT_RECORDS", False)
+    plan = FlireoProvider().plan(UsageQuery(since="2026-10-01", until="2026-10-03"))
+    report = FetchReport("flireo")
+    a, c, e = plan.to_records((plan.walks[0].parse(body) for body in _ODD_PAGES), report)
+    # 84 s bill 2 whole minutes at EUR 0.07; a documented null is dropped, an unknown one kept.
+    assert (a.billed_minutes, a.cost, a.cost_source) == (2, Decimal("0.14"), CostSource.RATE_CARD)
+    assert a.extras == {"byok_stt": True, "region": None, "log_id": "a"}
+    assert a.period_end - a.period_start == timedelta(seconds=84)
+    # A reported cost without any duration: no billed minutes, the cost as given.
+    assert (c.billed_minutes, c.cost, c.cost_source, c.call_id) == (
+        None,
+        Decimal("0.25"),
+        CostSource.REPORTED,
+        "k",
+    )
+    assert c.period_start == datetime(2026, 10, 1, 2, tzinfo=UTC)  # no offset: read as UTC
+    # A zero-second call bills nothing and lasts the one second a period needs.
+    assert (e.billed_minutes, e.cost, e.number_id) == (0, 0, "n")
+    assert e.period_end - e.period_start == timedelta(seconds=1)
+    assert report.dropped_duplicates == 1
+    assert [(r.figure, r.reported, r.computed) for r in report.reconciliations] == [("calls", 5, 5)]

@@ -16,9 +16,9 @@ the end of the stream the logs are reconciled against the response's `summary`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -49,7 +49,6 @@ from voice_usage_flireo._wire import (
     FlireoOrganization,
     UsageLog,
     UsageSummary,
-    log_duration,
     parse_organization,
     parse_usage_page,
 )
@@ -67,19 +66,6 @@ FALLBACK_INCREMENT_SECONDS = 60
 example bills 84 s as 2 minutes)."""
 
 _CENT = Decimal("0.01")
-_RECORD_FIELDS = frozenset(
-    {
-        "id",
-        "created_at",
-        "duration_seconds",
-        "duration_sec",
-        "minutes_used",
-        "cost",
-        "call_id",
-        "number_id",
-    }
-)
-"""Log fields that become core record fields; every other field goes to the record's extras."""
 _DOCUMENTED = frozenset(UsageLog.__annotations__)
 """Documented optional fields are left out of extras when null; unknown ones are kept as sent."""
 
@@ -93,20 +79,22 @@ class _Pricer:
 
     Logs repeat a few durations and one price many times over; caching the rate per UTC day and
     the derived quantities per distinct value keeps the per-log work to dictionary lookups.
+    Rates are keyed by identity: hashing a rate model costs more than the arithmetic it saves,
+    and `by_day` keeps every rate it returned alive, so an identity is never reused.
     """
 
     def __init__(self, book: RateBook, provider: str) -> None:
         self.book = book
         self.provider = provider
-        self._by_day: dict[date, tuple[Rate | None, str]] = {}
-        self._billed: dict[tuple[Decimal, int], Decimal] = {}
-        self._charges: dict[tuple[Rate, Decimal], Decimal] = {}
-        self._spans: dict[Decimal | None, timedelta] = {}
+        self.by_day: dict[date, tuple[Rate | None, str]] = {}
+        self.priced: dict[tuple[int, Decimal], tuple[Decimal, Decimal | None]] = {}
+        self.spans: dict[Decimal | None, tuple[timedelta, bool]] = {}
+        self._charges: dict[tuple[int, Decimal], Decimal] = {}
 
     def rate(self, at: datetime) -> tuple[Rate | None, str]:
         """The rate in force at ``at`` and the cost note it gives, or `None` and the reason."""
         day = at.date()
-        found = self._by_day.get(day)
+        found = self.by_day.get(day)
         if found is None:
             try:
                 rate = self.book.find(self.provider, at)
@@ -118,38 +106,46 @@ class _Pricer:
                     "on billed minutes"
                 )
                 found = (rate, note)
-            self._by_day[day] = found
+            self.by_day[day] = found
         return found
 
-    def billed_minutes(self, duration: Decimal, rate: Rate | None) -> Decimal:
-        """Minutes billed for one call: the duration rounded up to the card's increment."""
-        increment = rate.increment_seconds if rate is not None else FALLBACK_INCREMENT_SECONDS
-        key = (duration, increment)
-        billed = self._billed.get(key)
-        if billed is None:
-            billed = self._billed[key] = Decimal(math.ceil(duration / increment) * increment) / 60
-        return billed
+    def price(self, rate: Rate | None, duration: Decimal) -> tuple[Decimal, Decimal | None]:
+        """Billed minutes of a call (rounded up to the card's increment) and their cost."""
+        key = (id(rate), duration)
+        found = self.priced.get(key)
+        if found is None:
+            increment = rate.increment_seconds if rate is not None else FALLBACK_INCREMENT_SECONDS
+            billed = Decimal(math.ceil(duration / increment) * increment) / 60
+            found = self.priced[key] = (billed, self.charge(rate, billed) if rate else None)
+        return found
 
     def charge(self, rate: Rate, billed: Decimal) -> Decimal:
         """What ``billed`` minutes cost on ``rate``."""
-        key = (rate, billed)
+        key = (id(rate), billed)
         cost = self._charges.get(key)
         if cost is None:
             cost = self._charges[key] = rate.charge_minutes(billed)
         return cost
 
-    def span(self, duration: Decimal | None) -> timedelta:
-        """The event's length: its duration, at least one second (periods may not be empty)."""
-        span = self._spans.get(duration)
-        if span is None:
+    def span(self, duration: Decimal | None) -> tuple[timedelta, bool]:
+        """The event's length, and whether its duration has a fraction of a second.
+
+        The length is the duration, at least one second: a record's period may not be empty.
+        """
+        found = self.spans.get(duration)
+        if found is None:
             seconds = float(duration) if duration is not None else 0.0
-            span = self._spans[duration] = timedelta(seconds=max(seconds, 1.0))
-        return span
+            fractional = duration is not None and duration != duration.to_integral_value()
+            found = self.spans[duration] = (timedelta(seconds=max(seconds, 1.0)), fractional)
+        return found
 
 
 @dataclass(slots=True)
 class _Tally:
-    """Running sums over every distinct log the server returned, for the reconciliation."""
+    """Sums over every distinct log the server returned, for the reconciliation.
+
+    A figure is `None` once a log lacks it: a partial sum would not reconcile.
+    """
 
     logs: int = 0
     seconds: Decimal | None = Decimal(0)
@@ -163,8 +159,6 @@ class _Tally:
     summary: UsageSummary | None = None
     summary_changed: bool = False
     duplicates: int = 0
-    previous_page: set[str] = field(default_factory=set)
-    """Log ids of the page before the current one: where offset paging repeats a log."""
 
     def observe(self, summary: UsageSummary | None) -> None:
         if summary is None:
@@ -174,23 +168,130 @@ class _Tally:
         elif summary != self.summary:
             self.summary_changed = True
 
-    def add(
-        self, duration: Decimal | None, billed: Decimal | None, cost: Decimal | None, reported: bool
-    ) -> None:
-        self.logs += 1
-        seconds = self.seconds
-        if duration is None or seconds is None:
-            self.seconds = None
-        else:
-            self.seconds = seconds + duration
-            if not self.fractional_seconds and duration != duration.to_integral():
-                self.fractional_seconds = True
-        minutes = self.billed_minutes
-        self.billed_minutes = None if billed is None or minutes is None else minutes + billed
-        total = self.cost
-        self.cost = None if cost is None or total is None else total + cost
-        if not reported:
-            self.reported_cost = False
+
+_EVER = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+
+
+class _Normalizer:
+    """Turns the usage logs of one fetch into event records and tallies them.
+
+    `records()` runs once per log, so it is written for speed: the values every record shares
+    are fixed once in a record template, the running sums live in local variables until the
+    walk ends, rate-card arithmetic is cached per distinct value, and a log's dict (freshly
+    parsed, owned by the fetch) becomes the record's extras once the core fields are taken out.
+    """
+
+    def __init__(self, provider: str, book: RateBook) -> None:
+        self.pricer = _Pricer(book, provider)
+        self.tally = _Tally()
+        self._event = UsageRecord.template(provider=provider, grain=Grain.EVENT, calls=1)
+
+    def record(self, log: UsageLog) -> UsageRecord:
+        """The `event` record of one log, whatever its date (the log is left as it is)."""
+        return next(self.records([Page([UsageLog(**log)])], *_EVER))
+
+    def records(
+        self, pages: Iterable[Page[UsageLog]], since: datetime, until: datetime
+    ) -> Iterator[UsageRecord]:
+        """Event records of the logs created in `[since, until)`, consuming the logs.
+
+        A log inserted while paging shifts the offsets, so the next page repeats the last logs
+        of this one: each page is compared with itself and its predecessor only, which keeps
+        memory flat however long the walk; a repeat is counted and dropped.
+        """
+        pricer, tally, event = self.pricer, self.tally, self._event
+        by_day, priced, spans = pricer.by_day, pricer.priced, pricer.spans
+        reported, rate_card = CostSource.REPORTED, CostSource.RATE_CARD
+        logs = outside = duplicates = 0
+        seconds, billed_total, cost_total = tally.seconds, tally.billed_minutes, tally.cost
+        fractional_seconds, every_cost_reported = False, True
+        previous: set[str] = set()
+        note: str | None
+        source: CostSource | None
+        try:
+            for page in pages:
+                tally.observe(page.meta)
+                current: set[str] = set()
+                for log in page.items:
+                    fields: dict[str, Any] = log  # type: ignore[assignment]
+                    log_id = fields.pop("id")
+                    if log_id in current or log_id in previous:
+                        duplicates += 1
+                        continue
+                    current.add(log_id)
+                    start = fields.pop("created_at")
+                    duration = fields.pop("duration_seconds", None)
+                    other_duration = fields.pop("duration_sec", None)
+                    if duration is None:
+                        duration = other_duration
+                    billed = fields.pop("minutes_used", None)
+                    cost = fields.pop("cost", None)
+                    rate, note = by_day.get(start.date()) or pricer.rate(start)
+                    if cost is not None:
+                        source = reported
+                        note = None
+                        if billed is None and duration is not None:
+                            billed = (
+                                priced.get((id(rate), duration)) or pricer.price(rate, duration)
+                            )[0]
+                    else:
+                        every_cost_reported = False
+                        if billed is not None:
+                            cost = pricer.charge(rate, billed) if rate is not None else None
+                        elif duration is not None:
+                            billed, cost = priced.get((id(rate), duration)) or pricer.price(
+                                rate, duration
+                            )
+                        else:
+                            note = "the log has neither a cost nor a duration to price"
+                        source = rate_card if cost is not None else None
+                    span, fractional = spans.get(duration) or pricer.span(duration)
+                    logs += 1
+                    if duration is None:
+                        seconds = None
+                    elif seconds is not None:
+                        seconds += duration
+                        fractional_seconds = fractional_seconds or fractional
+                    if billed is None:
+                        billed_total = None
+                    elif billed_total is not None:
+                        billed_total += billed
+                    if cost is None:
+                        cost_total = None
+                    elif cost_total is not None:
+                        cost_total += cost
+                    # What is left of the log is kept as extras, but for documented fields
+                    # sent as null.
+                    if None in fields.values():
+                        for key in [k for k, v in fields.items() if v is None and k in _DOCUMENTED]:
+                            del fields[key]
+                    call_id = fields.pop("call_id", None)
+                    number_id = fields.pop("number_id", None)
+                    fields["log_id"] = log_id
+                    if not since <= start < until:
+                        outside += 1
+                        continue
+                    yield event(
+                        period_start=start,
+                        period_end=start + span,
+                        duration_seconds=duration,
+                        billed_minutes=billed,
+                        cost=cost,
+                        currency=CURRENCY if cost is not None else None,
+                        cost_source=source,
+                        cost_note=note,
+                        call_id=call_id,
+                        number_id=number_id,
+                        extras=fields,
+                    )
+                previous = current
+        finally:
+            tally.logs += logs
+            tally.outside += outside
+            tally.duplicates += duplicates
+            tally.seconds, tally.billed_minutes, tally.cost = seconds, billed_total, cost_total
+            tally.fractional_seconds |= fractional_seconds
+            tally.reported_cost &= every_cost_reported
 
 
 class FlireoProvider(Provider):
@@ -261,77 +362,13 @@ class FlireoProvider(Provider):
     def _records(
         self, pages: Iterator[Page[UsageLog]], report: FetchReport, query: UsageQuery
     ) -> Iterator[UsageRecord]:
-        pricer = _Pricer(self.rate_book, self.name)
-        tally = _Tally()
-        since, until = query.since, query.until
-        for page in pages:
-            tally.observe(page.meta)
-            # A log inserted while paging shifts the offsets, so the next page repeats the last
-            # logs of this one: compare each page with itself and its predecessor only, which
-            # keeps memory flat however long the walk.
-            current: set[str] = set()
-            for log in page.items:
-                log_id = log["id"]
-                if log_id in current or log_id in tally.previous_page:
-                    tally.duplicates += 1
-                    continue
-                current.add(log_id)
-                record = self.record(log, pricer)
-                tally.add(
-                    record.duration_seconds,
-                    record.billed_minutes,
-                    record.cost,
-                    record.cost_source is CostSource.REPORTED,
-                )
-                if since <= record.period_start < until:
-                    yield record
-                else:
-                    tally.outside += 1
-            tally.previous_page = current
-        self._reconcile(tally, report, query)
+        normalizer = _Normalizer(self.name, self.rate_book)
+        yield from normalizer.records(pages, query.since, query.until)
+        self._reconcile(normalizer.tally, report, query)
 
-    def record(self, log: UsageLog, pricer: _Pricer | None = None) -> UsageRecord:
-        """The `event` record of one usage log."""
-        pricer = pricer or _Pricer(self.rate_book, self.name)
-        start = log["created_at"]
-        duration = log_duration(log)
-        rate, rate_note = pricer.rate(start)
-        billed = log.get("minutes_used")
-        if billed is None and duration is not None:
-            billed = pricer.billed_minutes(duration, rate)
-        cost = log.get("cost")
-        source: CostSource | None
-        note: str | None
-        if cost is not None:
-            source, note = CostSource.REPORTED, None
-        elif billed is None:
-            source, note = None, "the log has neither a cost nor a duration to price"
-        elif rate is not None:
-            cost, source, note = pricer.charge(rate, billed), CostSource.RATE_CARD, rate_note
-        else:
-            source, note = None, rate_note
-        extras: dict[str, Any] = {
-            key: value
-            for key, value in log.items()
-            if key not in _RECORD_FIELDS and (value is not None or key not in _DOCUMENTED)
-        }
-        extras["log_id"] = log["id"]
-        return UsageRecord.trusted(
-            provider=self.name,
-            grain=Grain.EVENT,
-            period_start=start,
-            period_end=start + pricer.span(duration),
-            calls=1,
-            duration_seconds=duration,
-            billed_minutes=billed,
-            cost=cost,
-            currency=CURRENCY if cost is not None else None,
-            cost_source=source,
-            cost_note=note,
-            call_id=log.get("call_id"),
-            number_id=log.get("number_id"),
-            extras=extras,
-        )
+    def record(self, log: UsageLog) -> UsageRecord:
+        """The `event` record of one usage log (the log is left as it is)."""
+        return _Normalizer(self.name, self.rate_book).record(log)
 
     def _reconcile(self, tally: _Tally, report: FetchReport, query: UsageQuery) -> None:
         name = self.name
