@@ -381,15 +381,24 @@ def _pages_from_thread(
                 continue
         return False
 
+    async def hand_over(item: Any) -> bool:
+        # Straight into the queue when it has room; only a full queue (the consumer is behind)
+        # costs a worker thread that waits, so the event loop is never blocked.
+        try:
+            handoff.put_nowait(item)
+        except queue.Full:
+            return await asyncio.to_thread(put, item)
+        return not stop.is_set()
+
     async def produce() -> None:
         session = make_session()
         try:
             async for page in _all_pages(session, walks, concurrency):
-                if not await asyncio.to_thread(put, page):
+                if not await hand_over(page):
                     return
-            await asyncio.to_thread(put, _DONE)
+            await hand_over(_DONE)
         except Exception as exc:
-            await asyncio.to_thread(put, _Failure(exc))
+            await hand_over(_Failure(exc))
         finally:
             report.requests += session.requests_sent
             await session.aclose()
