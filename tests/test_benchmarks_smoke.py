@@ -14,7 +14,7 @@ def benchmarks_importable(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["run", "bench_fetch", "bench_normalize", "bench_memory", "bench_compare"]
+    "name", ["run", "against", "bench_fetch", "bench_normalize", "bench_memory", "bench_compare"]
 )
 def test_every_benchmark_imports(name):
     importlib.import_module(f"benchmarks.{name}")
