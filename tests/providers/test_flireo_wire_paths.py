@@ -187,6 +187,14 @@ def assert_same_reading(body: bytes) -> None:
 @example({"logs": [{"id": "a", "created_at": "2026-10-10T23:59:26Z", "cost": 100.0}]})
 @example({"logs": [{"id": "a", "created_at": "2026-10-10T23:59:26Z", "cost": 2.0**53}]})
 @example({"summary": {"total_cost": 12.5, "total_calls": 3}, "usage": []})
+@example(
+    {
+        "logs": [
+            {"id": "a", "created_at": "2026-10-10T23:59:26Z", "cost": 2**60},
+            {"id": "b", "created_at": "2026-10-10T23:59:26Z", "cost": 2.0**60},
+        ]
+    }
+)
 def test_the_fast_path_reads_a_body_as_the_model_does(page: dict[str, Any]) -> None:
     assert_same_reading(json.dumps(page).encode())
 

@@ -259,7 +259,8 @@ def _quantity(value: object) -> Decimal:
             found = Decimal(int(number)) if number.is_integer() else Decimal(repr(number))
         else:  # digits past a float's precision are written differently: the model decides
             raise _Irregular
-        if len(_DECIMALS) < _DECIMALS_KEPT:
+        # Whole numbers past 2**53 stay out: a float equal to one is written otherwise.
+        if len(_DECIMALS) < _DECIMALS_KEPT and number < _EXACT_WHOLE_FLOATS:
             _DECIMALS[number] = found
     return found
 
