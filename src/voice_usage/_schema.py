@@ -158,7 +158,7 @@ class UsageRecord(BaseModel):
 
         For providers' hot paths, where every value comes from a strictly validated wire model
         or from arithmetic on such values (`Decimal`s, aware datetimes, enums). pydantic's
-        per-field validation is skipped (about five times faster), but the record's invariants
+        per-field validation is skipped (a third less time), but the record's invariants
         are still enforced: UTC periods in order, a cost only with a currency and a source, no
         more failed calls than calls. With `VOICE_USAGE_STRICT_RECORDS=1` in the environment
         (the test suite sets it) every record is fully validated instead.
