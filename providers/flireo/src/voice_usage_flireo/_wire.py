@@ -45,7 +45,6 @@ __all__ = [
     "UsageLog",
     "UsagePage",
     "UsageSummary",
-    "log_duration",
     "parse_organization",
     "parse_usage_log",
     "parse_usage_page",
@@ -105,12 +104,6 @@ class UsageLog(TypedDict):
     byok_stt: NotRequired[bool | None]
     byok_llm: NotRequired[bool | None]
     byok_tts: NotRequired[bool | None]
-
-
-def log_duration(log: UsageLog) -> Decimal | None:
-    """The measured duration, under whichever name the shape uses."""
-    duration = log.get("duration_seconds")
-    return log.get("duration_sec") if duration is None else duration
 
 
 class Pagination(_Wire):
