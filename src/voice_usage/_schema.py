@@ -251,7 +251,7 @@ def _template(fixed: dict[str, Any]) -> RecordTemplate:
         if "extras" not in values:
             data["extras"] = {}  # a fresh dict per record, as the field's default factory gives
         if type(data["grain"]) is not Grain:
-            data["grain"] = _required(Grain, "grain", data["grain"])
+            data["grain"] = _grain(data["grain"])
         source = data["cost_source"]
         if source is not None and type(source) is not CostSource:
             data["cost_source"] = CostSource(source)
@@ -279,10 +279,10 @@ def _template(fixed: dict[str, Any]) -> RecordTemplate:
     return build
 
 
-def _required(kind: type[Grain], name: str, value: Any) -> Grain:
+def _grain(value: Any) -> Grain:
     if value is None:
-        raise TypeError(f"UsageRecord needs {name}")
-    return kind(value)
+        raise TypeError("UsageRecord needs grain")
+    return Grain(value)
 
 
 def _as_utc(name: str, instant: Any) -> datetime:
