@@ -214,3 +214,22 @@ def test_every_documented_shape_takes_the_fast_path(shape: str) -> None:
     fast = _read_plain_page(body)  # raises _Irregular if the fast path would not take it
     assert exact(fast) == exact(_USAGE_PAGE.validate_json(body))
     assert len(fast.get("logs", fast.get("usage", []))) == 100
+
+
+def test_the_fast_path_knows_exactly_the_fields_the_models_document() -> None:
+    from voice_usage_flireo._wire import (
+        _LOG_RULES,
+        _SUMMARY_QUANTITIES,
+        UsageLog,
+        UsageSummary,
+    )
+
+    # A field added to the model but not to the fast path would pass unchecked as an extra.
+    assert set(_LOG_RULES) == set(UsageLog.__annotations__)
+    decimal_names: set[str] = set()
+    for name, info in UsageSummary.model_fields.items():
+        if "Decimal" in str(info.annotation):
+            aliases = info.validation_alias
+            choices = getattr(aliases, "choices", None) or [name]
+            decimal_names.update(str(choice) for choice in choices)
+    assert decimal_names == set(_SUMMARY_QUANTITIES)
