@@ -25,6 +25,8 @@ from benchmarks.bench_fetch import DAYS, LATENCY, LOGS, SINCE, UNTIL
 
 PROVIDERS = ("flireo", "ultravox", "agentphone")
 
+# Written out rather than imported from bench_fetch: the other revision's benchmark modules may
+# differ or predate it, and both trees must run the very same measurement.
 FETCH = f"""
 import sys, time
 import voice_usage
