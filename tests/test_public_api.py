@@ -7,7 +7,7 @@ def test_all_is_sorted_and_complete():
     public = {
         name for name in vars(voice_usage) if not name.startswith("_") or name == "__version__"
     }
-    modules = {"hookspecs", "cli", "emulator", "testing"}
+    modules = {"hookspecs", "cli", "emulator", "testing", "provider"}
     assert set(exported) == public - modules
 
 
@@ -21,3 +21,12 @@ def test_exception_tree_has_one_root():
         obj = getattr(voice_usage, name)
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, voice_usage.VoiceUsageError), name
+
+
+def test_the_plugin_api_is_sorted_and_complete():
+    from voice_usage import provider
+
+    exported = provider.__all__
+    assert exported == sorted(exported)
+    public = {name for name in vars(provider) if not name.startswith("_")}
+    assert set(exported) == public

@@ -225,3 +225,51 @@ def test_json_array_writes_nothing_before_the_first_record():
     with pytest.raises(RuntimeError):
         write_json(failing(), out)
     assert out.getvalue() == ""
+
+
+# Structured cost: what a cost is made of and what it pays for.
+
+
+def test_cost_covers_is_a_sorted_set_of_known_parts():
+    r = record(cost_covers=["tts", "platform", "tts", "llm"])
+    assert [part.value for part in r.cost_covers or ()] == ["platform", "llm", "tts"]
+
+
+def test_an_unknown_part_is_refused_naming_the_vocabulary():
+    with pytest.raises(ValidationError, match="platform, telephony, stt, llm, tts"):
+        record(cost_covers=["carrier"])
+
+
+def test_components_must_add_up_to_the_cost_exactly():
+    ok = record(cost_components={"minutes": Decimal("0.10"), "sip": Decimal("0.04")})
+    assert ok.cost_components == {"minutes": Decimal("0.10"), "sip": Decimal("0.04")}
+    with pytest.raises(ValidationError, match=r"sum to 0\.15, not to cost \(0\.14\)"):
+        record(cost_components={"minutes": Decimal("0.10"), "sip": Decimal("0.05")})
+
+
+def test_an_unknown_cost_has_no_split_and_covers_nothing():
+    unknown = {"cost": None, "currency": None, "cost_source": None}
+    with pytest.raises(ValidationError, match="both must be None when cost is None"):
+        record(**unknown, cost_covers=["platform"])
+    with pytest.raises(ValidationError, match="both must be None when cost is None"):
+        record(**unknown, cost_components={"minutes": Decimal(0)})
+
+
+def test_a_rate_card_label_goes_with_a_rate_card_cost():
+    assert record(rate_card="flireo/call@2026-01-01").rate_card == "flireo/call@2026-01-01"
+    with pytest.raises(ValidationError, match="rate_card is set but cost_source"):
+        record(cost_source="reported", rate_card="flireo/call@2026-01-01")
+
+
+def test_the_fast_builder_keeps_the_structured_cost_invariants():
+    fields = {
+        "provider": "vapi",
+        "grain": Grain.EVENT,
+        "period_start": START,
+        "period_end": START + timedelta(seconds=60),
+        "cost": Decimal("0.14"),
+        "currency": "USD",
+        "cost_source": CostSource.REPORTED,
+    }
+    with pytest.raises(ValueError, match="must add up exactly"):
+        UsageRecord.trusted(**fields, cost_components={"model": Decimal("0.1")})

@@ -82,7 +82,7 @@ from voice_usage._ratecard import (
 from voice_usage._reprice import RepriceTarget, reprice, reprice_comparison
 from voice_usage._retry import RetryPolicy
 from voice_usage._rollup import Totals, rollup
-from voice_usage._schema import CostSource, Grain, Granularity, UsageQuery, UsageRecord
+from voice_usage._schema import CallPart, CostSource, Grain, Granularity, UsageQuery, UsageRecord
 from voice_usage._serialize import read_jsonl, write_csv, write_json, write_jsonl
 from voice_usage._version import __version__
 from voice_usage.hookspecs import hookimpl
@@ -94,6 +94,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BearerAuth",
+    "CallPart",
     "Capabilities",
     "Comparison",
     "ComparisonRow",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -27,11 +27,13 @@ from pydantic import (
 from pydantic_core import PydanticUndefined
 
 __all__ = [
+    "CallPart",
     "CostSource",
     "Grain",
     "Granularity",
     "UsageQuery",
     "UsageRecord",
+    "covers",
     "format_instant",
     "parse_instant",
 ]
@@ -65,7 +67,26 @@ class CostSource(StrEnum):
     REPORTED = "reported"
     """The vendor's API said so."""
     RATE_CARD = "rate_card"
-    """Computed by voice-usage from a dated rate card, named in `cost_note`."""
+    """Computed by voice-usage from a dated rate card, named in the record's `rate_card`."""
+
+
+class CallPart(StrEnum):
+    """A part of a voice call that a cost can pay for (the vocabulary of `cost_covers`).
+
+    Vendors' prices cover different parts: one includes the phone line, another is an
+    orchestration fee alone. Naming the parts is what makes costs comparable like for like.
+    """
+
+    PLATFORM = "platform"
+    """The voice-agent platform's own fee (orchestration, hosting)."""
+    TELEPHONY = "telephony"
+    """The phone line: carrier minutes, numbers' call legs, SIP trunking."""
+    STT = "stt"
+    """Speech to text (transcription)."""
+    LLM = "llm"
+    """The language model that decides what the agent says."""
+    TTS = "tts"
+    """Text to speech (the agent's voice)."""
 
 
 class Granularity(StrEnum):
@@ -125,7 +146,17 @@ class UsageRecord(BaseModel):
     cost_source: CostSource | None = None
     """`reported` by the vendor, computed from a `rate_card`, or `None` when there is no cost."""
     cost_note: str | None = None
-    """Why `cost` is `None`, or which rate card priced it and how."""
+    """For people only, never read by code: why `cost` is `None`, or how it was priced."""
+    rate_card: str | None = None
+    """The rate card that priced `cost`, as `provider/item@YYYY-MM-DD` (e.g.
+    `flireo/call@2026-01-01`); `None` when the cost was reported or is unknown."""
+    cost_components: dict[str, NonNegativeDecimal] | None = None
+    """The line items `cost` is made of, in `currency`, named as the vendor or the rate card
+    names them (e.g. `transport`, `model`); they sum exactly to `cost`. `None` when no split is
+    known."""
+    cost_covers: tuple[CallPart, ...] | None = None
+    """The parts of a voice call `cost` pays for, sorted and without repeats; `None` when `cost`
+    is `None` or nobody knows what it covers."""
     approximate: bool = False
     """True when `cost` or `billed_minutes` is an estimate (a window priced without per-call durations)."""
     item: str = "call"
@@ -145,6 +176,13 @@ class UsageRecord(BaseModel):
         if value is not None and not _CURRENCY.match(value):
             raise ValueError(f"currency must be an ISO 4217 code such as 'EUR', got {value!r}")
         return value
+
+    @field_validator("cost_covers", mode="before")
+    @classmethod
+    def _covers_are_a_sorted_set(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str) or not isinstance(value, Iterable):
+            return value  # pydantic's own error for a wrong type
+        return covers(value)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
@@ -183,7 +221,8 @@ class UsageRecord(BaseModel):
 
         The values are trusted to be of the right types, as with `trusted()`; the record's
         invariants are still enforced on every call, and `VOICE_USAGE_STRICT_RECORDS=1`
-        validates every record fully. `extras` belong to each record, never to a template.
+        validates every record fully. `extras` belong to each record, never to a template, and
+        `cost_covers` must already be in the form `covers()` gives.
 
         Raises:
             TypeError: for an unknown field, or `extras`; the builder raises `ValueError`
@@ -215,6 +254,18 @@ def _inconsistency(values: Mapping[str, Any]) -> str | None:
             return "cost is set but cost_source is missing: say 'reported' or 'rate_card'"
     elif values["cost_source"] is not None:
         return "cost_source is set but cost is None"
+    elif values["cost_components"] is not None or values["cost_covers"] is not None:
+        return (
+            "cost_components and cost_covers describe a cost: both must be None when cost is None"
+        )
+    components = values["cost_components"]
+    if components is not None and sum(components.values(), Decimal(0)) != cost:
+        return (
+            f"cost_components sum to {sum(components.values(), Decimal(0))}, not to cost ({cost}):"
+            " a split must add up exactly"
+        )
+    if values["rate_card"] is not None and values["cost_source"] is not CostSource.RATE_CARD:
+        return "rate_card is set but cost_source is not 'rate_card'"
     calls, failed = values["calls"], values["failed_calls"]
     if calls is not None and failed is not None and failed > calls:
         return f"failed_calls ({failed}) cannot exceed calls ({calls})"
@@ -277,6 +328,21 @@ def _template(fixed: dict[str, Any]) -> RecordTemplate:
         return record
 
     return build
+
+
+def covers(parts: Iterable[CallPart | str]) -> tuple[CallPart, ...]:
+    """``parts`` as a `cost_covers` value: known parts only, without repeats, in a stable order.
+
+    Raises:
+        ValueError: for a name outside the vocabulary, listing the names that are known.
+    """
+    given = list(parts)
+    try:
+        found = {CallPart(part) for part in given}
+    except ValueError:
+        known = ", ".join(part.value for part in CallPart)
+        raise ValueError(f"cost_covers takes only {known}; got {given!r}") from None
+    return tuple(part for part in CallPart if part in found)
 
 
 def _grain(value: Any) -> Grain:

@@ -6,7 +6,7 @@ the dated rate card in webhook or hosted mode. See `docs/providers/agentphone.md
 
 from collections.abc import Callable
 
-from voice_usage import Provider, hookimpl
+from voice_usage.provider import Provider, hookimpl
 from voice_usage_agentphone._provider import (
     MAX_DAYS,
     MAX_MONTHS,

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from voice_usage import (
+from voice_usage.provider import (
     BearerAuth,
     Capabilities,
     ConfigurationError,
@@ -40,9 +40,9 @@ from voice_usage import (
     VendorError,
     Walk,
     default_rate_book,
+    parse_vendor_error,
     price_record,
 )
-from voice_usage._provider import parse_vendor_error
 from voice_usage_agentphone import _wire
 
 __all__ = [

@@ -7,7 +7,7 @@ Registered under the name `flireo` through the `voice_usage` entry-point group. 
 
 from collections.abc import Callable
 
-from voice_usage import Provider, hookimpl
+from voice_usage.provider import Provider, hookimpl
 from voice_usage_flireo._provider import FlireoProvider
 from voice_usage_flireo._wire import FlireoOrganization, UsageLog, UsageSummary
 from voice_usage_flireo.emulator import FlireoEmulator

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from voice_usage import (
+from voice_usage.provider import (
     BearerAuth,
     Capabilities,
     CostSource,
@@ -43,8 +43,8 @@ from voice_usage import (
     VendorError,
     Walk,
     default_rate_book,
+    parse_vendor_error,
 )
-from voice_usage._provider import parse_vendor_error
 from voice_usage_flireo._wire import (
     FlireoOrganization,
     UsageLog,

@@ -37,7 +37,7 @@ from pydantic import (
 from pydantic_core import from_json
 from typing_extensions import TypedDict
 
-from voice_usage import Page
+from voice_usage.provider import Page
 
 __all__ = [
     "FlireoOrganization",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from voice_usage import Provider, hookimpl
+from voice_usage.provider import Provider, hookimpl
 from voice_usage_ultravox._duration import DurationFormatError, format_duration, parse_duration
 from voice_usage_ultravox._provider import (
     BILLING_MAX_DAYS,

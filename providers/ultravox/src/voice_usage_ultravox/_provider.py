@@ -20,7 +20,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final
 
-from voice_usage import (
+from voice_usage.provider import (
     ApiKeyHeaderAuth,
     Capabilities,
     ConfigurationError,
@@ -31,6 +31,7 @@ from voice_usage import (
     Grain,
     Granularity,
     Page,
+    ParamValue,
     Provider,
     Rate,
     RateBook,
@@ -42,9 +43,9 @@ from voice_usage import (
     VendorError,
     Walk,
     default_rate_book,
+    parse_vendor_error,
     price_record,
 )
-from voice_usage._provider import ParamValue, parse_vendor_error
 from voice_usage_ultravox._duration import DurationFormatError, format_duration, parse_duration
 from voice_usage_ultravox._wire import (
     ACCOUNT,
