@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 
-from voice_usage import cli as cli_module
-from voice_usage._plugins import Registry
+from voice_usage._engine._plugins import Registry
+from voice_usage.cli import _app as cli_module
 from voice_usage.cli import cli
 from voice_usage.emulator import Emulator, EmulatorServer, Fault, json_response
 from voice_usage.testing import FakeCall, FakeProvider
@@ -208,7 +208,8 @@ def test_provider_error_exits_1_with_one_line_naming_the_provider(fake_registry,
 
 def test_server_error_forever_exits_1_after_the_retry_budget(fake_registry, server, monkeypatch):
     monkeypatch.setattr(
-        "voice_usage._retry.RetryPolicy.__init__.__defaults__", (3, 60.0, 0.0, 0.0, 0.0, 60.0)
+        "voice_usage._engine._retry.RetryPolicy.__init__.__defaults__",
+        (3, 60.0, 0.0, 0.0, 0.0, 60.0),
     )
     server.faults.add(Fault(status=503), times=None)
     env = {"FAKE_API_KEY": KEY, "FAKE_BASE_URL": server.base_url}

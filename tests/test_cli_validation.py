@@ -26,7 +26,7 @@ from voice_usage import (
     UsageQuery,
     load_registry,
 )
-from voice_usage._fetch import Connection
+from voice_usage._engine._fetch import Connection
 from voice_usage.cli import cli
 
 KEY = "vu-test-key-5f0c2d9e8a7b4c3d"

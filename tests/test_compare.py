@@ -374,7 +374,7 @@ def test_fetch_progress_counts_and_stays_silent_off_a_terminal():
 
     from rich.console import Console
 
-    from voice_usage._progress import FetchProgress, counted
+    from voice_usage.cli._progress import FetchProgress, counted
 
     quiet = FetchProgress(["a"], console=Console(file=io.StringIO()))
     assert not quiet.active

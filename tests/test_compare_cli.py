@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 import voice_usage
-from voice_usage import _cli_reports
+from voice_usage.cli import _reports as _cli_reports
 from voice_usage.cli import cli
 from voice_usage.emulator import EmulatorServer, Fault
 from voice_usage_agentphone.emulator import AgentPhoneEmulator

@@ -28,7 +28,7 @@ from voice_usage import (
     write_focus_csv,
     write_parquet,
 )
-from voice_usage._export import FOCUS_COLUMNS
+from voice_usage._outputs._export import FOCUS_COLUMNS
 from voice_usage.cli import cli
 from voice_usage.emulator import EmulatorServer
 from voice_usage_flireo.emulator import FlireoEmulator
@@ -113,7 +113,7 @@ def test_focus_csv_has_the_header_and_iso_times():
 
 def test_to_pandas_keeps_decimals_and_utc_times():
     frame = to_pandas([CALL, WINDOW])
-    assert list(frame.columns) == list(voice_usage._serialize.CSV_COLUMNS)
+    assert list(frame.columns) == list(voice_usage._outputs._serialize.CSV_COLUMNS)
     assert len(frame) == 2
     assert frame.loc[0, "cost"] == Decimal("1.302167")
     assert isinstance(frame.loc[0, "cost"], Decimal)

@@ -33,8 +33,8 @@ from pydantic import ValidationError
 
 import voice_usage
 from voice_usage import Page, Provider, ResponseValidationError, UsageQuery, Walk, load_registry
-from voice_usage._http import RawResponse
-from voice_usage._pagination import parse_page
+from voice_usage._engine._http import RawResponse
+from voice_usage._engine._pagination import parse_page
 from voice_usage._schema import parse_instant
 from voice_usage.emulator import EmulatorServer
 

@@ -21,8 +21,8 @@ from voice_usage import (
     UnprocessableEntityError,
     UnsafeRedirectError,
 )
+from voice_usage._engine._http import Session, check_base_url
 from voice_usage._exceptions import status_error
-from voice_usage._http import Session, check_base_url
 from voice_usage.emulator import Emulator, EmulatorServer, Fault, json_response
 from voice_usage.testing import FakeProvider
 

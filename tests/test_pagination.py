@@ -16,8 +16,8 @@ from voice_usage import (
     ResponseValidationError,
     Walk,
 )
-from voice_usage._http import AsyncSession, Session
-from voice_usage._pagination import awalk_pages, walk_pages
+from voice_usage._engine._http import AsyncSession, Session
+from voice_usage._engine._pagination import awalk_pages, walk_pages
 from voice_usage.testing import FakeProvider
 
 KEY = "vu-test-key-5f0c2d9e8a7b4c3d"

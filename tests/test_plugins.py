@@ -10,7 +10,7 @@ import pytest
 
 import voice_usage
 from voice_usage import ConfigurationError, ProviderNotFoundError, hookimpl, load_registry
-from voice_usage._plugins import get_plugin_manager
+from voice_usage._engine._plugins import get_plugin_manager
 from voice_usage.testing import FakeProvider, check_provider
 
 

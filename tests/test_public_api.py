@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import voice_usage
 
 
@@ -8,7 +11,20 @@ def test_all_is_sorted_and_complete():
         name for name in vars(voice_usage) if not name.startswith("_") or name == "__version__"
     }
     modules = {"hookspecs", "cli", "emulator", "testing", "provider"}
-    assert set(exported) == public - modules
+    lazy = {"run_demo"}  # loaded on first use: see test_importing_the_package_stays_light
+    assert set(exported) == (public - modules) | lazy
+
+
+def test_importing_the_package_stays_light():
+    code = (
+        "import sys, voice_usage\n"
+        "heavy = [m for m in ('http.server', 'voice_usage.cli', 'voice_usage.emulator')"
+        " if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "voice_usage.run_demo\n"
+        "assert 'voice_usage.cli' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_every_exported_name_exists():

@@ -3,7 +3,7 @@
 import httpx
 
 from voice_usage import RateLimit
-from voice_usage._http import RateGate
+from voice_usage._engine._http import RateGate
 
 
 class Clock:

@@ -38,11 +38,11 @@ from voice_usage import (
     TransportError,
     compare,
 )
-from voice_usage import cli as cli_module
-from voice_usage._constants import DEFAULT_REQUEST_DEADLINE
-from voice_usage._fetch import Connection
-from voice_usage._http import AsyncSession, Session
-from voice_usage._plugins import Registry, load_registry
+from voice_usage._engine._constants import DEFAULT_REQUEST_DEADLINE
+from voice_usage._engine._fetch import Connection
+from voice_usage._engine._http import AsyncSession, Session
+from voice_usage._engine._plugins import Registry, load_registry
+from voice_usage.cli import _app as cli_module
 from voice_usage.cli import cli
 from voice_usage.emulator import (
     Emulator,

@@ -15,8 +15,8 @@ from voice_usage import (
     TransportError,
     UnprocessableEntityError,
 )
-from voice_usage._http import Session
-from voice_usage._retry import is_retryable, parse_retry_after
+from voice_usage._engine._http import Session
+from voice_usage._engine._retry import is_retryable, parse_retry_after
 from voice_usage.testing import FakeProvider
 
 NOW = 1_790_000_000.0
@@ -78,7 +78,7 @@ def test_429_with_retry_after_seconds_waits_exactly_that(sleeps):
 
 
 def test_429_with_retry_after_http_date(sleeps, monkeypatch):
-    monkeypatch.setattr("voice_usage._retry.time.time", lambda: NOW)
+    monkeypatch.setattr("voice_usage._engine._retry.time.time", lambda: NOW)
     date = email.utils.formatdate(NOW + 7, usegmt=True)
     transport, _ = scripted(httpx.Response(429, headers={"Retry-After": date}), ok())
     session(transport, sleeps).get("/x")

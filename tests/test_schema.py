@@ -7,8 +7,14 @@ import pytest
 from pydantic import ValidationError
 
 from voice_usage import CostSource, Grain, Granularity, UsageQuery, UsageRecord
+from voice_usage._outputs._serialize import (
+    CSV_COLUMNS,
+    read_jsonl,
+    write_csv,
+    write_json,
+    write_jsonl,
+)
 from voice_usage._schema import parse_instant
-from voice_usage._serialize import CSV_COLUMNS, read_jsonl, write_csv, write_json, write_jsonl
 
 START = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 

@@ -27,9 +27,9 @@ from click.testing import CliRunner, Result
 
 import voice_usage
 from voice_usage import InsecureBaseURLError, Provider, RetryPolicy
-from voice_usage import cli as cli_module
-from voice_usage._fetch import Connection
-from voice_usage._plugins import Registry, load_registry
+from voice_usage._engine._fetch import Connection
+from voice_usage._engine._plugins import Registry, load_registry
+from voice_usage.cli import _app as cli_module
 from voice_usage.cli import cli
 from voice_usage.emulator import (
     Emulator,

@@ -11,16 +11,31 @@ Fetch usage from each vendor's API, normalized into one `UsageRecord` schema::
         print(result.warnings)                             # e.g. a reconciliation mismatch
 """
 
-from voice_usage._compare import (
-    Comparison,
-    ComparisonRow,
-    GroupBy,
-    ProviderFailure,
-    Skipped,
-    compare,
-    group_records,
+import typing as _typing
+
+from voice_usage._analysis._compare import compare
+from voice_usage._analysis._comparison import Comparison, ComparisonRow, ProviderFailure, Skipped
+from voice_usage._analysis._grouping import GroupBy, group_records
+from voice_usage._analysis._reprice import reprice_comparison
+from voice_usage._engine._fetch import Connection, FetchResult, connect, fetch
+from voice_usage._engine._plugins import Registry, load_registry
+from voice_usage._engine._provider import (
+    ApiKeyHeaderAuth,
+    AuthScheme,
+    BearerAuth,
+    Capabilities,
+    CursorPaging,
+    FetchPlan,
+    FetchReport,
+    OffsetPaging,
+    Page,
+    Provider,
+    RateLimit,
+    Reconciliation,
+    VendorError,
+    Walk,
 )
-from voice_usage._demo import run_demo
+from voice_usage._engine._retry import RetryPolicy
 from voice_usage._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -44,33 +59,16 @@ from voice_usage._exceptions import (
     UnsupportedQueryError,
     VoiceUsageError,
 )
-from voice_usage._export import (
+from voice_usage._outputs._export import (
     focus_rows,
     to_focus,
     to_pandas,
     write_focus_csv,
     write_parquet,
 )
-from voice_usage._fetch import Connection, FetchResult, connect, fetch
-from voice_usage._fx import FxRate, FxRates, MissingRateError
-from voice_usage._plugins import Registry, load_registry
-from voice_usage._provider import (
-    ApiKeyHeaderAuth,
-    AuthScheme,
-    BearerAuth,
-    Capabilities,
-    CursorPaging,
-    FetchPlan,
-    FetchReport,
-    OffsetPaging,
-    Page,
-    Provider,
-    RateLimit,
-    Reconciliation,
-    VendorError,
-    Walk,
-)
-from voice_usage._ratecard import (
+from voice_usage._outputs._serialize import read_jsonl, write_csv, write_json, write_jsonl
+from voice_usage._pricing._fx import FxRate, FxRates, MissingRateError
+from voice_usage._pricing._ratecard import (
     Rate,
     RateBook,
     RateCardError,
@@ -79,13 +77,14 @@ from voice_usage._ratecard import (
     price_record,
     using_rate_book,
 )
-from voice_usage._reprice import RepriceTarget, reprice, reprice_comparison
-from voice_usage._retry import RetryPolicy
+from voice_usage._pricing._reprice import RepriceTarget, reprice
 from voice_usage._rollup import Totals, rollup
 from voice_usage._schema import CallPart, CostSource, Grain, Granularity, UsageQuery, UsageRecord
-from voice_usage._serialize import read_jsonl, write_csv, write_json, write_jsonl
 from voice_usage._version import __version__
 from voice_usage.hookspecs import hookimpl
+
+if _typing.TYPE_CHECKING:
+    from voice_usage.cli._demo import run_demo
 
 __all__ = [
     "APIStatusError",
@@ -171,3 +170,13 @@ __all__ = [
     "write_jsonl",
     "write_parquet",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The demo runs the CLI's rendering and local HTTP servers: loaded on first use, so that
+    # `import voice_usage` stays free of click, rich and http.server.
+    if name == "run_demo":
+        from voice_usage.cli._demo import run_demo
+
+        return run_demo
+    raise AttributeError(f"module 'voice_usage' has no attribute {name!r}")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from voice_usage._provider import Provider
+    from voice_usage._engine._provider import Provider
 
 __all__ = ["PROJECT", "hookimpl", "hookspec", "register_providers"]
 

@@ -10,12 +10,7 @@ make and a function that turns the parsed pages into `UsageRecord`s), and the co
 `docs/writing-a-provider.md` walks through a whole provider.
 """
 
-from voice_usage._exceptions import (
-    ConfigurationError,
-    ResponseValidationError,
-    UnsupportedQueryError,
-)
-from voice_usage._provider import (
+from voice_usage._engine._provider import (
     ApiKeyHeaderAuth,
     AuthScheme,
     BearerAuth,
@@ -34,7 +29,12 @@ from voice_usage._provider import (
     json_body,
     parse_vendor_error,
 )
-from voice_usage._ratecard import (
+from voice_usage._exceptions import (
+    ConfigurationError,
+    ResponseValidationError,
+    UnsupportedQueryError,
+)
+from voice_usage._pricing._ratecard import (
     Rate,
     RateBook,
     RateCardError,

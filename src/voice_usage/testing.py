@@ -29,8 +29,7 @@ from decimal import Decimal
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from voice_usage._exceptions import UnsupportedQueryError
-from voice_usage._provider import (
+from voice_usage._engine._provider import (
     AuthScheme,
     BearerAuth,
     Capabilities,
@@ -41,6 +40,7 @@ from voice_usage._provider import (
     Provider,
     Walk,
 )
+from voice_usage._exceptions import UnsupportedQueryError
 from voice_usage._schema import CostSource, Grain, Granularity, UsageQuery, UsageRecord
 
 __all__ = ["FakeCall", "FakeProvider", "RecordsProvider", "check_provider", "check_records"]

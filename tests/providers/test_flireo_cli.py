@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import voice_usage
-from voice_usage import cli as cli_module
+from voice_usage.cli import _fetch as cli_module
 from voice_usage.emulator import EmulatorServer, Fault
 from voice_usage_flireo import FlireoEmulator
 

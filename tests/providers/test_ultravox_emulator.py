@@ -15,7 +15,7 @@ import pytest
 
 import voice_usage
 from voice_usage import AuthenticationError, BadRequestError, Granularity, rollup
-from voice_usage._http import Session
+from voice_usage._engine._http import Session
 from voice_usage.emulator import EmulatorServer, Fault
 from voice_usage.testing import check_records
 from voice_usage_ultravox import UltravoxProvider

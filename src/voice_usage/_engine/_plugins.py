@@ -16,8 +16,8 @@ from typing import Any
 import pluggy
 
 from voice_usage import hookspecs
+from voice_usage._engine._provider import Provider
 from voice_usage._exceptions import ConfigurationError, ProviderNotFoundError
-from voice_usage._provider import Provider
 
 __all__ = [
     "DISABLE_ENV",

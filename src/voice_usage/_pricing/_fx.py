@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from voice_usage._exceptions import ConfigurationError
-from voice_usage._ratecard import COST_QUANTUM
+from voice_usage._pricing._ratecard import COST_QUANTUM
 
 __all__ = ["FxRate", "FxRates", "MissingRateError", "target_currency"]
 

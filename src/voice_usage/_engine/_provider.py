@@ -125,6 +125,16 @@ class Capabilities:
     notes: tuple[str, ...] = ()
     """What the vendor's API cannot tell, in a sentence each."""
 
+    def native(self, wanted: Granularity) -> Granularity | None:
+        """The coarsest granularity reported that is at least as fine as ``wanted``, if any.
+
+        Records at that granularity roll up exactly into ``wanted`` windows.
+        """
+        if wanted in self.granularities:
+            return wanted
+        finer = [g for g in self.granularities if g.rank < wanted.rank]
+        return max(finer, key=lambda g: g.rank) if finer else None
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from voice_usage._engine._http import AsyncSession, RawResponse, Session
+from voice_usage._engine._provider import CursorPaging, OffsetPaging, Page, ParamValue, Walk
 from voice_usage._exceptions import PaginationError, ResponseValidationError
-from voice_usage._http import AsyncSession, RawResponse, Session
-from voice_usage._provider import CursorPaging, OffsetPaging, Page, ParamValue, Walk
 
 __all__ = ["awalk_pages", "parse_page", "walk_pages"]
 

@@ -31,6 +31,7 @@ __all__ = [
     "COST_QUANTUM",
     "Rate",
     "RateBook",
+    "describe_rate",
     "RateCardError",
     "default_rate_book",
     "load_rate_book",
@@ -363,3 +364,23 @@ def _priced(
         approximate=approximate,
     )
     return UsageRecord.model_validate(data)
+
+
+def describe_rate(rate: Rate) -> dict[str, Any]:
+    """A rate line as JSON-ready data, for `voice-usage ratecards`."""
+    return {
+        "provider": rate.provider,
+        "item": rate.item,
+        "variant": rate.variant,
+        "price_per_minute": str(rate.price_per_minute),
+        "currency": rate.currency,
+        "increment_seconds": rate.increment_seconds,
+        "increment": rate.increment,
+        "minimum_charge": str(rate.minimum_charge),
+        "effective_from": rate.effective_from.isoformat(),
+        "effective_until": rate.effective_until.isoformat() if rate.effective_until else None,
+        "source": rate.source,
+        "checked": rate.checked.isoformat(),
+        "note": rate.note,
+        "label": rate.label,
+    }

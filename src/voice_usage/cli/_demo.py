@@ -1,8 +1,9 @@
 """`voice-usage demo`: the whole job against the bundled vendor emulators, on loopback.
 
 Each installed provider that ships an emulator (`Provider.emulator()`) gets a local server on
-127.0.0.1; the demo then fetches, compares and reprices the last 30 days through the same code
-paths as real accounts, with no account, no environment variable and no network. The core names
+127.0.0.1; the demo then fetches, compares and reprices the last `days` days (30 by default)
+through the same code paths as real accounts, with no account, no environment variable and no
+network. The core names
 no vendor: whichever providers are installed take part.
 """
 
@@ -14,15 +15,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from voice_usage._compare import Comparison, GroupBy, compare, fetch_granularity
+import click
+
+from voice_usage._analysis._compare import compare
+from voice_usage._analysis._comparison import Comparison
+from voice_usage._analysis._grouping import GroupBy, fetch_granularity
+from voice_usage._analysis._reprice import reprice_comparison
+from voice_usage._engine._fetch import Connection
+from voice_usage._engine._plugins import Registry, load_registry
 from voice_usage._exceptions import ConfigurationError
-from voice_usage._fetch import Connection
-from voice_usage._plugins import Registry, load_registry
-from voice_usage._reprice import reprice_comparison
 from voice_usage._schema import Granularity, UsageQuery, UsageRecord
+from voice_usage.cli._app import cli, handle_errors
+from voice_usage.cli._render import print_comparison, print_records, print_warnings, stdout_console
 from voice_usage.emulator import EmulatorServer
 
-__all__ = ["DEMO_FX", "DemoResult", "demo_connections", "run_demo"]
+__all__ = ["DEMO_FX", "DemoResult", "demo_command", "demo_connections", "run_demo"]
 
 DEMO_KEY = "demo-key-not-a-secret"
 DEMO_CURRENCY = "EUR"
@@ -102,9 +109,6 @@ def run_demo(
     Prints each step's table (unless ``quiet``) under the command that does the same against real
     accounts, and returns the figures.
     """
-    from voice_usage._cli_reports import print_comparison
-    from voice_usage.cli import print_records, print_warnings, stdout_console
-
     out = console or stdout_console()
     since, until = _period(days, now)
     span = f"--since {_day(since)} --until {_day(until)}"
@@ -177,3 +181,21 @@ def run_demo(
             )
             print_warnings(result.warnings)
     return result
+
+
+@cli.command("demo")
+@click.option(
+    "--days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 90),
+    help="How many days back from today to cover.",
+)
+@handle_errors
+def demo_command(days: int) -> None:
+    """Run the whole job against the bundled vendor emulators on loopback: no account needed.
+
+    Starts a local emulator of each vendor's API, then fetches, compares and reprices the last
+    --days days, printing each table with the command that makes it against real accounts.
+    """
+    run_demo(days=days, console=stdout_console())

@@ -23,7 +23,14 @@ from typing import Any, Self
 import httpx
 from pydantic import SecretStr
 
-from voice_usage import _constants
+from voice_usage._engine import _constants
+from voice_usage._engine._provider import ParamValue, Provider, RateLimit, json_body
+from voice_usage._engine._retry import (
+    RetryPolicy,
+    build_async_retrying,
+    build_retrying,
+    parse_retry_after,
+)
 from voice_usage._exceptions import (
     APIStatusError,
     InsecureBaseURLError,
@@ -32,8 +39,6 @@ from voice_usage._exceptions import (
     UnsafeRedirectError,
     status_error,
 )
-from voice_usage._provider import ParamValue, Provider, RateLimit, json_body
-from voice_usage._retry import RetryPolicy, build_async_retrying, build_retrying, parse_retry_after
 from voice_usage._version import __version__
 
 __all__ = ["AsyncSession", "RawResponse", "Session", "check_base_url"]

@@ -30,24 +30,24 @@ from typing import Any, Self
 import httpx
 from pydantic import SecretStr
 
-from voice_usage import _constants
-from voice_usage._exceptions import (
-    ConfigurationError,
-    MissingCredentialsError,
-    ResponseValidationError,
-    UnsupportedQueryError,
-)
-from voice_usage._http import AsyncSession, Session
-from voice_usage._pagination import (
+from voice_usage._engine import _constants
+from voice_usage._engine._http import AsyncSession, Session
+from voice_usage._engine._pagination import (
     OUT_OF_RANGE,
     awalk_pages,
     out_of_range,
     parse_page,
     walk_pages,
 )
-from voice_usage._plugins import Registry, load_registry
-from voice_usage._provider import FetchPlan, FetchReport, Page, Provider, Walk
-from voice_usage._retry import RetryPolicy
+from voice_usage._engine._plugins import Registry, load_registry
+from voice_usage._engine._provider import FetchPlan, FetchReport, Page, Provider, Walk
+from voice_usage._engine._retry import RetryPolicy
+from voice_usage._exceptions import (
+    ConfigurationError,
+    MissingCredentialsError,
+    ResponseValidationError,
+    UnsupportedQueryError,
+)
 from voice_usage._rollup import rollup
 from voice_usage._schema import Granularity, UsageQuery, UsageRecord
 
@@ -55,18 +55,15 @@ __all__ = ["Connection", "FetchResult", "connect", "fetch"]
 
 
 def _native_granularity(provider: Provider, wanted: Granularity) -> Granularity:
-    """The coarsest granularity the provider reports that is at least as fine as ``wanted``."""
-    native = provider.capabilities.granularities
-    if wanted in native:
-        return wanted
-    finer = [g for g in native if g.rank < wanted.rank]
-    if not finer:
-        offered = ", ".join(sorted(g.value for g in native)) or "none"
+    """The granularity to ask ``provider`` for to answer ``wanted`` (rolled up when coarser)."""
+    native = provider.capabilities.native(wanted)
+    if native is None:
+        offered = ", ".join(sorted(g.value for g in provider.capabilities.granularities)) or "none"
         raise UnsupportedQueryError(
             provider.name,
             f"granularity {wanted.value!r} is not available (the API reports: {offered})",
         )
-    return max(finer, key=lambda g: g.rank)
+    return native
 
 
 class FetchResult(Iterable[UsageRecord]):

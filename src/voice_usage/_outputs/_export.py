@@ -13,26 +13,21 @@ voice-usage's own fields follow as `x_`-prefixed columns, as the specification a
 from __future__ import annotations
 
 import csv
-import importlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-from voice_usage._exceptions import ConfigurationError
+from voice_usage._optional import require
+from voice_usage._outputs._serialize import CSV_COLUMNS
 from voice_usage._rollup import bucket
 from voice_usage._schema import Grain, Granularity, UsageRecord, format_instant
-from voice_usage._serialize import CSV_COLUMNS
-
-if TYPE_CHECKING:
-    from voice_usage._compare import ComparisonRow
 
 __all__ = [
     "FOCUS_COLUMNS",
     "focus_rows",
-    "rows_to_pandas",
     "to_focus",
     "to_pandas",
     "write_focus_csv",
@@ -97,15 +92,6 @@ _RECORD_DECIMALS = ("duration_seconds", "billed_minutes", "cost")
 _RECORD_TIMES = ("period_start", "period_end")
 
 
-def _require(module: str, extra: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ConfigurationError(
-            f"this export needs {module}: install the extra with pip install 'voice-usage[{extra}]'"
-        ) from None
-
-
 def _titles() -> Callable[[str], str]:
     """Provider name -> human title, from the installed providers (the name when unknown)."""
     cache: dict[str, str] = {}
@@ -113,7 +99,7 @@ def _titles() -> Callable[[str], str]:
     def title(name: str) -> str:
         if not cache:
             try:
-                from voice_usage._plugins import load_registry
+                from voice_usage._engine._plugins import load_registry
 
                 registry = load_registry()
                 cache.update({n: info.provider.title for n, info in registry.providers.items()})
@@ -262,7 +248,7 @@ def to_pandas(
     timezone-aware UTC; money and quantities stay `Decimal` objects (never floats), so sums are
     exact: use `df["cost"].astype(float)` for plotting.
     """
-    pd = _require("pandas", "pandas")
+    pd = require("pandas", "pandas")
     if focus:
         rows = list(focus_rows(records, provider_names=provider_names))
         columns, times = list(FOCUS_COLUMNS), list(_FOCUS_TIMES)
@@ -273,30 +259,6 @@ def to_pandas(
     for column in times:
         frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame
-
-
-def rows_to_pandas(rows: Sequence[ComparisonRow]) -> Any:
-    """Comparison rows as a pandas DataFrame (needs the `pandas` extra); Decimals kept."""
-    pd = _require("pandas", "pandas")
-    data = []
-    for row in rows:
-        item = row.to_json()
-        for name in (
-            "duration_seconds",
-            "billed_minutes",
-            "cost",
-            "converted_cost",
-            "cost_per_minute",
-            "cost_per_call",
-        ):
-            item[name] = getattr(row, name)
-        item["rate_cards"] = ", ".join(row.rate_cards)
-        item["notes"] = " ".join(row.notes)
-        item["unknown"] = "; ".join(f"{k}: {v}" for k, v in row.unknown.items())
-        for name in ("costs", "items"):
-            item.pop(name)
-        data.append(item)
-    return pd.DataFrame.from_records(data)
 
 
 def _quantize(value: Decimal | None) -> Decimal | None:
@@ -319,8 +281,8 @@ def write_parquet(
     minutes such as 601/60 do not end), times are `timestamp[us, UTC]`, counts `int64`.
     With ``focus=True`` the columns are `FOCUS_COLUMNS`.
     """
-    pa = _require("pyarrow", "parquet")
-    pq = _require("pyarrow.parquet", "parquet")
+    pa = require("pyarrow", "parquet")
+    pq = require("pyarrow.parquet", "parquet")
     decimal = pa.decimal128(38, DECIMAL_SCALE)
     timestamp = pa.timestamp("us", tz="UTC")
     if focus:

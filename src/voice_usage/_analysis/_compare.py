@@ -1,0 +1,351 @@
+"""Cross-vendor comparison: the same period's calls, minutes and cost, side by side, in one currency.
+
+`compare()` fetches every provider concurrently (one thread each), sums their records through
+`RowTotals` into one row per provider (or per provider and day, month, agent or number), converts
+costs with explicit exchange rates only, and keeps going when one provider fails: its failure is
+reported in `Comparison.errors` while the other rows are still there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from voice_usage._analysis._comparison import Comparison, ComparisonRow, ProviderFailure, Skipped
+from voice_usage._analysis._grouping import GroupBy, fetch_granularity, key_order
+from voice_usage._analysis._rows import GroupMap, accumulate, build_row, convert_rows, total_row
+from voice_usage._engine._fetch import Connection
+from voice_usage._engine._plugins import Registry, load_registry
+from voice_usage._engine._provider import Provider
+from voice_usage._exceptions import ConfigurationError
+from voice_usage._pricing._fx import FxRates, MissingRateError, target_currency
+from voice_usage._pricing._ratecard import RateBook, default_rate_book
+from voice_usage._schema import UsageQuery, format_instant, parse_instant
+
+__all__ = ["ProgressCallback", "compare", "resolve_providers"]
+
+ProgressCallback = Callable[[str, int], None]
+"""Called as `progress(provider, records_so_far)` while records stream in."""
+
+
+@dataclass
+class _Fetched:
+    provider: str
+    groups: GroupMap | None = None
+    billing: GroupMap | None = None
+    failure: ProviderFailure | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _failure(provider: str, exc: BaseException) -> ProviderFailure:
+    message = str(exc)
+    if not message.startswith(f"{provider}:"):
+        message = f"{provider}: {message}" if message else f"{provider}: {type(exc).__name__}"
+    return ProviderFailure(provider, type(exc).__name__, message)
+
+
+def _fetch_groups(
+    connection: Connection,
+    query: UsageQuery,
+    by: GroupBy,
+    progress: ProgressCallback | None,
+) -> tuple[GroupMap, list[str]]:
+    name = connection.provider.name
+    result = connection.fetch(query)
+    with result:
+        groups = accumulate(
+            result, by, progress=(lambda n: progress(name, n)) if progress else None
+        )
+    return groups, list(result.warnings)
+
+
+def _run_provider(
+    connection: Connection,
+    query: UsageQuery,
+    billing_query: UsageQuery | None,
+    by: GroupBy,
+    progress: ProgressCallback | None,
+) -> _Fetched:
+    name = connection.provider.name
+    fetched = _Fetched(name)
+    try:
+        fetched.groups, fetched.warnings = _fetch_groups(connection, query, by, progress)
+    except Exception as exc:  # one provider failing must not hide the others
+        fetched.failure = _failure(name, exc)
+        return fetched
+    if billing_query is not None:
+        try:
+            fetched.billing, warnings = _fetch_groups(connection, billing_query, by, None)
+            fetched.warnings.extend(warnings)
+        except Exception as exc:  # fall back to the usage records
+            fetched.warnings.append(
+                f"{name}: the billing endpoint failed ({_failure(name, exc).message}); "
+                "billed minutes and cost are summed from the usage records instead"
+            )
+    return fetched
+
+
+def _has_credentials(provider: Provider, options: Mapping[str, Any]) -> bool:
+    return bool(options.get("api_key") or os.environ.get(f"{provider.env_prefix}_API_KEY"))
+
+
+def resolve_providers(
+    providers: Sequence[str | Provider | Connection],
+    registry: Registry | None,
+    connect_options: Mapping[str, Mapping[str, Any]],
+) -> tuple[list[str | Provider | Connection], list[Skipped], Registry | None]:
+    """The providers to compare: the ones named, or every usable installed one with a key."""
+    if providers:
+        return list(providers), [], registry
+    registry = registry or load_registry()
+    chosen: list[str | Provider | Connection] = []
+    skipped: list[Skipped] = []
+    for name in registry.names():
+        provider = registry.get(name)
+        if not provider.capabilities.implemented:
+            skipped.append(Skipped(name, "the adapter is not implemented yet"))
+        elif not _has_credentials(provider, connect_options.get(name, {})):
+            skipped.append(Skipped(name, f"no API key: {provider.env_prefix}_API_KEY is not set"))
+        else:
+            chosen.append(name)
+    for error in registry.errors:
+        skipped.append(Skipped(error.name, f"failed to load: {error.error}"))
+    if not chosen:
+        why = "; ".join(f"{s.provider}: {s.reason}" for s in skipped) or "no provider is installed"
+        raise ConfigurationError(f"no provider to compare ({why})")
+    return chosen, skipped, registry
+
+
+def _expected_currencies(
+    provider: Provider, since: datetime, until: datetime, book: RateBook
+) -> set[str]:
+    """Currencies a provider's costs will come in, when its rate cards tell in advance."""
+    if provider.capabilities.reports_cost:
+        return set()
+    last = until - timedelta(microseconds=1)
+    return {
+        rate.currency
+        for rate in book.rates
+        if rate.provider == provider.name
+        and rate.effective_from <= last.date()
+        and (rate.effective_until is None or rate.effective_until > since.date())
+    }
+
+
+def _instant(value: str | date | datetime, name: str) -> datetime:
+    return parse_instant(value, name=name)
+
+
+def compare(
+    providers: Sequence[str | Provider | Connection] = (),
+    since: str | date | datetime | None = None,
+    until: str | date | datetime | None = None,
+    *,
+    currency: str | None = None,
+    fx: FxRates | Mapping[str, str | Decimal] | Iterable[str] | None = None,
+    group_by: GroupBy | str = GroupBy.PROVIDER,
+    options: Mapping[str, Mapping[str, str]] | None = None,
+    registry: Registry | None = None,
+    connect_options: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: ProgressCallback | None = None,
+    use_billing: bool = True,
+    **common_options: Any,
+) -> Comparison:
+    """Compare providers over `[since, until)`: one row per provider (or per provider and group).
+
+    Args:
+        providers: Names, `Provider`s or open `Connection`s; empty means every installed provider
+            with its `<NAME>_API_KEY` set (the others are listed in `Comparison.skipped`).
+        since: Start, inclusive (a date or ISO 8601 datetime, UTC unless an offset is given).
+        until: End, exclusive.
+        currency: Convert every cost to this ISO 4217 currency.
+        fx: Exchange rates, as `FxRates`, `{"USD:EUR": "0.9"}` or `["USD:EUR=0.9"]`;
+            1 FROM = RATE TO. A conversion without its rate raises `MissingRateError`.
+        group_by: `provider` (default), `day`, `month`, `agent` or `number`.
+        options: Per provider name, provider-specific query options (`{"x": {"view": "y"}}`).
+        registry: Where to look provider names up; defaults to the installed providers.
+        connect_options: Per provider name, `Connection` options (`api_key`, `base_url`...).
+        progress: Called as `progress(provider, records_so_far)` from the fetching threads.
+        use_billing: Take billed minutes and cost from a provider's authoritative billing
+            endpoint when it has one (`Provider.billing_query`).
+        common_options: `Connection` options for every provider (`transport`, `sleep`...).
+
+    Raises:
+        ConfigurationError: bad arguments, an unknown provider, a missing key, or (as
+            `MissingRateError`) a conversion without its exchange rate. Provider failures
+            are not raised: they are in `Comparison.errors`.
+    """
+    if since is None or until is None:
+        raise TypeError("compare() needs since= and until=")
+    start, end = _instant(since, "since"), _instant(until, "until")
+    if end <= start:
+        raise ConfigurationError(
+            f"until ({format_instant(end)}) must be after since ({format_instant(start)})"
+        )
+    by = GroupBy(group_by)
+    target = target_currency(currency)
+    rates = FxRates.coerce(fx)
+    rates = FxRates(rates.rates.values())  # a fresh record of which rates this comparison used
+    per_provider = dict(connect_options or {})
+    chosen, skipped, registry = resolve_providers(providers, registry, per_provider)
+
+    connections: list[Connection] = []
+    owned: list[Connection] = []
+    try:
+        for item in chosen:
+            if isinstance(item, Connection):
+                connections.append(item)
+                continue
+            name = item if isinstance(item, str) else item.name
+            settings = {**common_options, **per_provider.get(name, {})}
+            connection = Connection(item, registry=registry, **settings)
+            connections.append(connection)
+            owned.append(connection)
+        names = [c.provider.name for c in connections]
+        if len(set(names)) != len(names):
+            raise ConfigurationError(f"a provider is named twice: {', '.join(names)}")
+        query_options = dict(options or {})
+        stray = sorted(set(query_options) - set(names))
+        if stray:
+            raise ConfigurationError(
+                f"options given for {', '.join(stray)}, which is not compared "
+                f"(comparing {', '.join(names)})"
+            )
+        if target is not None:
+            book = default_rate_book()
+            missing: set[tuple[str, str]] = set()
+            needers: set[str] = set()
+            for connection in connections:
+                for code in _expected_currencies(connection.provider, start, end, book):
+                    if not rates.has(code, target):
+                        missing.add((code, target))
+                        needers.add(connection.provider.name)
+            if missing:
+                raise MissingRateError(missing, needed_by=needers)
+        fetched = _fetch_all(connections, start, end, by, progress, use_billing, query_options)
+    finally:
+        for connection in owned:
+            connection.close()
+
+    rows: list[ComparisonRow] = []
+    errors: list[ProviderFailure] = []
+    warnings: list[str] = []
+    for connection, result in zip(connections, fetched, strict=True):
+        if result.failure is not None:
+            errors.append(result.failure)
+        else:
+            rows.extend(_provider_rows(connection.provider, result, by))
+        warnings.extend(result.warnings)
+    rows = convert_rows(rows, target, rates)
+    comparison = Comparison(
+        since=start,
+        until=end,
+        rows=rows,
+        currency=target,
+        group_by=by,
+        fx=rates.used,
+        errors=errors,
+        skipped=skipped,
+        warnings=warnings,
+        total=_labelled_total(total_row(rows, target), errors) if by is GroupBy.PROVIDER else None,
+    )
+    comparison.notes.extend(_notes(rows))
+    return comparison
+
+
+def _labelled_total(
+    total: ComparisonRow | None, errors: Sequence[ProviderFailure]
+) -> ComparisonRow | None:
+    """A total over fewer providers than asked says which ones it leaves out."""
+    if total is None or not errors:
+        return total
+    missing = ", ".join(failure.provider for failure in errors)
+    return dataclasses.replace(total, provider=f"total (without {missing})")
+
+
+def _fetch_all(
+    connections: Sequence[Connection],
+    since: datetime,
+    until: datetime,
+    by: GroupBy,
+    progress: ProgressCallback | None,
+    use_billing: bool,
+    options: Mapping[str, Mapping[str, str]],
+) -> list[_Fetched]:
+    jobs = []
+    for connection in connections:
+        provider = connection.provider
+        query = UsageQuery(
+            since=since,
+            until=until,
+            granularity=fetch_granularity(provider, by),
+            options=dict(options.get(provider.name, {})),
+        )
+        billing = None
+        if use_billing and by in (GroupBy.PROVIDER, GroupBy.DAY, GroupBy.MONTH):
+            billing = provider.billing_query(query)
+        jobs.append((connection, query, billing))
+    if not jobs:
+        return []
+    with ThreadPoolExecutor(
+        max_workers=len(jobs), thread_name_prefix="voice-usage-compare"
+    ) as pool:
+        futures = [
+            pool.submit(_run_provider, connection, query, billing, by, progress)
+            for connection, query, billing in jobs
+        ]
+        return [future.result() for future in futures]
+
+
+def _provider_rows(provider: Provider, fetched: _Fetched, by: GroupBy) -> list[ComparisonRow]:
+    assert fetched.groups is not None
+    groups = fetched.groups
+    billing = fetched.billing
+    keys: list[str | None] = sorted(set(groups) | set(billing or {}), key=key_order)
+    if not keys and by is GroupBy.PROVIDER:
+        keys = [None]
+    rows = []
+    for key in keys:
+        usage = groups.get(key)
+        from_billing = billing.get(key) if billing is not None else None
+        row = build_row(
+            provider.name,
+            usage,
+            key=key,
+            billing=from_billing,
+            notes=provider.capabilities.notes,
+        )
+        if from_billing is not None and usage is not None:
+            listed = usage.main.billed_minutes
+            if (
+                listed is not None
+                and row.billed_minutes is not None
+                and listed != row.billed_minutes
+            ):
+                where = f" on {key}" if key else ""
+                fetched.warnings.append(
+                    f"{provider.name}: billed minutes{where} are {row.billed_minutes} on the billing "
+                    f"endpoint but {listed} summed over the listed calls; the billing figures are "
+                    "used (calls deleted since are billed but no longer listed)"
+                )
+        rows.append(row)
+    return rows
+
+
+def _notes(rows: Sequence[ComparisonRow]) -> list[str]:
+    notes = []
+    approximate = [row.label for row in rows if row.approximate]
+    if approximate:
+        notes.append(
+            "approximate: "
+            + ", ".join(approximate)
+            + " priced from window records without per-call durations, so the rate card's "
+            "per-call rounding and minimum charge could not be applied exactly"
+        )
+    return notes

@@ -1,0 +1,123 @@
+"""Repricing side by side: what traffic cost where it ran, and under each target's rate card.
+
+`reprice_comparison()` prices one stream of records under several cards at once (through
+`voice_usage._pricing._reprice`) and lays the results out as `ComparisonRow`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from voice_usage._analysis._comparison import Comparison, ComparisonRow
+from voice_usage._analysis._rows import RowTotals, build_row, convert_rows
+from voice_usage._exceptions import ConfigurationError
+from voice_usage._pricing._fx import FxRates, target_currency
+from voice_usage._pricing._ratecard import RateBook, RateCardError, default_rate_book
+from voice_usage._pricing._reprice import CardLookup, RepriceTarget, reprice_record
+from voice_usage._schema import UsageRecord
+
+__all__ = ["reprice_comparison"]
+
+
+@dataclass
+class _LeftOut:
+    """Records of an item a target card does not price."""
+
+    records: int = 0
+    minutes: Decimal = Decimal(0)
+
+
+def reprice_comparison(
+    records: Iterable[UsageRecord],
+    targets: Sequence[str | RepriceTarget],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    currency: str | None = None,
+    fx: FxRates | Mapping[str, str | Decimal] | Iterable[str] | None = None,
+    book: RateBook | None = None,
+) -> Comparison:
+    """What the traffic cost where it ran, and what it would cost on each target, side by side.
+
+    One pass over ``records`` (memory does not grow with them). The first rows are the traffic as
+    run, one per provider in the records; then one row per target. Records of an item a target
+    has no card for (SIP minutes, say) are left out of that target's row, and a note says so.
+
+    Raises:
+        ConfigurationError: a target without any rate card; as `MissingRateError`, a conversion
+            to ``currency`` without its exchange rate.
+    """
+    to_currency = target_currency(currency)
+    book = book or default_rate_book()
+    parsed = [RepriceTarget.parse(t) for t in targets]
+    if not parsed:
+        raise ConfigurationError("name at least one rate card to reprice under: --to VENDOR")
+    for target in parsed:
+        target.check(book)
+    rates = FxRates.coerce(fx)
+    rates = FxRates(rates.rates.values())
+    cards = [CardLookup(t, book) for t in parsed]
+    as_run: dict[str, RowTotals] = {}
+    priced = [RowTotals() for _ in parsed]
+    left_out: list[dict[str, _LeftOut]] = [{} for _ in parsed]
+    first: datetime | None = None
+    last: datetime | None = None
+    for record in records:
+        as_run.setdefault(record.provider, RowTotals()).add(record)
+        first = record.period_start if first is None else min(first, record.period_start)
+        last = record.period_end if last is None else max(last, record.period_end)
+        for index, target_cards in enumerate(cards):
+            rate = target_cards.find(record.item, record.period_start)
+            if isinstance(rate, RateCardError):
+                tally = left_out[index].setdefault(record.item, _LeftOut())
+                tally.records += 1
+                minutes = record.billed_minutes
+                if minutes is None and record.duration_seconds is not None:
+                    minutes = record.duration_seconds / 60
+                tally.minutes += minutes or Decimal(0)
+                continue
+            priced[index].add(reprice_record(record, rate))
+    rows: list[ComparisonRow] = []
+    for provider, group in sorted(as_run.items()):
+        rows.append(build_row(provider, group, basis="as run"))
+    notes: list[str] = []
+    for target, group, missing in zip(parsed, priced, left_out, strict=True):
+        row_notes = []
+        for item, tally in sorted(missing.items()):
+            row_notes.append(
+                f"{tally.records} {item} record(s) ({_minutes(tally.minutes)} min) not priced: "
+                f"{target.label} has no {item!r} card"
+            )
+        notes.extend(f"{target.label}: {n}" for n in row_notes)
+        rows.append(
+            build_row(target.label, group, basis=f"{target.label} rate card", notes=row_notes)
+        )
+    rows = convert_rows(rows, to_currency, rates)
+    approximate = [row.label for row in rows if row.approximate and row.basis != "as run"]
+    if approximate:
+        notes.insert(
+            0,
+            "approximate: window records carry no per-call durations, so the target cards' "
+            "per-call rounding and minimum charge could not be applied exactly ("
+            + ", ".join(approximate)
+            + ")",
+        )
+    start = since or first
+    end = until or last
+    if start is None or end is None:  # no records at all
+        start = end = datetime.now(UTC)
+    return Comparison(
+        since=start,
+        until=end,
+        rows=rows,
+        currency=to_currency,
+        fx=rates.used,
+        notes=notes,
+    )
+
+
+def _minutes(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "f")

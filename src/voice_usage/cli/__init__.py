@@ -1,0 +1,11 @@
+"""The `voice-usage` command line (`main` is the console script).
+
+`_app` holds the group, shared options and error handling; each command group registers itself
+on it when its module is imported here. `_render` prints results apart from the commands.
+"""
+
+# Each command module registers its commands on `cli` when imported.
+from voice_usage.cli import _demo, _fetch, _providers, _ratecards, _reports  # noqa: F401
+from voice_usage.cli._app import cli, main
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,262 @@
+"""The `voice-usage` command line: the command group, shared options, and error handling.
+
+Exit codes: 0 success; 1 a provider or API error (one line on stderr naming the provider and the
+cause); 2 bad arguments or set-up. `--debug` shows tracebacks and DEBUG logs (keys never appear).
+
+The commands live one group per module beside this one (`_fetch`, `_reports`, `_ratecards`,
+`_providers`, `_demo`) and register themselves on `cli`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, NoReturn, TypeVar
+
+import click
+from click.exceptions import NoArgsIsHelpError
+from pydantic import ValidationError
+
+from voice_usage._engine._pagination import OUT_OF_RANGE, out_of_range
+from voice_usage._engine._plugins import Registry, load_registry
+from voice_usage._exceptions import ConfigurationError, ProviderError, VoiceUsageError
+from voice_usage._pricing._ratecard import RateBook, load_rate_book, using_rate_book
+from voice_usage._schema import Granularity, UsageQuery, parse_instant
+from voice_usage._version import __version__
+
+__all__ = ["cli", "main"]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+EXIT_OK, EXIT_PROVIDER, EXIT_USAGE = 0, 1, 2
+
+
+RATECARDS_HELP = (
+    "A rate-card TOML file that adds cards or overrides shipped ones (negotiated prices)."
+)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print one line on stderr and exit."""
+    click.echo(f"voice-usage: error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into one line on stderr and the contract's exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        try:
+            return func(*args, **kwargs)
+        except (VoiceUsageError, ValidationError, ValueError) as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            if isinstance(exc, ProviderError):
+                fail(str(exc), EXIT_PROVIDER)
+            if isinstance(exc, ValidationError):
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                message = first["msg"].removeprefix("Value error, ")
+                fail(f"{where}: {message}" if where else message, EXIT_USAGE)
+            if isinstance(exc, ConfigurationError | ValueError):
+                fail(str(exc), EXIT_USAGE)
+            fail(str(exc), EXIT_PROVIDER)
+        except OUT_OF_RANGE as exc:  # an absurd figure in the user's input (a records file)
+            if ctx.find_root().params.get("debug"):
+                raise
+            fail(out_of_range(exc, "a figure of the input"), EXIT_USAGE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class DateParam(click.ParamType[datetime]):
+    """A date or ISO 8601 datetime, UTC unless an offset is given."""
+
+    name = "DATE"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_instant(str(value), name=f"--{param.name}" if param else "date")
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DATE = DateParam()
+
+
+def registry_from(ctx: click.Context) -> Registry:
+    """The provider registry, loaded once per command line."""
+    root = ctx.find_root()
+    registry = root.meta.get("registry")
+    if registry is None:
+        registry = root.meta["registry"] = load_registry()
+    assert isinstance(registry, Registry)
+    return registry
+
+
+@contextmanager
+def rate_book_from(path: str | None) -> Iterator[RateBook]:
+    """The rate cards for one command: shipped, `VOICE_USAGE_RATECARDS`, then ``path``.
+
+    Read afresh and made the default for the command, so providers pricing their records and
+    the command itself use the same cards.
+    """
+    with using_rate_book(load_rate_book([path] if path else [])) as book:
+        yield book
+
+
+class _BadArguments(click.ClickException):
+    """A usage error, shown on one line like every other error (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message())
+        self.command = error.ctx.command_path if error.ctx is not None else "voice-usage"
+
+    def show(self, file: Any = None) -> None:
+        """One line on stderr, with where to find help."""
+        click.echo(
+            f"voice-usage: error: {self.format_message()} (see '{self.command} --help')",
+            err=True,
+        )
+
+
+class _OneLineErrors(click.Group):
+    """The command group: bad arguments are one line on stderr and exit 2, not a usage dump."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except NoArgsIsHelpError:
+            raise  # no arguments at all: click shows the help
+        except click.UsageError as error:
+            raise _BadArguments(error) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NoArgsIsHelpError:
+            raise
+        except click.UsageError as error:
+            raise _BadArguments(error) from None
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="voice-usage")
+@click.option("--debug", is_flag=True, help="Show tracebacks and DEBUG logs (keys never appear).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    envvar="VOICE_USAGE_CONCURRENCY",
+    help="Requests in flight at once per provider (default 8; env VOICE_USAGE_CONCURRENCY).",
+)
+def cli(debug: bool, concurrency: int | None) -> None:
+    """What your voice AI minutes cost, across vendors."""
+    if concurrency is not None:
+        # Every connection a command opens reads its default from here.
+        os.environ["VOICE_USAGE_CONCURRENCY"] = str(concurrency)
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    """The `--format` option of a command, `table` by default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def query_options(func: F) -> F:
+    """The `--since/--until/--granularity/--agent/--number` options shared by commands."""
+    options = [
+        click.option(
+            "--since",
+            type=DATE,
+            required=True,
+            help="Start, inclusive (date or ISO 8601, UTC unless offset).",
+        ),
+        click.option(
+            "--until", type=DATE, required=True, help="End, exclusive (date or ISO 8601)."
+        ),
+        click.option(
+            "--granularity",
+            type=click.Choice([g.value for g in Granularity]),
+            default="day",
+            show_default=True,
+            help="One record per call, or hour/day/month windows.",
+        ),
+        click.option("--agent", "agents", multiple=True, help="Only this agent id (repeatable)."),
+        click.option(
+            "--number", "numbers", multiple=True, help="Only this phone-number id (repeatable)."
+        ),
+        click.option(
+            "--option",
+            "extra_options",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Provider-specific filter (repeatable).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def build_query(
+    since: datetime,
+    until: datetime,
+    granularity: str,
+    agents: Sequence[str],
+    numbers: Sequence[str],
+    extra_options: Sequence[str],
+) -> UsageQuery:
+    """A validated query from command-line values."""
+    options: dict[str, str] = {}
+    for item in extra_options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--option")
+        options[key] = value
+    if until <= since:
+        raise click.BadParameter(
+            f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})",
+            param_hint="--until",
+        )
+    return UsageQuery(
+        since=since,
+        until=until,
+        granularity=Granularity(granularity),
+        agent_ids=tuple(agents),
+        number_ids=tuple(numbers),
+        options=options,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `voice-usage` console script."""
+    cli.main(args=argv, prog_name="voice-usage")

@@ -1,0 +1,214 @@
+"""The commands that fetch one provider: `fetch`, `balance` and `export`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import BaseModel
+from rich.table import Table
+
+from voice_usage._analysis._grouping import GroupBy, fetch_granularity, group_records
+from voice_usage._engine._fetch import Connection, FetchResult
+from voice_usage._outputs._export import write_focus_csv, write_parquet
+from voice_usage._outputs._serialize import write_csv, write_json, write_jsonl
+from voice_usage._pricing._ratecard import load_rate_book, using_rate_book
+from voice_usage._schema import UsageRecord
+from voice_usage.cli._app import (
+    DATE,
+    build_query,
+    cli,
+    format_option,
+    handle_errors,
+    query_options,
+    registry_from,
+)
+from voice_usage.cli._progress import FetchProgress, counted
+from voice_usage.cli._render import print_records, print_warnings, stdout_console
+
+__all__ = ["balance_command", "export_command", "fetch_command", "stream_result"]
+
+
+def stream_result(result: FetchResult, output_format: str, group_by: GroupBy | None = None) -> None:
+    """Print a fetch result (grouped when asked), then its warnings.
+
+    While records stream in, a progress line runs on stderr when it is a terminal (for streamed
+    formats, only when stdout is not that terminal too).
+    """
+    provider = result.provider
+    progress = FetchProgress([provider])
+    if output_format != "table" and sys.stdout.isatty():
+        progress.active = False
+    with result:
+        records: Iterable[UsageRecord] = counted(result, provider, progress)
+        if group_by is not None:
+            query = result.query
+            records = group_records(records, group_by, since=query.since, until=query.until)
+        if output_format == "table":
+            with progress:  # the table is built whole: stop the spinner before printing it
+                records = list(records)
+            print_records(records, output_format)
+        else:
+            with progress:
+                print_records(records, output_format)
+    print_warnings(result.warnings)
+
+
+@cli.command("fetch")
+@click.argument("provider")
+@query_options
+@format_option("table", "json", "jsonl", "csv")
+@click.option(
+    "--group-by",
+    type=click.Choice([g.value for g in GroupBy]),
+    default=None,
+    help="Sum the records into one window per UTC day or month, agent, number, or provider "
+    "(overrides --granularity).",
+)
+@click.pass_context
+@handle_errors
+def fetch_command(
+    ctx: click.Context,
+    provider: str,
+    since: datetime,
+    until: datetime,
+    granularity: str,
+    agents: tuple[str, ...],
+    numbers: tuple[str, ...],
+    extra_options: tuple[str, ...],
+    output_format: str,
+    group_by: str | None,
+) -> None:
+    """Fetch PROVIDER's usage in [--since, --until) as normalized records."""
+    query = build_query(since, until, granularity, agents, numbers, extra_options)
+    by = GroupBy(group_by) if group_by else None
+    # Rate cards (VOICE_USAGE_RATECARDS) read now: a bad file is an error before any request.
+    with (
+        using_rate_book(load_rate_book()),
+        Connection(provider, registry=registry_from(ctx)) as connection,
+    ):
+        if by is not None:
+            wanted = fetch_granularity(connection.provider, by)
+            query = query.model_copy(update={"granularity": wanted})
+        stream_result(connection.fetch(query), output_format, by)
+
+
+def _snapshot_json(snapshot: Any) -> Any:
+    if isinstance(snapshot, BaseModel):
+        return snapshot.model_dump(mode="json", by_alias=False)
+    return snapshot
+
+
+@cli.command("balance")
+@click.argument("provider")
+@format_option("table", "json")
+@click.pass_context
+@handle_errors
+def balance_command(ctx: click.Context, provider: str, output_format: str) -> None:
+    """Show PROVIDER's account snapshot: credit balance or plan limits."""
+    with Connection(provider, registry=registry_from(ctx)) as connection:
+        data = _snapshot_json(connection.balance())
+    if output_format == "json":
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    table = Table(header_style="bold", title=f"{provider} balance")
+    table.add_column("field")
+    table.add_column("value")
+    for key, value in _flatten(data):
+        table.add_row(key, "-" if value is None else str(value))
+    stdout_console().print(table)
+
+
+def _flatten(data: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _flatten(value, f"{prefix}{key}.")
+    elif isinstance(data, list) and data and isinstance(data[0], dict):
+        for index, value in enumerate(data):
+            yield from _flatten(value, f"{prefix}{index}.")
+    else:
+        yield prefix.rstrip("."), data
+
+
+@cli.command("export")
+@click.argument("provider")
+@click.option("--since", type=DATE, required=True, help="Start, inclusive (date or ISO 8601).")
+@click.option("--until", type=DATE, required=True, help="End, exclusive (date or ISO 8601).")
+@click.option(
+    "--output",
+    "output",
+    required=True,
+    metavar="PATH",
+    help="File to write; its suffix picks the format: .csv, .json, .jsonl or .parquet.",
+)
+@click.option(
+    "--focus",
+    is_flag=True,
+    help="FinOps FOCUS columns (BilledCost, ChargePeriodStart, ...) instead of the "
+    "record fields (.csv and .parquet).",
+)
+@click.option(
+    "--granularity",
+    type=click.Choice(["call", "hour", "day", "month"]),
+    default="call",
+    show_default=True,
+)
+@click.pass_context
+@handle_errors
+def export_command(
+    ctx: click.Context,
+    provider: str,
+    since: datetime,
+    until: datetime,
+    output: str,
+    focus: bool,
+    granularity: str,
+) -> None:
+    """Write PROVIDER's records in [--since, --until) to a file for analysis or FinOps tools."""
+    suffix = Path(output).suffix.lower()
+    if suffix not in (".csv", ".json", ".jsonl", ".parquet"):
+        raise click.BadParameter(
+            "the file must end in .csv, .json, .jsonl or .parquet", param_hint="--output"
+        )
+    if focus and suffix not in (".csv", ".parquet"):
+        raise click.BadParameter("--focus writes .csv or .parquet", param_hint="--focus")
+    with (
+        Connection(provider, registry=registry_from(ctx)) as connection,
+        _replaced_on_success(Path(output)) as target,
+    ):
+        result = connection.fetch(since, until, granularity)
+        with result, FetchProgress([provider]) as progress:
+            records = counted(result, provider, progress)
+            if suffix == ".parquet":
+                count = write_parquet(records, target, focus=focus)
+            else:
+                with target.open("w", encoding="utf-8", newline="") as out:
+                    if suffix == ".csv":
+                        count = write_focus_csv(records, out) if focus else write_csv(records, out)
+                    elif suffix == ".json":
+                        count = write_json(records, out)
+                    else:
+                        count = write_jsonl(records, out)
+    print_warnings(result.warnings)
+    click.echo(f"voice-usage: wrote {count} records to {output}", err=True)
+
+
+@contextmanager
+def _replaced_on_success(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` that replaces it only when the block succeeds.
+
+    An export whose fetch fails must not leave a partial file that looks complete.
+    """
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

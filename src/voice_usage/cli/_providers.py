@@ -1,0 +1,73 @@
+"""`voice-usage providers`: the installed providers, their distribution and capabilities."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from rich.table import Table
+
+from voice_usage.cli._app import cli, format_option, handle_errors, registry_from
+from voice_usage.cli._render import stdout_console
+
+__all__ = ["providers_command"]
+
+
+@cli.command("providers")
+@format_option("table", "json")
+@click.pass_context
+@handle_errors
+def providers_command(ctx: click.Context, output_format: str) -> None:
+    """List installed providers, their distribution, version and capabilities."""
+    registry = registry_from(ctx)
+    rows: list[dict[str, Any]] = []
+    for name in registry.names():
+        info = registry.providers[name]
+        provider = info.provider
+        rows.append(
+            {
+                "name": name,
+                "title": provider.title,
+                "distribution": info.distribution,
+                "version": info.version,
+                "auth": provider.auth.description,
+                "base_url": provider.default_base_url,
+                "env": [f"{provider.env_prefix}_API_KEY", f"{provider.env_prefix}_BASE_URL"],
+                "capabilities": provider.capabilities.as_dict(),
+            }
+        )
+    errors = [
+        {"name": e.name, "distribution": e.distribution, "error": e.error} for e in registry.errors
+    ]
+    errors += [
+        {
+            "name": name,
+            "distribution": ", ".join(dists),
+            "error": "registered by more than one distribution",
+        }
+        for name, dists in registry.conflicts.items()
+    ]
+    if output_format == "json":
+        click.echo(json.dumps({"providers": rows, "errors": errors}, indent=2))
+    else:
+        table = Table(header_style="bold")
+        for column in ("name", "distribution", "version", "granularities", "cost", "notes"):
+            table.add_column(column)
+        for row in rows:
+            caps = row["capabilities"]
+            table.add_row(
+                row["name"],
+                row["distribution"],
+                row["version"],
+                ", ".join(caps["granularities"]) if caps["implemented"] else "not implemented yet",
+                "reported" if caps["reports_cost"] else "rate card",
+                " ".join(caps["notes"]),
+            )
+        stdout_console().print(table)
+        for error in errors:
+            click.echo(
+                f"voice-usage: warning: provider {error['name']} ({error['distribution']}) "
+                f"failed to load: {error['error']}",
+                err=True,
+            )

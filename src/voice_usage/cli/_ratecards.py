@@ -1,0 +1,86 @@
+"""`voice-usage ratecards`: the rate cards in force, shipped and the user's own."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+from rich.table import Table
+
+from voice_usage._exceptions import ConfigurationError
+from voice_usage._pricing._ratecard import Rate, describe_rate
+from voice_usage.cli._app import (
+    DATE,
+    RATECARDS_HELP,
+    cli,
+    format_option,
+    handle_errors,
+    rate_book_from,
+)
+from voice_usage.cli._render import stdout_console
+
+__all__ = ["ratecards_command"]
+
+
+@cli.command("ratecards")
+@click.argument("providers", nargs=-1)
+@click.option("--at", "at", type=DATE, help="Show the cards in force on this date (default: now).")
+@click.option("--all", "show_all", is_flag=True, help="Show every price line, past and future too.")
+@format_option("table", "json")
+@click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
+@handle_errors
+def ratecards_command(
+    providers: tuple[str, ...],
+    at: datetime | None,
+    show_all: bool,
+    output_format: str,
+    ratecards_file: str | None,
+) -> None:
+    """Show the rate cards in force: shipped cards plus VOICE_USAGE_RATECARDS and --ratecards."""
+    instant = at or datetime.now(UTC)
+    with rate_book_from(ratecards_file) as book:
+        lines: list[Rate] = list(book.rates) if show_all else book.in_force(instant)
+        if providers:
+            unknown = sorted(set(providers) - {r.provider for r in book.rates})
+            if unknown:
+                raise ConfigurationError(
+                    f"no rate card for {', '.join(unknown)}; cards exist for: "
+                    + ", ".join(book.providers())
+                )
+            lines = [r for r in lines if r.provider in providers]
+        data = [{**describe_rate(r), "origin": book.origin(r)} for r in lines]
+    if output_format == "json":
+        payload = {"at": None if show_all else instant.isoformat(), "rates": data}
+        click.echo(json.dumps(payload, indent=2))
+        return
+    when = "all price lines" if show_all else f"in force on {instant.date().isoformat()}"
+    table = Table(header_style="bold", title=f"Rate cards {when}", title_justify="left")
+    for name, justify in [
+        ("provider", "left"),
+        ("item", "left"),
+        ("price/min", "right"),
+        ("billing", "left"),
+        ("minimum", "right"),
+        ("effective", "left"),
+        ("source (checked)", "left"),
+        ("from file", "left"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for rate, row in zip(lines, data, strict=True):
+        item = rate.item + (f" [{rate.variant}]" if rate.variant else "")
+        until = rate.effective_until.isoformat() if rate.effective_until else "…"
+        table.add_row(
+            rate.provider,
+            item,
+            f"{rate.price_per_minute} {rate.currency}",
+            rate.increment,
+            f"{rate.minimum_charge} {rate.currency}",
+            f"{rate.effective_from.isoformat()} → {until}",
+            f"{rate.source} ({rate.checked.isoformat()})",
+            str(row["origin"] or ""),
+        )
+    stdout_console().print(table)
+    notes = [f"{r.label}: {r.note}" for r in lines if r.note]
+    for note in notes:
+        stdout_console().print(note, soft_wrap=True)

@@ -1,0 +1,263 @@
+"""How the CLI shows results: record tables, comparison tables, JSON/CSV, warnings.
+
+Apart from the commands, so the demo (and anything else that prints what the CLI prints) renders
+without building the command line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import IO, Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from voice_usage._analysis._comparison import Comparison, ComparisonRow
+from voice_usage._outputs._serialize import write_csv, write_json, write_jsonl
+from voice_usage._schema import Grain, UsageRecord
+
+__all__ = [
+    "format_decimal",
+    "print_comparison",
+    "print_records",
+    "print_warnings",
+    "stderr_console",
+    "stdout_console",
+]
+
+
+def stderr_console() -> Console:
+    """A console for messages on stderr."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout_console() -> Console:
+    """A console for tables on stdout; wide when piped, so rows do not wrap in files."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=200)
+    return console
+
+
+def format_decimal(value: Decimal | None, places: int | None = None) -> str:
+    """A Decimal for a table cell: `-` when unknown."""
+    if value is None:
+        return "-"
+    if places is not None:
+        value = value.quantize(Decimal(1).scaleb(-places))
+    text = format(value.normalize(), "f") if places is None else format(value, "f")
+    return text
+
+
+def print_records(records: Iterable[UsageRecord], output_format: str, out: Any = None) -> int:
+    """Write records in ``output_format`` to stdout; returns how many were written."""
+    out = out or sys.stdout
+    if output_format == "json":
+        return write_json(records, out)
+    if output_format == "jsonl":
+        return write_jsonl(records, out)
+    if output_format == "csv":
+        return write_csv(records, out)
+    return _records_table(records)
+
+
+def _records_table(records: Iterable[UsageRecord]) -> int:
+    table = Table(show_lines=False, header_style="bold")
+    for column, justify in [
+        ("provider", "left"),
+        ("period (UTC)", "left"),
+        ("what", "left"),
+        ("calls", "right"),
+        ("failed", "right"),
+        ("duration s", "right"),
+        ("billed min", "right"),
+        ("cost", "right"),
+        ("source", "left"),
+    ]:
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    count = 0
+    for record in records:
+        count += 1
+        what = (
+            record.call_id
+            if record.grain is Grain.EVENT
+            else (record.agent_id or record.number_id or record.item)
+        )
+        period = record.period_start.strftime("%Y-%m-%d %H:%M")
+        cost = "-" if record.cost is None else f"{format_decimal(record.cost, 4)} {record.currency}"
+        source = record.cost_source.value if record.cost_source else "-"
+        if record.approximate:
+            source += " (approx.)"
+        table.add_row(
+            record.provider,
+            period,
+            str(what or ""),
+            "-" if record.calls is None else str(record.calls),
+            "-" if record.failed_calls is None else str(record.failed_calls),
+            format_decimal(record.duration_seconds),
+            format_decimal(record.billed_minutes, 2),
+            cost,
+            source,
+        )
+    stdout_console().print(table)
+    return count
+
+
+def print_warnings(warnings: Sequence[str]) -> None:
+    """Warnings go to stderr, one a line."""
+    for warning in warnings:
+        click.echo(f"voice-usage: warning: {warning}", err=True)
+
+
+def _money(value: Decimal | None, currency: str | None, places: int = 4) -> str:
+    if value is None:
+        return "-"
+    shown = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{format_decimal(shown, places)} {currency or ''}".strip()
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _source(row: ComparisonRow) -> str:
+    if row.cost_source is None:
+        return "-"
+    text = row.cost_source.replace("_", " ")
+    if row.billed_from == "billing":
+        text += " (billing)"
+    return text
+
+
+def print_comparison(
+    comparison: Comparison, output_format: str, out: IO[str] | None = None, *, title: str = ""
+) -> None:
+    """Print a comparison (or a repricing) as a table, JSON or CSV, notes included."""
+    out = out or sys.stdout
+    if output_format == "json":
+        out.write(json.dumps(comparison.to_json(), indent=2))
+        out.write("\n")
+        return
+    if output_format == "csv":
+        _comparison_csv(comparison, out)
+        return
+    _comparison_table(comparison, title=title)
+
+
+_CSV_FIELDS = (
+    "provider",
+    "group",
+    "basis",
+    "records",
+    "calls",
+    "failed_calls",
+    "duration_seconds",
+    "billed_minutes",
+    "cost",
+    "currency",
+    "cost_source",
+    "approximate",
+    "converted_cost",
+    "converted_currency",
+    "cost_per_minute",
+    "cost_per_call",
+    "unit_currency",
+    "billed_from",
+)
+
+
+def _comparison_csv(comparison: Comparison, out: IO[str]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*_CSV_FIELDS, "rate_cards", "fx"])
+    fx = " ".join(rate.label for rate in comparison.fx)
+    rows = list(comparison.rows)
+    if comparison.total is not None:
+        rows.append(comparison.total)
+    for row in rows:
+        data = row.to_json()
+        cells = ["" if data[name] is None else data[name] for name in _CSV_FIELDS]
+        cells = [str(c).lower() if isinstance(c, bool) else c for c in cells]
+        writer.writerow([*cells, " ".join(row.rate_cards), fx])
+
+
+def _comparison_table(comparison: Comparison, *, title: str) -> None:
+    console = stdout_console()
+    rows = comparison.rows
+    grouped = any(row.group is not None for row in rows)
+    repricing = any(row.basis is not None for row in rows)
+    target = comparison.currency
+    table = Table(header_style="bold", title=title or None, title_justify="left")
+    columns: list[tuple[str, str]] = [("provider", "left")]
+    if grouped:
+        columns.append((comparison.group_by.value, "left"))
+    if repricing:
+        columns.append(("priced as", "left"))
+    columns += [
+        ("calls", "right"),
+        ("failed", "right"),
+        ("duration min", "right"),
+        ("billed min", "right"),
+        ("cost", "right"),
+    ]
+    if target:
+        columns.append((f"cost {target}", "right"))
+    columns += [("per billed min", "right"), ("per call", "right"), ("source", "left")]
+    for name, justify in columns:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    every = list(rows)
+    if comparison.total is not None:
+        every.append(comparison.total)
+    for row in every:
+        cells = [row.provider]
+        if grouped:
+            cells.append(row.group or "-")
+        if repricing:
+            cells.append(row.basis or "")
+        duration = None if row.duration_seconds is None else row.duration_seconds / 60
+        cost = _money(row.cost, row.currency)
+        if row.cost is None and len(row.costs) > 1:
+            cost = " + ".join(_money(a, c) for c, a in sorted(row.costs.items()))
+        cells += [
+            _count(row.calls),
+            _count(row.failed_calls),
+            format_decimal(duration, 1),
+            format_decimal(row.billed_minutes, 2),
+            cost,
+        ]
+        if target:
+            cells.append(_money(row.converted_cost, target))
+        cells += [
+            _money(row.cost_per_minute, row.unit_currency),
+            _money(row.cost_per_call, row.unit_currency),
+            _source(row) + (" ~" if row.approximate and row.cost_source != "approximate" else ""),
+        ]
+        if row is comparison.total:
+            table.add_section()
+        table.add_row(*cells, style="bold" if row is comparison.total else None)
+    console.print(table)
+    for line in _footer(comparison):
+        console.print(line, soft_wrap=True)
+
+
+def _footer(comparison: Comparison) -> list[str]:
+    lines = []
+    for rate in comparison.fx:
+        lines.append(f"FX: {rate} (--fx {rate.label})")
+    cards: dict[str, None] = {}
+    for row in comparison.rows:
+        cards.update(dict.fromkeys(row.rate_cards))
+    if cards:
+        lines.append("rate cards: " + ", ".join(cards))
+    lines.extend(comparison.notes)
+    unknown: dict[tuple[str, str], dict[str, None]] = {}
+    for row in comparison.rows:
+        for figure, reason in row.unknown.items():
+            unknown.setdefault((figure, reason), {})[row.provider] = None
+    for (figure, reason), providers in unknown.items():
+        lines.append(f"{figure} unknown for {', '.join(providers)}: {reason}")
+    return lines
