@@ -10,6 +10,7 @@ import pytest
 
 from voice_usage import (
     CursorPaging,
+    NotFoundError,
     OffsetPaging,
     Page,
     PaginationError,
@@ -210,4 +211,61 @@ def test_a_body_that_is_not_json_is_a_response_validation_error(walker, content,
         lambda r: httpx.Response(200, content=content, headers={"content-type": ctype})
     )
     with pytest.raises(ResponseValidationError, match=phrase):
+        walker(transport, offset_walk())
+
+
+# -- a fallback walk: read when the first request answers 404 ------------------------------------
+
+
+def fallback_server(
+    *, missing: bool, later_404: bool = False
+) -> tuple[httpx.MockTransport, list[str]]:
+    """`/new` pages offset-style unless ``missing``; `/old` answers one page of its own."""
+    seen: list[str] = []
+    inner = offset_server(25)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = "/" + request.url.path.rsplit("/", 1)[-1]
+        seen.append(path)
+        if path == "/old":
+            return httpx.Response(200, json={"items": [-1, -2]})
+        if missing or (later_404 and request.url.params["offset"] != "0"):
+            return httpx.Response(404, json={"message": "Cannot GET /new", "error": "Not Found"})
+        return inner.handle_request(request)
+
+    return httpx.MockTransport(handler), seen
+
+
+def fallback_walk() -> Walk[int]:
+    return Walk(
+        "/new", parse, {}, OffsetPaging(limit=10), fallback=Walk("/old", parse, {"limit": "5"})
+    )
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_a_first_404_reads_the_fallback_walk_instead(walker):
+    transport, seen = fallback_server(missing=True)
+    assert walker(transport, fallback_walk()) == [-1, -2]
+    assert seen == ["/new", "/old"]
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_the_fallback_is_not_read_when_the_endpoint_answers(walker):
+    transport, seen = fallback_server(missing=False)
+    assert walker(transport, fallback_walk()) == list(range(25))
+    assert "/old" not in seen
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_a_404_on_a_later_page_is_an_error_not_a_fallback(walker):
+    transport, seen = fallback_server(missing=False, later_404=True)
+    with pytest.raises(NotFoundError):
+        walker(transport, fallback_walk())
+    assert "/old" not in seen
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_a_404_without_a_fallback_is_reported(walker):
+    transport, _ = fallback_server(missing=True)
+    with pytest.raises(NotFoundError, match="404"):
         walker(transport, offset_walk())

@@ -12,14 +12,14 @@ import asyncio
 import decimal
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from voice_usage._engine._http import AsyncSession, RawResponse, Session
 from voice_usage._engine._provider import CursorPaging, OffsetPaging, Page, ParamValue, Walk
-from voice_usage._exceptions import PaginationError, ResponseValidationError
+from voice_usage._exceptions import NotFoundError, PaginationError, ResponseValidationError
 
 __all__ = ["awalk_pages", "parse_page", "walk_pages"]
 
@@ -167,7 +167,23 @@ class _CursorWalk:
 
 
 def walk_pages(session: Session, walk: Walk[T]) -> Iterator[Page[T]]:
-    """Every page of ``walk``, in order, one request at a time."""
+    """Every page of ``walk``, in order, one request at a time; its fallback's on a first 404."""
+    pages = _walk_pages(session, walk)
+    if walk.fallback is None:
+        yield from pages
+        return
+    try:
+        first = next(pages)  # only the first request: a 404 later is an error, not a fallback
+    except StopIteration:
+        return
+    except NotFoundError:
+        yield from walk_pages(session, walk.fallback)
+        return
+    yield first
+    yield from pages
+
+
+def _walk_pages(session: Session, walk: Walk[T]) -> Iterator[Page[T]]:
     name = session.name
     paging = walk.paging
     if paging is None:
@@ -199,8 +215,33 @@ async def awalk_pages(
 
     Offset walks fetch the first page, then the remaining ones with at most ``concurrency``
     requests in flight, yielding them in order. Cursor walks are sequential by nature; the next
-    page's request is already in flight while the caller works on the current one.
+    page's request is already in flight while the caller works on the current one. A first
+    request answered 404 reads the walk's fallback instead, when it has one.
     """
+    pages = _awalk_pages(session, walk, concurrency)
+    if walk.fallback is None:
+        async for page in pages:
+            yield page
+        return
+    try:
+        try:
+            first = await anext(pages)
+        except StopAsyncIteration:
+            return
+        except NotFoundError:
+            async for page in awalk_pages(session, walk.fallback, concurrency=concurrency):
+                yield page
+            return
+        yield first
+        async for page in pages:
+            yield page
+    finally:
+        await pages.aclose()
+
+
+async def _awalk_pages(
+    session: AsyncSession, walk: Walk[T], concurrency: int
+) -> AsyncGenerator[Page[T], None]:
     name = session.name
     paging = walk.paging
     if paging is None:

@@ -195,6 +195,9 @@ class Walk(Generic[T]):
     """Query parameters of the first request (paging parameters are added by the core)."""
     paging: OffsetPaging | CursorPaging | None = None
     """How the endpoint pages; `None` for a single response."""
+    fallback: Walk[T] | None = None
+    """Read instead when the first request answers 404 (a deployment without this endpoint,
+    say a newer list endpoint next to the older one); `None` to report the 404."""
 
 
 @dataclass(frozen=True)
