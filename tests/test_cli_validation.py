@@ -250,6 +250,7 @@ GOOD_RATE = {
     "price_per_minute": '"0.05"',
     "currency": '"EUR"',
     "increment_seconds": "60",
+    "covers": '["platform"]',
     "effective_from": "2026-01-01",
     "source": '"https://example.com/pricing"',
     "checked": "2026-01-02",
@@ -270,7 +271,26 @@ def rate_file(path: Path, **changes: str | None) -> Path:
 BAD_CARDS: list[tuple[str, Any, str]] = [
     ("missing file", None, "cannot read rate-card file"),
     ("not TOML", "[[rate]\nprovider =", "is not valid TOML"),
-    ("no rate table", 'title = "prices"\n', "expected one or more [[rate]] tables"),
+    ("no rate table", "", "expected one or more [[rate]] or [[fixed]] tables"),
+    ("unknown table", 'title = "prices"\n', "unknown table(s) title"),
+    ("no covers", {"covers": None}, "card flireo/call@2026-01-01 ([[rate]] #1): field 'covers'"),
+    ("unknown part", {"covers": '["platform", "video"]'}, "unknown part(s) 'video'"),
+    (
+        "covered and left out",
+        {"leaves_out": '{ platform = "no" }'},
+        "card flireo/call@2026-01-01 ([[rate]] #1): platform both covered and left out",
+    ),
+    ("inferred unknown", {"inferred": '["rounding"]'}, "inferred names field(s)"),
+    (
+        "overlapping prices",
+        {
+            "effective_until": "2026-06-01\n[[rate]]\n"
+            + 'provider = "flireo"\n'
+            + 'price_per_minute = "0.06"\ncurrency = "EUR"\ncovers = []\n'
+            + 'effective_from = 2026-05-01\nsource = "https://x.invalid"\nchecked = 2026-05-01'
+        },
+        "card flireo/call@2026-05-01: overlaps flireo/call@2026-01-01 (both in force on 2026-05-01)",
+    ),
     ("negative price", {"price_per_minute": '"-0.01"'}, "field 'price_per_minute'"),
     ("price not a number", {"price_per_minute": '"cheap"'}, "field 'price_per_minute'"),
     ("infinite price", {"price_per_minute": '"inf"'}, "field 'price_per_minute'"),

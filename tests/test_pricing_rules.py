@@ -18,6 +18,7 @@ def rate(
     provider: str = "v",
 ) -> Rate:
     return Rate(
+        covers=("platform",),
         provider=provider,
         variant=variant,
         price_per_minute=Decimal(price),

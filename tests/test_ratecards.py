@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from voice_usage import (
+    CallPart,
     ConfigurationError,
     Rate,
     RateBook,
@@ -29,6 +30,7 @@ price_per_minute = "0.04"
 currency = "USD"
 increment_seconds = 60
 minimum_charge = "0.02"
+covers = ["platform", "stt", "llm", "tts"]
 effective_from = 2025-01-01
 source = "https://example.invalid/our-contract"
 checked = 2026-11-01
@@ -39,6 +41,7 @@ provider = "acme"
 item = "call"
 price_per_minute = "0.10"
 currency = "GBP"
+covers = ["platform", "telephony", "stt", "llm", "tts"]
 effective_from = 2026-01-01
 effective_until = 2027-01-01
 source = "https://example.invalid/acme"
@@ -89,6 +92,7 @@ def test_in_force_honours_effective_until(user_file: Path):
 def test_increment_in_words():
     def line(increment: int) -> Rate:
         return Rate(
+            covers=("platform",),
             provider="x",
             price_per_minute=Decimal(1),
             currency="USD",
@@ -140,6 +144,9 @@ def test_ratecards_table_shows_the_user_file(user_file: Path):
     assert result.exit_code == 0, result.stderr
     assert "acme" in result.stdout and "0.10 GBP" in result.stdout
     assert "per minute, rounded up per call" in result.stdout
+    assert "ultravox/sip[pro]@2025-11-10 covers platform. SIP 0.48" in result.stdout
+    assert "agentphone/call[hosted]@2025-06-01 covers everything." in result.stdout
+    assert "fixed ultravox/subscription[pro]@2025-01-01: 100 USD/month" in result.stdout
     via_env = run(
         "ratecards",
         "acme",
@@ -158,10 +165,100 @@ def test_ratecards_errors_exit_2(tmp_path: Path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[[rate]]\nprovider = 'x'\n", encoding="utf-8")
     result = run("ratecards", "--ratecards", str(bad))
-    assert result.exit_code == 2 and "price_per_minute" in result.stderr
+    assert result.exit_code == 2 and "card x/call@? ([[rate]] #1): field" in result.stderr
     assert run("ratecards", "--ratecards", str(tmp_path / "missing.toml")).exit_code == 2
 
 
 def test_a_missing_override_file_is_a_configuration_error(tmp_path: Path):
     with pytest.raises(ConfigurationError, match="cannot read"):
         load_rate_book([tmp_path / "missing.toml"], use_env=False)
+
+
+# -- what each price covers, inferred rules, fixed charges -----------------------------------------
+
+AT = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def test_every_shipped_price_says_what_it_covers_and_why_it_leaves_parts_out():
+    book = load_rate_book(use_env=False)
+    for rate in book:
+        assert set(rate.covers) | set(rate.left_out) == set(CallPart)
+        assert all(rate.leaves_out.get(part) for part in rate.left_out), rate.label
+    flireo = book.find("flireo", AT)
+    assert flireo.covers == (CallPart.PLATFORM,)
+    assert "at cost" in flireo.leaves_out[CallPart.LLM]
+    assert flireo.inferred == ("increment_seconds",) and flireo.line_item == "orchestration"
+    ultravox = book.find("ultravox", AT)
+    assert [p.value for p in ultravox.covers] == ["platform", "stt", "llm", "tts"]
+    sip = book.find("ultravox", AT, item="sip")
+    assert sip.covers == (CallPart.PLATFORM,) and sip.price_per_minute == Decimal("0.005")
+    assert CallPart.TELEPHONY in sip.leaves_out  # the SIP fee is not the phone line
+    pro_sip = book.find("ultravox", AT, item="sip", variant="pro")
+    assert pro_sip.price_per_minute == Decimal("0.0048")
+    for mode in ("webhook", "hosted"):
+        assert set(book.find("agentphone", AT, variant=mode).covers) == set(CallPart)
+
+
+def test_shipped_fixed_charges_for_30_days_by_hand():
+    book = load_rate_book(use_env=False)
+    start, end = AT, datetime(2026, 10, 31, tzinfo=UTC)
+    [pro] = book.fixed_in_force("ultravox", AT)
+    assert (pro.name, pro.variant, pro.per) == ("subscription", "pro", "account")
+    assert pro.for_period(1, start, end) == Decimal("100")  # USD 100/month, 30 days
+    [number] = book.fixed_in_force("agentphone", AT)
+    assert (number.name, number.per, number.currency) == ("number", "number", "USD")
+    assert number.for_period(3, start, end) == Decimal("9")  # 3 x USD 3.00
+    # 36 hours of 3 numbers: 3 x 3.00 x 1.5 / 30 = 0.45
+    assert number.for_period(3, start, start + timedelta(hours=36)) == Decimal("0.45")
+    assert book.origin(number) == "voice_usage/ratecards/agentphone.toml"
+    assert book.fixed_in_force("flireo", AT) == []
+
+
+USER_CARD = """
+[[rate]]
+provider = "flireo"
+item = "call"
+price_per_minute = "0.07"
+currency = "EUR"
+increment_seconds = 1
+covers = ["platform"]
+effective_from = 2025-12-01
+source = "https://example.invalid/flireo-told-us"
+checked = 2026-11-30
+note = "Flireo confirmed per-second billing in writing."
+
+[[fixed]]
+provider = "flireo"
+name = "support"
+price_per_month = "49"
+currency = "EUR"
+count = 1
+effective_from = 2026-01-01
+source = "https://example.invalid/contract"
+checked = 2026-11-30
+"""
+
+
+def test_a_user_card_overrides_an_inferred_rule_and_states_a_fixed_charge(tmp_path: Path):
+    path = tmp_path / "mine.toml"
+    path.write_text(USER_CARD, encoding="utf-8")
+    book = load_rate_book([path], use_env=False)
+    flireo = book.find("flireo", AT)
+    assert flireo.increment_seconds == 1 and flireo.inferred == ()
+    assert book.origin(flireo) == str(path)
+    [support] = book.fixed_in_force("flireo", AT)
+    assert (support.count, support.per, support.price_per_month) == (1, "account", Decimal(49))
+    assert book.by_label("flireo/call@2025-12-01") is flireo
+    assert book.by_label("flireo/call@2024-01-01") is None
+
+
+def test_ratecards_json_shows_covers_and_fixed_charges():
+    result = run("ratecards", "ultravox", "agentphone", "--at", "2026-10-01", "--format", "json")
+    data = json.loads(result.stdout)
+    sip = next(r for r in data["rates"] if r["label"] == "ultravox/sip@2025-11-10")
+    assert sip["covers"] == ["platform"] and sip["component"] == "sip_minutes"
+    assert sip["inferred"] == ["increment_seconds"]
+    assert set(sip["leaves_out"]) == {"telephony", "stt", "llm", "tts"}
+    fixed = {f["label"]: f for f in data["fixed"]}
+    assert fixed["ultravox/subscription[pro]@2025-01-01"]["price_per_month"] == "100"
+    assert fixed["agentphone/number@2025-06-01"]["per"] == "number"

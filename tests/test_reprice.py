@@ -27,6 +27,7 @@ def rate(
     provider: str, price: str, currency: str, increment: int, minimum: str = "0", **kw
 ) -> Rate:
     return Rate(
+        covers=("platform",),
         provider=provider,
         price_per_minute=Decimal(price),
         currency=currency,

@@ -180,6 +180,7 @@ item = "call"
 price_per_minute = "0.04"
 currency = "USD"
 increment_seconds = 60
+covers = ["platform", "stt", "llm", "tts"]
 effective_from = 2025-01-01
 source = "https://example.invalid/our-contract"
 checked = 2026-11-01

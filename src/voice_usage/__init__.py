@@ -69,6 +69,7 @@ from voice_usage._outputs._export import (
 from voice_usage._outputs._serialize import read_jsonl, write_csv, write_json, write_jsonl
 from voice_usage._pricing._fx import FxRate, FxRates, MissingRateError
 from voice_usage._pricing._ratecard import (
+    FixedCharge,
     Rate,
     RateBook,
     RateCardError,
@@ -105,6 +106,7 @@ __all__ = [
     "FetchPlan",
     "FetchReport",
     "FetchResult",
+    "FixedCharge",
     "FxRate",
     "FxRates",
     "Grain",

@@ -35,6 +35,7 @@ from voice_usage._exceptions import (
     UnsupportedQueryError,
 )
 from voice_usage._pricing._ratecard import (
+    FixedCharge,
     Rate,
     RateBook,
     RateCardError,
@@ -64,6 +65,7 @@ __all__ = [
     "CursorPaging",
     "FetchPlan",
     "FetchReport",
+    "FixedCharge",
     "Grain",
     "Granularity",
     "OffsetPaging",

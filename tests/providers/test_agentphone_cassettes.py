@@ -114,6 +114,7 @@ def test_by_agent_documented_example_under_a_user_rate_card(fake_key, sleeps, tm
         '[[rate]]\nprovider = "agentphone"\nitem = "call"\nvariant = "webhook"\n'
         'price_per_minute = "0.13"\ncurrency = "USD"\nincrement_seconds = 1\n'
         'minimum_charge = "0.01"\neffective_from = 2024-01-01\n'
+        'covers = ["platform", "telephony", "stt", "llm", "tts"]\n'
         'source = "https://example.invalid/our-contract"\nchecked = 2026-11-22\n',
         encoding="utf-8",
     )

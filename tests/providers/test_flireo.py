@@ -278,6 +278,7 @@ def test_a_user_rate_card_prices_the_logs(tmp_path: Any) -> None:
     card.write_text(
         '[[rate]]\nprovider = "flireo"\nprice_per_minute = "0.06"\ncurrency = "EUR"\n'
         "increment_seconds = 60\neffective_from = 2025-12-01\n"  # same key: overrides
+        'covers = ["platform"]\n'
         'source = "https://example.invalid/contract"\nchecked = 2026-11-01\n'
     )
     provider = FlireoProvider(rate_book=load_rate_book([card], use_env=False))

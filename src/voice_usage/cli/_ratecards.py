@@ -6,10 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from voice_usage._exceptions import ConfigurationError
-from voice_usage._pricing._ratecard import Rate, describe_rate
+from voice_usage._pricing._ratecard import Rate, describe_fixed, describe_rate
 from voice_usage.cli._app import (
     DATE,
     RATECARDS_HELP,
@@ -41,17 +42,26 @@ def ratecards_command(
     instant = at or datetime.now(UTC)
     with rate_book_from(ratecards_file) as book:
         lines: list[Rate] = list(book.rates) if show_all else book.in_force(instant)
+        fixed = [f for f in book.fixed if show_all or f.applies_at(instant)]
         if providers:
-            unknown = sorted(set(providers) - {r.provider for r in book.rates})
+            unknown = sorted(
+                set(providers) - {r.provider for r in book.rates} - {f.provider for f in book.fixed}
+            )
             if unknown:
                 raise ConfigurationError(
                     f"no rate card for {', '.join(unknown)}; cards exist for: "
                     + ", ".join(book.providers())
                 )
             lines = [r for r in lines if r.provider in providers]
+            fixed = [f for f in fixed if f.provider in providers]
         data = [{**describe_rate(r), "origin": book.origin(r)} for r in lines]
+        fixed_data = [{**describe_fixed(f), "origin": book.origin(f)} for f in fixed]
     if output_format == "json":
-        payload = {"at": None if show_all else instant.isoformat(), "rates": data}
+        payload = {
+            "at": None if show_all else instant.isoformat(),
+            "rates": data,
+            "fixed": fixed_data,
+        }
         click.echo(json.dumps(payload, indent=2))
         return
     when = "all price lines" if show_all else f"in force on {instant.date().isoformat()}"
@@ -68,7 +78,7 @@ def ratecards_command(
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for rate, row in zip(lines, data, strict=True):
-        item = rate.item + (f" [{rate.variant}]" if rate.variant else "")
+        item = escape(rate.item + (f" [{rate.variant}]" if rate.variant else ""))
         until = rate.effective_until.isoformat() if rate.effective_until else "…"
         table.add_row(
             rate.provider,
@@ -81,6 +91,16 @@ def ratecards_command(
             str(row["origin"] or ""),
         )
     stdout_console().print(table)
-    notes = [f"{r.label}: {r.note}" for r in lines if r.note]
-    for note in notes:
-        stdout_console().print(note, soft_wrap=True)
+    for line in fixed:
+        per = "per number" if line.per == "number" else "per account"
+        plan = f" on plan {line.variant}" if line.variant else ""
+        stdout_console().print(
+            f"fixed {line.label}: {line.price_per_month} {line.currency}/month {per}{plan}",
+            soft_wrap=True,
+            markup=False,
+        )
+    for rate in lines:
+        covered = "everything" if not rate.left_out else ", ".join(rate.covers) or "nothing"
+        inferred = f" Inferred, not stated: {', '.join(rate.inferred)}." if rate.inferred else ""
+        note = f"{rate.label} covers {covered}. {rate.note or ''}{inferred}"
+        stdout_console().print(note.strip(), soft_wrap=True, markup=False)
