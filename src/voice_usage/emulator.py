@@ -18,6 +18,8 @@ Example::
 from __future__ import annotations
 
 import json
+import math
+import random
 import socket
 import struct
 import sys
@@ -31,6 +33,7 @@ from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
+    "Budget",
     "Emulator",
     "EmulatorRequest",
     "EmulatorResponse",
@@ -137,6 +140,56 @@ class Fault:
         return True
 
 
+class Budget:
+    """A vendor's request budget, enforced the way vendors document it.
+
+    So many requests per fixed window, each answer saying what is left (`X-RateLimit-Limit`,
+    `-Remaining`, and `-Reset` as a Unix timestamp), and 429 with `Retry-After` once it is spent.
+
+    With ``headers=False`` the budget is enforced all the same but answers say nothing of it,
+    as with a vendor that documents a budget only on its pricing page. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        requests: int,
+        per_seconds: float,
+        *,
+        headers: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.requests = requests
+        self.per_seconds = per_seconds
+        self.headers = headers
+        self.clock = clock
+        self.throttled = 0
+        """How many requests were answered 429 because the budget was spent."""
+        self._lock = threading.Lock()
+        self._window: tuple[int, int] = (-1, 0)  # (window index, requests counted in it)
+
+    def charge(self) -> tuple[dict[str, str], float | None]:
+        """Count one arriving request: the headers to send, and `Retry-After` seconds if over."""
+        now = self.clock()
+        window = int(now // self.per_seconds)
+        with self._lock:
+            current, used = self._window
+            used = used + 1 if current == window else 1
+            self._window = (window, used)
+            over = used > self.requests
+            self.throttled += over
+        reset = (window + 1) * self.per_seconds
+        headers = (
+            {
+                "X-RateLimit-Limit": str(self.requests),
+                "X-RateLimit-Remaining": str(max(0, self.requests - used)),
+                "X-RateLimit-Reset": str(int(reset)),
+            }
+            if self.headers
+            else {}
+        )
+        return headers, (max(1.0, math.ceil(reset - now)) if over else None)
+
+
 class Faults:
     """A thread-safe script of faults, consumed in order by matching requests."""
 
@@ -145,6 +198,17 @@ class Faults:
         self._script: list[list[Any]] = []  # [fault, remaining or None for forever, to skip]
         self.latency = 0.0
         """Seconds added to every response."""
+        self.jitter = 0.0
+        """Up to this many seconds more, at random, on every response: with several requests
+        in flight, answers then overtake each other."""
+        self._random = random.Random(0)
+
+    def delay(self) -> float:
+        """Seconds to hold the next response: the latency and a draw of the jitter."""
+        if not self.jitter:
+            return self.latency
+        with self._lock:
+            return self.latency + self._random.uniform(0, self.jitter)
 
     def add(self, fault: Fault, times: int | None = 1) -> None:
         """Play ``fault`` on the next ``times`` matching requests (`None`: on every one)."""
@@ -184,6 +248,8 @@ class Emulator(ABC):
     """A vendor API's behaviour, without the server. Subclass per vendor."""
 
     name = "emulator"
+    budget: Budget | None = None
+    """The request budget the server enforces on authorized requests; `None` for none."""
 
     def __init__(self, api_key: str = "test-key") -> None:
         self.api_key = api_key
@@ -282,8 +348,8 @@ def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
                 origin=f"http://{host}",
             )
             server.record(request)
-            if server.faults.latency:
-                time.sleep(server.faults.latency)
+            if delay := server.faults.delay():
+                time.sleep(delay)
             fault = server.faults.take(request.path, request.query)
             if fault is not None and fault.action == "reset":
                 self._reset()
@@ -320,7 +386,16 @@ def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
                     )
             if not emulator.authorized(request):
                 return emulator.unauthorized(request)
+            budget_headers: dict[str, str] = {}
+            if emulator.budget is not None:
+                budget_headers, retry_after = emulator.budget.charge()
+                if retry_after is not None:
+                    response = emulator.error(429, request)
+                    response.headers.update(budget_headers)
+                    response.headers["Retry-After"] = str(int(retry_after))
+                    return response
             response = emulator.handle(request)
+            response.headers.update(budget_headers)
             rewrite = fault.rewrite if fault is not None and fault.action == "rewrite" else None
             if rewrite is not None and response.status == 200:
                 changed = rewrite(json.loads(response.body), request)

@@ -617,10 +617,11 @@ def test_rate_limit_headers_are_respected_before_a_429(fake_key: str) -> None:
         records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
     assert len(records) == 500
     assert len(server.requests) == 5
-    assert emulator.throttled == 0  # the vendor never had to say 429
+    assert emulator.budget is not None and emulator.budget.throttled == 0  # never had to say 429
     # 1,790,000,000 is 20 s into the minute that starts at 1,789,999,980: three requests fit it,
-    # then the gate waited the 40 s to X-RateLimit-Reset before the fourth.
-    assert clock.slept == [40.0]
+    # then the gate waited the 40 s to X-RateLimit-Reset, and its 50 ms margin for a reset given
+    # in whole seconds, before the fourth.
+    assert clock.slept == [pytest.approx(40.05)]
 
 
 class _Clock:
@@ -691,7 +692,11 @@ def test_demo_emulator_defaults() -> None:
     emulator = FlireoProvider().emulator("k")
     assert isinstance(emulator, FlireoEmulator)
     assert emulator.api_key == "k"
-    assert emulator.shape == "a" and emulator.rate_limit == 100
+    assert emulator.shape == "a"
+    assert (
+        emulator.budget is not None and emulator.budget.requests == 100
+    )  # a minute, as documented
+    assert emulator.budget.per_seconds == 60
 
 
 def test_fault_hooks_latency_and_a_body_cut_short(serve: Any, fake_key: str, sleeps: Any) -> None:

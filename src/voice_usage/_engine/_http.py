@@ -13,9 +13,7 @@ import ipaddress
 import logging
 import os
 import ssl
-import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -24,7 +22,8 @@ import httpx
 from pydantic import SecretStr
 
 from voice_usage._engine import _constants
-from voice_usage._engine._provider import ParamValue, Provider, RateLimit, json_body
+from voice_usage._engine._provider import ParamValue, Provider, json_body
+from voice_usage._engine._rate_gate import RateGate
 from voice_usage._engine._retry import (
     RetryPolicy,
     build_async_retrying,
@@ -117,69 +116,6 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 def _show_origin(url: httpx.URL) -> str:
     port = f":{url.port}" if url.port else ""
     return f"{url.scheme}://{url.host}{port}"
-
-
-class RateGate:
-    """Spaces requests to stay inside a vendor's budget before it has to answer 429.
-
-    Two sources, the stricter wins: the documented `RateLimit` (a sliding window kept here) and
-    the `X-RateLimit-Remaining`/`X-RateLimit-Reset` headers of the latest response.
-    """
-
-    def __init__(
-        self,
-        limit: RateLimit | None,
-        *,
-        monotonic: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
-        self.limit = limit
-        self._monotonic = monotonic
-        self._wall = wall
-        self._sent: deque[float] = deque()
-        self._remaining: int | None = None
-        self._reset_at: float | None = None
-        self._lock = threading.Lock()
-
-    def reserve(self) -> float:
-        """Claim a slot for one request; returns how many seconds to wait before sending it."""
-        with self._lock:
-            if self._remaining is not None and self._reset_at is not None:
-                # The server's live view wins over the documented budget: an account may have
-                # a higher (or a spent) limit.
-                wait = self._reset_at - self._wall()
-                if wait <= 0:
-                    return 0.0
-                if self._remaining <= 0:
-                    return wait
-                self._remaining -= 1
-                return 0.0
-            if self.limit is None:
-                return 0.0
-            now = self._monotonic()
-            window = self.limit.per_seconds
-            while self._sent and self._sent[0] <= now - window:
-                self._sent.popleft()
-            delay = 0.0
-            if len(self._sent) >= self.limit.requests:
-                delay = max(0.0, self._sent[-self.limit.requests] + window - now)
-            self._sent.append(now + delay)
-            return delay
-
-    def observe(self, headers: httpx.Headers) -> None:
-        """Read the vendor's own view of the budget from a response."""
-        remaining = headers.get("x-ratelimit-remaining")
-        reset = headers.get("x-ratelimit-reset")
-        if remaining is None or reset is None:
-            return
-        try:
-            remaining_count, reset_value = int(remaining), float(reset)
-        except ValueError:
-            return
-        # Flireo documents a Unix timestamp; small values are read as seconds from now.
-        reset_at = reset_value if reset_value > 1e9 else self._wall() + reset_value
-        with self._lock:
-            self._remaining, self._reset_at = remaining_count, reset_at
 
 
 class _SessionCore:
@@ -305,7 +241,6 @@ class _SessionCore:
             UnsafeRedirectError: for a redirect to another origin.
         """
         self.log(url, response.status_code, started)
-        self.gate.observe(response.headers)
         if response.is_redirect:
             return self.redirect_target(response)
         if response.status_code >= 400:
@@ -381,20 +316,24 @@ class Session(_SessionCore):
 
     def _attempt(self, url: httpx.URL, params: QueryPairs | None) -> RawResponse:
         for _ in range(_MAX_REDIRECTS + 1):
-            if delay := self.gate.reserve():
+            while delay := self.gate.reserve():
                 self._sleep(delay)
             started = self._monotonic()
             self.requests_sent += 1
+            answered: httpx.Headers | None = None
             try:
                 with self._client.stream(
                     "GET", url, params=params, headers=self._auth_headers()
                 ) as response:
+                    answered = response.headers
                     chunks = []
                     for chunk in response.iter_bytes():
                         chunks.append(chunk)
                         self.check_deadline(started, url)
             except httpx.HTTPError as exc:
                 raise self.transport_failure(exc, url) from None
+            finally:
+                self.gate.release(answered)
             content = b"".join(chunks)
             outcome = self.settle(url, response, content, started)
             if isinstance(outcome, RawResponse):
@@ -453,15 +392,17 @@ class AsyncSession(_SessionCore):
 
     async def _attempt(self, url: httpx.URL, params: QueryPairs | None) -> RawResponse:
         for _ in range(_MAX_REDIRECTS + 1):
-            if delay := self.gate.reserve():
+            while delay := self.gate.reserve():
                 await self._sleep(delay)
             started = self._monotonic()
             self.requests_sent += 1
+            answered: httpx.Headers | None = None
             try:
                 async with asyncio.timeout(self.deadline):
                     async with self._client.stream(
                         "GET", url, params=params, headers=self._auth_headers()
                     ) as response:
+                        answered = response.headers
                         content = await response.aread()
             except TimeoutError:
                 raise TransportError(
@@ -469,6 +410,8 @@ class AsyncSession(_SessionCore):
                 ) from None
             except httpx.HTTPError as exc:
                 raise self.transport_failure(exc, url) from None
+            finally:
+                self.gate.release(answered)
             outcome = self.settle(url, response, content, started)
             if isinstance(outcome, RawResponse):
                 return outcome

@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from voice_usage.emulator import Emulator, EmulatorRequest, EmulatorResponse, json_response
+from voice_usage.emulator import Budget, Emulator, EmulatorRequest, EmulatorResponse, json_response
 
 __all__ = ["FlireoEmulator", "Shape", "spread"]
 
@@ -160,7 +160,10 @@ class FlireoEmulator(Emulator):
         extra_log_fields: Undocumented fields added to every log, to test tolerance.
         rate_limit: Requests allowed per `rate_window` seconds (`None`: no limit, no headers).
         rate_window: Length of the rate-limit window in seconds.
-        clock: Wall clock (Unix seconds) for the rate-limit window; injectable in tests.
+        rate_headers: Whether answers carry the `X-RateLimit-*` headers; without them the
+            budget is still enforced (429 with `Retry-After`), as a vendor that documents a
+            budget but says nothing of it per answer would.
+        clock: Wall clock (Unix seconds) for the rate-limit window and "now"; injectable in tests.
         validation_status: 400 (the SDK's flat error body) or 422 (the nested body) for a
             rejected parameter.
         organization_shape: `/organizations` as the `"reference"` page, the `"spec"`-rendered
@@ -189,6 +192,7 @@ class FlireoEmulator(Emulator):
         extra_log_fields: Mapping[str, Any] | None = None,
         rate_limit: int | None = 100,
         rate_window: float = 60.0,
+        rate_headers: bool = True,
         clock: Callable[[], float] = time.time,
         validation_status: Literal[400, 422] = 400,
         organization_shape: OrganizationShape = "spec",
@@ -214,15 +218,16 @@ class FlireoEmulator(Emulator):
         self.data_end = data_end
         self.midnight_logs = midnight_logs
         self.extra_log_fields = dict(extra_log_fields or {})
-        self.rate_limit = rate_limit
-        self.rate_window = rate_window
         self.clock = clock
+        self.budget = (
+            Budget(rate_limit, rate_window, headers=rate_headers, clock=clock)
+            if rate_limit is not None
+            else None
+        )
         self.validation_status = validation_status
         self.organization_shape = organization_shape
         self.minutes_balance = Decimal(minutes_balance)
         self.monthly_usage_minutes = monthly_usage_minutes
-        self.throttled = 0
-        """How many times the emulator itself answered 429 (its budget was spent)."""
         self._lock = threading.Lock()
         self._window: tuple[int, int] = (-1, 0)  # (window index, requests in it)
         self._day_totals: dict[date, tuple[int, int]] = {}
@@ -477,43 +482,8 @@ class FlireoEmulator(Emulator):
             400,
         )
 
-    def _rate_headers(self) -> tuple[dict[str, str], float | None]:
-        """Count this request; the headers to send, and seconds to wait when over budget."""
-        if self.rate_limit is None:
-            return {}, None
-        now = self.clock()
-        window = int(now // self.rate_window)
-        with self._lock:
-            current, used = self._window
-            used = used + 1 if current == window else 1
-            self._window = (window, used)
-        reset = (window + 1) * self.rate_window
-        headers = {
-            "X-RateLimit-Limit": str(self.rate_limit),
-            "X-RateLimit-Remaining": str(max(0, self.rate_limit - used)),
-            "X-RateLimit-Reset": str(int(reset)),
-        }
-        if used > self.rate_limit:
-            return headers, max(1.0, math.ceil(reset - now))
-        return headers, None
-
     def handle(self, request: EmulatorRequest) -> EmulatorResponse:
         """Answer `/usage` and `/organizations` (with or without the `/api/v1` prefix)."""
-        headers, wait = self._rate_headers()
-        if wait is not None:
-            with self._lock:
-                self.throttled += 1
-            seconds = int(wait)
-            return json_response(
-                {
-                    "error": {
-                        "code": "rate_limit_exceeded",
-                        "message": f"Too many requests. Please retry after {seconds} seconds.",
-                    }
-                },
-                429,
-                {**headers, "Retry-After": str(seconds)},
-            )
         path = request.path.removeprefix(_API_PREFIX).rstrip("/") or "/"
         try:
             if path == "/usage":
@@ -527,7 +497,6 @@ class FlireoEmulator(Emulator):
                 )
         except _BadRequest as exc:
             response = self._validation_error(exc)
-        response.headers.update(headers)
         return response
 
     def _usage(self, request: EmulatorRequest) -> EmulatorResponse:
