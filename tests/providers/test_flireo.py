@@ -693,10 +693,8 @@ def test_demo_emulator_defaults() -> None:
     assert isinstance(emulator, FlireoEmulator)
     assert emulator.api_key == "k"
     assert emulator.shape == "a"
-    assert (
-        emulator.budget is not None and emulator.budget.requests == 100
-    )  # a minute, as documented
-    assert emulator.budget.per_seconds == 60
+    assert emulator.budget is not None
+    assert (emulator.budget.requests, emulator.budget.per_seconds) == (100, 60)  # as documented
 
 
 def test_fault_hooks_latency_and_a_body_cut_short(serve: Any, fake_key: str, sleeps: Any) -> None:
