@@ -14,13 +14,13 @@ from voice_usage import run_demo
 VENDORS = ("agentphone", "flireo", "ultravox")
 
 
-def test_demo_command_exits_0_quickly_with_all_three_vendors():
+def test_demo_command_exits_0_quickly_with_all_three_vendors(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
     env.pop("VOICE_USAGE_RATECARDS", None)
     env["COLUMNS"] = "200"
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "voice_usage", "demo"],
+        [sys.executable, "-m", "voice_usage", "demo", "--report", str(tmp_path / "demo.html")],
         capture_output=True,
         text=True,
         env=env,
@@ -31,8 +31,11 @@ def test_demo_command_exits_0_quickly_with_all_three_vendors():
     assert done.returncode == 0, done.stderr
     assert elapsed < 15, f"the demo took {elapsed:.1f} s"
     out = done.stdout
-    for step in ("1. fetch", "2. compare", "3. reprice"):
+    for step in ("1. fetch", "2. compare", "3. reprice", "4. report"):
         assert step in out
+    page = tmp_path / "demo.html"
+    assert f"Report written: {page}" in out
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     compare_table = out[out.index("2. compare") : out.index("3. reprice")]
     for vendor in VENDORS:
         assert f"│ {vendor}" in compare_table, vendor

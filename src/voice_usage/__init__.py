@@ -66,6 +66,7 @@ from voice_usage._outputs._export import (
     write_focus_csv,
     write_parquet,
 )
+from voice_usage._outputs._report import Report, report
 from voice_usage._outputs._serialize import read_jsonl, write_csv, write_json, write_jsonl
 from voice_usage._pricing._fx import FxRate, FxRates, MissingRateError
 from voice_usage._pricing._ratecard import (
@@ -132,6 +133,7 @@ __all__ = [
     "RateLimitError",
     "Reconciliation",
     "Registry",
+    "Report",
     "RepriceTarget",
     "ResponseValidationError",
     "RetryPolicy",
@@ -159,6 +161,7 @@ __all__ = [
     "load_registry",
     "price_record",
     "read_jsonl",
+    "report",
     "reprice",
     "reprice_comparison",
     "rollup",

@@ -28,22 +28,44 @@ from voice_usage._pricing._fx import FxRates, MissingRateError, target_currency
 from voice_usage._pricing._ratecard import RateBook, default_rate_book
 from voice_usage._schema import UsageQuery, format_instant, parse_instant
 
-__all__ = ["ProgressCallback", "compare", "resolve_providers"]
+__all__ = [
+    "Fetched",
+    "ProgressCallback",
+    "assemble",
+    "billing_fallback",
+    "check_rates",
+    "compare",
+    "provider_failure",
+    "resolve_providers",
+]
 
 ProgressCallback = Callable[[str, int], None]
 """Called as `progress(provider, records_so_far)` while records stream in."""
 
 
 @dataclass
-class _Fetched:
+class Fetched:
+    """One provider's records summed by group (or its failure), ready to become rows."""
+
     provider: str
     groups: GroupMap | None = None
+    """The usage records per group; `None` when the provider failed."""
     billing: GroupMap | None = None
+    """The billing endpoint's records per group, when the vendor has one."""
     failure: ProviderFailure | None = None
     warnings: list[str] = field(default_factory=list)
 
 
-def _failure(provider: str, exc: BaseException) -> ProviderFailure:
+def billing_fallback(provider: str, exc: BaseException) -> str:
+    """The warning when a billing endpoint failed and the usage records stand in for it."""
+    return (
+        f"{provider}: the billing endpoint failed ({provider_failure(provider, exc).message}); "
+        "billed minutes and cost are summed from the usage records instead"
+    )
+
+
+def provider_failure(provider: str, exc: BaseException) -> ProviderFailure:
+    """A provider's failure, its message starting with the provider's name."""
     message = str(exc)
     if not message.startswith(f"{provider}:"):
         message = f"{provider}: {message}" if message else f"{provider}: {type(exc).__name__}"
@@ -71,23 +93,20 @@ def _run_provider(
     billing_query: UsageQuery | None,
     by: GroupBy,
     progress: ProgressCallback | None,
-) -> _Fetched:
+) -> Fetched:
     name = connection.provider.name
-    fetched = _Fetched(name)
+    fetched = Fetched(name)
     try:
         fetched.groups, fetched.warnings = _fetch_groups(connection, query, by, progress)
     except Exception as exc:  # one provider failing must not hide the others
-        fetched.failure = _failure(name, exc)
+        fetched.failure = provider_failure(name, exc)
         return fetched
     if billing_query is not None:
         try:
             fetched.billing, warnings = _fetch_groups(connection, billing_query, by, None)
             fetched.warnings.extend(warnings)
         except Exception as exc:  # fall back to the usage records
-            fetched.warnings.append(
-                f"{name}: the billing endpoint failed ({_failure(name, exc).message}); "
-                "billed minutes and cost are summed from the usage records instead"
-            )
+            fetched.warnings.append(billing_fallback(name, exc))
     return fetched
 
 
@@ -195,6 +214,41 @@ def compare(
     per_provider = dict(connect_options or {})
     chosen, skipped, registry = resolve_providers(providers, registry, per_provider)
 
+    query_options = dict(options or {})
+    connections, owned = open_connections(
+        chosen, registry, per_provider, common_options, query_options
+    )
+    try:
+        check_rates([c.provider for c in connections], start, end, target, rates)
+        fetched = _fetch_all(connections, start, end, by, progress, use_billing, query_options)
+    finally:
+        for connection in owned:
+            connection.close()
+
+    return assemble(
+        [c.provider for c in connections],
+        fetched,
+        since=start,
+        until=end,
+        by=by,
+        currency=target,
+        rates=rates,
+        skipped=skipped,
+    )
+
+
+def open_connections(
+    chosen: Sequence[str | Provider | Connection],
+    registry: Registry | None,
+    per_provider: Mapping[str, Mapping[str, Any]],
+    common_options: Mapping[str, Any],
+    query_options: Mapping[str, Mapping[str, str]],
+) -> tuple[list[Connection], list[Connection]]:
+    """A `Connection` for each of ``chosen``, and those of them opened here (for the caller to close).
+
+    Raises:
+        ConfigurationError: a provider named twice, or options for a provider not chosen.
+    """
     connections: list[Connection] = []
     owned: list[Connection] = []
     try:
@@ -210,50 +264,84 @@ def compare(
         names = [c.provider.name for c in connections]
         if len(set(names)) != len(names):
             raise ConfigurationError(f"a provider is named twice: {', '.join(names)}")
-        query_options = dict(options or {})
         stray = sorted(set(query_options) - set(names))
         if stray:
             raise ConfigurationError(
                 f"options given for {', '.join(stray)}, which is not compared "
                 f"(comparing {', '.join(names)})"
             )
-        if target is not None:
-            book = default_rate_book()
-            missing: set[tuple[str, str]] = set()
-            needers: set[str] = set()
-            for connection in connections:
-                for code in _expected_currencies(connection.provider, start, end, book):
-                    if not rates.has(code, target):
-                        missing.add((code, target))
-                        needers.add(connection.provider.name)
-            if missing:
-                raise MissingRateError(missing, needed_by=needers)
-        fetched = _fetch_all(connections, start, end, by, progress, use_billing, query_options)
-    finally:
+    except BaseException:
         for connection in owned:
             connection.close()
+        raise
+    return connections, owned
 
+
+def check_rates(
+    providers: Sequence[Provider],
+    since: datetime,
+    until: datetime,
+    target: str | None,
+    rates: FxRates,
+) -> None:
+    """Fail before any request when a provider's rate cards need an exchange rate not given.
+
+    Raises:
+        MissingRateError: naming every missing rate and the providers that need it.
+    """
+    if target is None:
+        return
+    book = default_rate_book()
+    missing: set[tuple[str, str]] = set()
+    needers: set[str] = set()
+    for provider in providers:
+        for code in _expected_currencies(provider, since, until, book):
+            if not rates.has(code, target):
+                missing.add((code, target))
+                needers.add(provider.name)
+    if missing:
+        raise MissingRateError(missing, needed_by=needers)
+
+
+def assemble(
+    providers: Sequence[Provider],
+    fetched: Sequence[Fetched],
+    *,
+    since: datetime,
+    until: datetime,
+    by: GroupBy,
+    currency: str | None,
+    rates: FxRates,
+    skipped: Sequence[Skipped] = (),
+) -> Comparison:
+    """The comparison of providers whose records are summed already: rows, conversion, total.
+
+    `compare` fetches and then assembles; the report sums one fetch several ways and assembles
+    each, so both show the same rows for the same records.
+    """
     rows: list[ComparisonRow] = []
     errors: list[ProviderFailure] = []
     warnings: list[str] = []
-    for connection, result in zip(connections, fetched, strict=True):
+    for provider, result in zip(providers, fetched, strict=True):
         if result.failure is not None:
             errors.append(result.failure)
         else:
-            rows.extend(_provider_rows(connection.provider, result, by))
+            rows.extend(_provider_rows(provider, result, by))
         warnings.extend(result.warnings)
-    rows = convert_rows(rows, target, rates)
+    rows = convert_rows(rows, currency, rates)
     comparison = Comparison(
-        since=start,
-        until=end,
+        since=since,
+        until=until,
         rows=rows,
-        currency=target,
+        currency=currency,
         group_by=by,
         fx=rates.used,
         errors=errors,
-        skipped=skipped,
+        skipped=list(skipped),
         warnings=warnings,
-        total=_labelled_total(total_row(rows, target), errors) if by is GroupBy.PROVIDER else None,
+        total=_labelled_total(total_row(rows, currency), errors)
+        if by is GroupBy.PROVIDER
+        else None,
     )
     comparison.notes.extend(_notes(rows))
     return comparison
@@ -277,7 +365,7 @@ def _fetch_all(
     progress: ProgressCallback | None,
     use_billing: bool,
     options: Mapping[str, Mapping[str, str]],
-) -> list[_Fetched]:
+) -> list[Fetched]:
     jobs = []
     for connection in connections:
         provider = connection.provider
@@ -303,7 +391,7 @@ def _fetch_all(
         return [future.result() for future in futures]
 
 
-def _provider_rows(provider: Provider, fetched: _Fetched, by: GroupBy) -> list[ComparisonRow]:
+def _provider_rows(provider: Provider, fetched: Fetched, by: GroupBy) -> list[ComparisonRow]:
     assert fetched.groups is not None
     groups = fetched.groups
     billing = fetched.billing

@@ -1,0 +1,1 @@
+"""Outputs: what records and comparisons become for people and other programs."""

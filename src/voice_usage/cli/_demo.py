@@ -9,10 +9,12 @@ no vendor: whichever providers are installed take part.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,6 +26,8 @@ from voice_usage._analysis._reprice import reprice_comparison
 from voice_usage._engine._fetch import Connection
 from voice_usage._engine._plugins import Registry, load_registry
 from voice_usage._exceptions import ConfigurationError
+from voice_usage._outputs._report import check_output
+from voice_usage._outputs._report import report as write_report
 from voice_usage._schema import Granularity, UsageQuery, UsageRecord
 from voice_usage.cli._app import cli, handle_errors
 from voice_usage.cli._render import print_comparison, print_records, print_warnings, stdout_console
@@ -49,6 +53,8 @@ class DemoResult:
     comparison: Comparison | None = None
     repricing: Comparison | None = None
     warnings: list[str] = field(default_factory=list)
+    report_path: Path | None = None
+    """Where the HTML report was written, when one was asked for."""
 
 
 @contextmanager
@@ -103,13 +109,19 @@ def run_demo(
     now: datetime | None = None,
     registry: Registry | None = None,
     quiet: bool = False,
+    report: str | Path | None = None,
 ) -> DemoResult:
     """Fetch, compare and reprice the last ``days`` days against the bundled emulators.
 
     Prints each step's table (unless ``quiet``) under the command that does the same against real
-    accounts, and returns the figures.
+    accounts, and returns the figures. With ``report``, also writes the HTML report there.
+
+    Raises:
+        ConfigurationError: when ``report`` is in a missing folder or is a folder (before any
+            emulator starts).
     """
     out = console or stdout_console()
+    page = check_output(report) if report is not None else None
     since, until = _period(days, now)
     span = f"--since {_day(since)} --until {_day(until)}"
     with demo_connections(registry=registry) as connections:
@@ -174,6 +186,27 @@ def run_demo(
         result.warnings.extend(calls.warnings)
         if not quiet:
             print_comparison(repricing, "table")
+
+        # 4. report: one HTML page with the charts and every figure they rest on.
+        if page is not None:
+            say(
+                f"\n[bold]4. report[/bold]  $ voice-usage report {' '.join(names)} {span} "
+                f"--currency {DEMO_CURRENCY} {fx_flags} --reprice-from {source} "
+                f"--reprice-to {','.join(targets)} --output {page}"
+            )
+            written = write_report(
+                list(connections.values()),
+                since,
+                until,
+                currency=DEMO_CURRENCY,
+                fx=DEMO_FX,
+                reprice_from=[source],
+                reprice_to=targets,
+                output=page,
+            )
+            result.report_path = written.path
+            say(f"Report written: {page.resolve()} (open it in a browser; it needs no network)")
+        if not quiet:
             keys = ", ".join(f"{c.provider.env_prefix}_API_KEY" for c in connections.values())
             say(
                 f"\nFX {', '.join(DEMO_FX)} is an example rate for the demo. Against real "
@@ -191,11 +224,23 @@ def run_demo(
     type=click.IntRange(1, 90),
     help="How many days back from today to cover.",
 )
+@click.option(
+    "--report",
+    "report_path",
+    metavar="FILE.html",
+    default=None,
+    help="Where to write the HTML report [default: voice-usage-demo.html in the temporary folder].",
+)
 @handle_errors
-def demo_command(days: int) -> None:
+def demo_command(days: int, report_path: str | None) -> None:
     """Run the whole job against the bundled vendor emulators on loopback: no account needed.
 
     Starts a local emulator of each vendor's API, then fetches, compares and reprices the last
-    --days days, printing each table with the command that makes it against real accounts.
+    --days days, printing each table with the command that makes it against real accounts, and
+    writes the HTML report.
     """
-    run_demo(days=days, console=stdout_console())
+    try:
+        page = check_output(report_path or Path(tempfile.gettempdir()) / "voice-usage-demo.html")
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--report") from None
+    run_demo(days=days, console=stdout_console(), report=page)

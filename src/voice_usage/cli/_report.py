@@ -1,0 +1,117 @@
+"""The `report` command: one HTML page with charts, written from one fetch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from voice_usage._analysis._grouping import GroupBy
+from voice_usage._exceptions import ConfigurationError
+from voice_usage._outputs._report import check_output, report
+from voice_usage.cli._app import (
+    DATE,
+    RATECARDS_HELP,
+    cli,
+    handle_errors,
+    rate_book_from,
+    registry_from,
+)
+from voice_usage.cli._reports import FX_HELP, _fx, _provider_options, _targets, report_problems
+
+__all__ = ["output_path", "report_command"]
+
+
+def output_path(path: str | Path) -> Path:
+    """The report's output path, checked before anything is fetched (exit 2 when unusable)."""
+    try:
+        return check_output(path)
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--output") from None
+
+
+@cli.command("report")
+@click.argument("providers", nargs=-1)
+@click.option("--since", type=DATE, required=True, help="Start, inclusive (date or ISO 8601).")
+@click.option("--until", type=DATE, required=True, help="End, exclusive (date or ISO 8601).")
+@click.option(
+    "--output",
+    "output",
+    required=True,
+    metavar="FILE.html",
+    help="Where to write the page (its folder must exist).",
+)
+@click.option("--currency", metavar="CODE", help="Show every cost in this ISO 4217 currency.")
+@click.option("--fx", "fx_specs", multiple=True, metavar="FROM:TO=RATE", help=FX_HELP)
+@click.option(
+    "--group-by",
+    type=click.Choice([GroupBy.DAY.value, GroupBy.MONTH.value]),
+    default=None,
+    help="Chart per day or per month [default: day, or month for periods over 92 days].",
+)
+@click.option(
+    "--reprice-to",
+    "reprice_to",
+    multiple=True,
+    metavar="VENDOR[,VENDOR...]",
+    help="Add a table of the traffic priced under these rate cards (PROVIDER or PROVIDER:VARIANT).",
+)
+@click.option(
+    "--reprice-from",
+    "reprice_from",
+    multiple=True,
+    metavar="PROVIDER",
+    help="Reprice only this provider's traffic (repeatable; default: all of it).",
+)
+@click.option(
+    "--option",
+    "extra_options",
+    multiple=True,
+    metavar="PROVIDER:KEY=VALUE",
+    help="A provider-specific query option for one provider (repeatable).",
+)
+@click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
+@click.pass_context
+@handle_errors
+def report_command(
+    ctx: click.Context,
+    providers: tuple[str, ...],
+    since: datetime,
+    until: datetime,
+    output: str,
+    currency: str | None,
+    fx_specs: tuple[str, ...],
+    group_by: str | None,
+    reprice_to: tuple[str, ...],
+    reprice_from: tuple[str, ...],
+    extra_options: tuple[str, ...],
+    ratecards_file: str | None,
+) -> None:
+    """Write one HTML page with charts of PROVIDERs' usage over [--since, --until).
+
+    The page opens offline (no script, nothing loaded from elsewhere) and is the same bytes for
+    the same figures: cost, calls and billed minutes per vendor per day (or month), price per
+    minute, the like-for-like table, top agents and numbers, and what the figures rest on.
+    A provider that fails is named on the page; the others are still shown (exit 1).
+    """
+    path = output_path(output)
+    if until <= since:
+        raise click.BadParameter("--until must be after --since", param_hint="--until")
+    rates = _fx(fx_specs, currency)
+    with rate_book_from(ratecards_file):
+        page = report(
+            providers,
+            since,
+            until,
+            currency=currency,
+            fx=rates,
+            group_by=group_by,
+            reprice_to=_targets(reprice_to) if reprice_to else (),
+            reprice_from=reprice_from,
+            options=_provider_options(extra_options),
+            registry=registry_from(ctx),
+            output=path,
+        )
+    click.echo(str(path))
+    report_problems(page.figures.overall)
