@@ -29,12 +29,14 @@ LIBRARY = (
     "write_focus_csv",
     "using_rate_book",
     "run_demo",
+    "report",
+    "Report",
 )
 
 
 def test_every_option_of_the_report_commands_is_documented():
     ctx = click.Context(cli)
-    for name in ("compare", "reprice", "ratecards", "export", "demo"):
+    for name in ("compare", "reprice", "ratecards", "export", "demo", "report"):
         command = cli.get_command(ctx, name)
         assert command is not None and f"voice-usage {name}" in GUIDE, name
         for param in command.params:
