@@ -96,16 +96,25 @@ class _DocumentedBudget:
         self.window = limit.per_seconds
         self.ended: deque[float] = deque()
 
+    def end(self, now: float) -> None:
+        """A request was answered (or failed) at ``now``."""
+        self._forget(now)
+        self.ended.append(now)
+
     def wait(self, now: float, in_flight: int) -> float:
         """Seconds before a request may be sent (0.0: now)."""
-        while self.ended and self.ended[0] <= now - self.window:
-            self.ended.popleft()
+        self._forget(now)
         if len(self.ended) + in_flight < self.requests:
             return 0.0
         if self.ended:
             return self.ended[0] + self.window - now
         # Every slot is held by a request in flight: none frees before it ends and ages a window.
         return self.window
+
+    def _forget(self, now: float) -> None:
+        """Drop answers older than a window: they hold no slot any more (and memory stays flat)."""
+        while self.ended and self.ended[0] <= now - self.window:
+            self.ended.popleft()
 
 
 class RateGate:
@@ -167,7 +176,7 @@ class RateGate:
                 self._observe(headers, now)
             self._in_flight = max(0, self._in_flight - 1)
             if self._documented is not None:
-                self._documented.ended.append(self._monotonic())
+                self._documented.end(self._monotonic())
 
     def _roll(self, now: float) -> None:
         """Past the server's reset, move to its next window."""
