@@ -1,13 +1,18 @@
 """Writing and reading records: JSON, JSON Lines and CSV, Decimals always as strings.
 
-Writers stream: a record is written as soon as it arrives, so exports never hold the whole set.
+Writers stream: exports never hold the whole set. Records are written in small batches (a
+batch goes out when it is full, when a tenth of a second has passed since the last one, and
+when the records end or fail), because one write per record to a text stream costs more than
+serializing the record.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -24,6 +29,32 @@ CSV_COLUMNS: tuple[str, ...] = (
 """CSV header: the core fields in schema order, then `extras` as a JSON object."""
 
 _RECORD = TypeAdapter(UsageRecord)
+_TO_JSON: Callable[[UsageRecord], bytes] = UsageRecord.__pydantic_serializer__.to_json
+"""`record.model_dump_json()` as bytes, without the method's keyword handling per call."""
+_TO_DATA: Callable[..., dict[str, Any]] = UsageRecord.__pydantic_serializer__.to_python
+
+_BATCH_RECORDS = 512
+_BATCH_SECONDS = 0.1
+
+
+class _Batches:
+    """Collects text for ``out`` and writes it in batches (see the module's docstring)."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.parts: list[str] = []
+        self.written_at = time.monotonic()
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        if len(self.parts) >= _BATCH_RECORDS or time.monotonic() - self.written_at > _BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.parts:
+            self.out.write("".join(self.parts))
+            self.parts.clear()
+        self.written_at = time.monotonic()
 
 
 def record_to_json(record: UsageRecord) -> dict[str, Any]:
@@ -34,10 +65,13 @@ def record_to_json(record: UsageRecord) -> dict[str, Any]:
 def write_jsonl(records: Iterable[UsageRecord], out: IO[str]) -> int:
     """One JSON object a line; returns how many records were written."""
     count = 0
-    for record in records:
-        out.write(record.model_dump_json())
-        out.write("\n")
-        count += 1
+    batches = _Batches(out)
+    try:
+        for record in records:
+            batches.add(_TO_JSON(record).decode() + "\n")
+            count += 1
+    finally:
+        batches.flush()  # what was read before a failure is written, as it came
     return count
 
 
@@ -48,26 +82,44 @@ def write_json(records: Iterable[UsageRecord], out: IO[str]) -> int:
     stray `[` behind.
     """
     count = 0
-    for record in records:
-        out.write(",\n  " if count else "[\n  ")
-        out.write(record.model_dump_json())
-        count += 1
+    batches = _Batches(out)
+    try:
+        for record in records:
+            batches.add((",\n  " if count else "[\n  ") + _TO_JSON(record).decode())
+            count += 1
+    finally:
+        batches.flush()
     out.write("\n]\n" if count else "[]\n")
     return count
 
 
 def write_csv(records: Iterable[UsageRecord], out: IO[str]) -> int:
     """CSV with a header row; empty cells for unknown values; returns the record count."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    out.write(_csv_line(CSV_COLUMNS))
     count = 0
-    for record in records:
-        data = record.model_dump(mode="json")
-        row = ["" if data[c] is None else data[c] for c in CSV_COLUMNS[:-1]]
-        row.append(json.dumps(data["extras"], sort_keys=True) if data["extras"] else "")
-        writer.writerow(row)
-        count += 1
+    batches = _Batches(out)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    columns = CSV_COLUMNS[:-1]
+    try:
+        for record in records:
+            data = _TO_DATA(record, mode="json")
+            row = ["" if data[c] is None else data[c] for c in columns]
+            row.append(json.dumps(data["extras"], sort_keys=True) if data["extras"] else "")
+            writer.writerow(row)
+            batches.add(text.getvalue())
+            text.seek(0)
+            text.truncate()
+            count += 1
+    finally:
+        batches.flush()
     return count
+
+
+def _csv_line(row: Iterable[Any]) -> str:
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(row)
+    return text.getvalue()
 
 
 def read_jsonl(source: Iterable[str] | str, *, origin: str = "input") -> Iterator[UsageRecord]:

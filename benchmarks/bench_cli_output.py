@@ -1,0 +1,79 @@
+"""Benchmark 6: writing output costs less than fetching.
+
+The same fetch as benchmark 1 (200 pages of 1000 Flireo logs, 50 ms latency), three ways,
+alternated in one run: the library consuming every record, and `voice-usage fetch ... --format
+jsonl` and `--format csv` run in-process with stdout going to /dev/null (so the terminal is not
+measured, and start-up is benchmark 7's business). CPU time is the process's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import voice_usage
+from benchmarks._common import emulator_process
+from benchmarks.bench_fetch import LATENCY, LOGS, SINCE, UNTIL
+from voice_usage.cli import cli
+
+
+def _timed(func: Callable[[], None]) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    func()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def run(runs: int = 3) -> dict[str, Any]:
+    options = {"logs_per_day": LOGS // 50, "rate_limit": 1_000_000}
+    with emulator_process("flireo", LATENCY, **options) as base_url:
+        environment = {"FLIREO_API_KEY": "bench-key", "FLIREO_BASE_URL": base_url}
+
+        def library() -> None:
+            with voice_usage.connect("flireo", api_key="bench-key", base_url=base_url) as flireo:
+                count = sum(1 for _ in flireo.fetch(SINCE, UNTIL, "call"))
+            assert count == LOGS, count
+
+        def command(output_format: str) -> Callable[[], None]:
+            arguments = ["fetch", "flireo", "--since", SINCE, "--until", UNTIL]
+            arguments += ["--granularity", "call", "--format", output_format]
+
+            def invoke() -> None:
+                with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+                    try:
+                        cli.main(arguments, prog_name="voice-usage", standalone_mode=False)
+                    except SystemExit as exit:
+                        assert not exit.code, exit.code
+
+            return invoke
+
+        contenders = {"library": library, "jsonl": command("jsonl"), "csv": command("csv")}
+        saved = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
+        try:
+            library()  # warm the emulator's memo and the imports
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+            for _ in range(runs):
+                for name, func in contenders.items():
+                    samples[name].append(_timed(func))
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+    result: dict[str, Any] = {}
+    for name, values in samples.items():
+        result[f"{name}_wall_s"] = statistics.median(v[0] for v in values)
+        result[f"{name}_cpu_s"] = statistics.median(v[1] for v in values)
+    for name in ("jsonl", "csv"):
+        result[f"{name}_vs_library"] = result[f"{name}_wall_s"] / result["library_wall_s"]
+    return result
+
+
+if __name__ == "__main__":
+    print(run(), file=sys.stderr)
