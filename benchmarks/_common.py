@@ -98,3 +98,19 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
+
+
+def machine_speed(repeats: int = 200) -> float:
+    """Median seconds to `json.loads` one fixed 1000-log page: the machine's speed right now.
+
+    Taken at the start and the end of a run, it shows how far the shared machine drifted while
+    the benchmarks ran, so figures from one run can be read against each other.
+    """
+    log = '{"id":"log-%d","call_id":"call-%d","duration_seconds":84,"cost":0.14}'
+    page = ('{"logs":[' + ",".join(log % (n, n) for n in range(1000)) + "]}").encode()
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        json.loads(page)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)

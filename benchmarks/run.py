@@ -11,8 +11,16 @@ import platform
 import sys
 import time
 
-from benchmarks import bench_compare, bench_fetch, bench_memory, bench_normalize
-from benchmarks._common import table
+from benchmarks import (
+    bench_budget,
+    bench_cli_output,
+    bench_compare,
+    bench_fetch,
+    bench_memory,
+    bench_normalize,
+    bench_peers,
+)
+from benchmarks._common import machine_speed, table
 
 
 def main() -> None:
@@ -27,6 +35,7 @@ def main() -> None:
     )
 
     rows: list[tuple[str, ...]] = []
+    speed_before = machine_speed()
 
     fetch = bench_fetch.run(runs=runs, hand_runs=2 if args.quick else 3)
     rows.append(
@@ -75,7 +84,49 @@ def main() -> None:
         )
     )
 
+    for result in bench_budget.run(runs=2 if args.quick else 3):
+        rows.append(
+            (
+                "5. 100 pages under a budget of 20 requests / 2 s, "
+                + ("with X-RateLimit headers" if result["headers"] else "no headers"),
+                f"{result['took_s']:.2f} s; budget bound {result['bound_s']:.2f} s; "
+                f"{result['throttled']} answers of 429 in {result['runs']} runs",
+                f"{result['vs_bound']:.2f}x the bound",
+                "<= 1.1x; no 429",
+            )
+        )
+
+    output = bench_cli_output.run(runs=runs)
+    for name in ("jsonl", "csv"):
+        rows.append(
+            (
+                f"6. CLI fetch --format {name} vs the library, 200,000 logs",
+                f"CLI {output[f'{name}_wall_s']:.2f} s wall, {output[f'{name}_cpu_s']:.2f} s CPU; "
+                f"library {output['library_wall_s']:.2f} s, {output['library_cpu_s']:.2f} s CPU",
+                f"{output[f'{name}_vs_library']:.2f}x the library",
+                "<= 1.25x",
+            )
+        )
+
+    peers = bench_peers.run(runs=runs)
+    for peer in peers["rows"]:
+        rows.append(
+            (
+                f"8. the same fetch: {peer['name']}",
+                f"{peer['wall_s']:.2f} s wall, {peer['cpu_s']:.2f} s CPU",
+                f"{peer['wall_vs_ours']:.2f}x our wall, {peer['cpu_vs_ours']:.2f}x our CPU",
+                "async loop: ours within 1.2x of its wall" if "async" in peer["name"] else "",
+            )
+        )
+    for name, why in peers["skipped"].items():
+        rows.append((f"8. the same fetch: {name}", f"skipped: {why}", "", ""))
+
+    speed_after = machine_speed()
     print(table(rows, ("benchmark", "measured (medians)", "result", "target")))
+    print(
+        f"\nmachine drift: json.loads of one page took {speed_before * 1e3:.2f} ms at the start "
+        f"and {speed_after * 1e3:.2f} ms at the end ({speed_after / speed_before:.2f}x)"
+    )
     print(f"\n(all benchmarks: {time.perf_counter() - started:.0f} s)", file=sys.stderr)
 
 

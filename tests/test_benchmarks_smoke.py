@@ -13,9 +13,16 @@ def benchmarks_importable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(ROOT))
 
 
-@pytest.mark.parametrize(
-    "name", ["run", "against", "bench_fetch", "bench_normalize", "bench_memory", "bench_compare"]
+MODULES = sorted(
+    path.stem for path in (ROOT / "benchmarks").glob("*.py") if not path.stem.startswith("__")
 )
+
+
+def test_the_benchmarks_are_found():
+    assert {"run", "against", "bench_fetch", "bench_budget", "bench_peers"} <= set(MODULES)
+
+
+@pytest.mark.parametrize("name", MODULES)
 def test_every_benchmark_imports(name):
     importlib.import_module(f"benchmarks.{name}")
 
