@@ -275,3 +275,51 @@ def test_output_path_is_checked_before_any_request(tmp_path: Path) -> None:
         [ALPHA], SINCE, UNTIL, output=tmp_path / "r.html", connect_options=options(ALPHA)
     )
     assert (tmp_path / "r.html").read_text(encoding="utf-8") == written.html
+
+
+def priced(day_: int, item: str, minutes: str, cost: str, card: str) -> UsageRecord:
+    start = datetime(2026, 11, day_, tzinfo=UTC)
+    return UsageRecord(
+        provider="gamma",
+        grain=Grain.WINDOW,
+        period_start=start,
+        period_end=start + timedelta(days=1),
+        calls=None if item == "sip" else 3,
+        billed_minutes=Decimal(minutes),
+        cost=Decimal(cost),
+        currency="USD",
+        cost_source=CostSource.RATE_CARD,
+        rate_card=card,
+        item=item,
+    )
+
+
+def test_line_items_without_a_split_stack_by_metered_item_and_their_cards_are_listed() -> None:
+    from voice_usage import default_rate_book
+
+    book = {rate.label: rate for rate in default_rate_book().rates}
+    call_card, sip_card = "ultravox/call@2025-01-01", "ultravox/sip@2025-11-10"
+    gamma = RecordsProvider(
+        [
+            priced(1, "call", "10", "0.50", call_card),
+            priced(1, "sip", "4", "0.02", sip_card),
+            priced(2, "call", "2", "0.10", call_card),
+        ],
+        name="gamma",
+        granularities=[voice_usage.Granularity.DAY],
+    )
+    page = report([gamma], SINCE, UNTIL, connect_options=options(gamma))
+    tables = Tables(page.html).tables
+    cost = tables["figures-cost-usd"]
+    assert cost[0] == ["Day (UTC)", "gamma", "gamma · call", "gamma · sip"]
+    # call minutes and SIP minutes are the vendor's own line items: 0.50 + 0.02 on Nov 1
+    assert cost[1:] == [
+        ["2026-11-01", "0.52", "0.50", "0.02"],
+        ["2026-11-02", "0.10", "0.10", "0.00"],
+    ]
+    cards = tables["rate-cards"]
+    assert [row[0] for row in cards[1:]] == [call_card, sip_card]
+    for row in cards[1:]:
+        rate = book[row[0]]
+        assert row[1].startswith(f"{money(rate.price_per_minute)} {rate.currency}")
+        assert row[4] == ", ".join(str(part) for part in rate.covers)

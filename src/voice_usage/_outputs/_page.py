@@ -466,9 +466,9 @@ def _source(row: ComparisonRow) -> str:
     return source.strip(", ") or "n/a"
 
 
-def _top(comparison: Comparison | None, what: str) -> tuple[list[str], list[list[str]]]:
+def _top(comparison: Comparison | None, what: str) -> tuple[list[str], list[list[str]], list[str]]:
     if comparison is None:
-        return [], []
+        return [], [], []
     currency = comparison.currency
     rows = [row for row in comparison.rows if row.records]
 
@@ -488,7 +488,12 @@ def _top(comparison: Comparison | None, what: str) -> tuple[list[str], list[list
         ]
         for row in chosen
     ]
-    return headers, table
+    notes = [
+        f"{row.provider} {row.group or f'(no {what.lower()})'}: cost unknown: {row.unknown['cost']}"
+        for row in chosen
+        if "cost" in row.unknown
+    ]
+    return headers, table, notes
 
 
 def _repricing(comparison: Comparison | None) -> tuple[list[str], list[list[str]]]:
@@ -587,26 +592,13 @@ def _provenance(figures: ReportFigures) -> str:
                 "Price per minute",
                 "Billing increment",
                 "In force",
+                "Covers",
+                "Leaves out",
                 "Checked",
                 "Source",
                 "Note",
             ),
-            [
-                [
-                    rate.label,
-                    f"{money(rate.price_per_minute)} {rate.currency}",
-                    rate.increment
-                    + (f", at least {money(rate.minimum_charge)}" if rate.minimum_charge else ""),
-                    f"from {rate.effective_from.isoformat()}"
-                    + (
-                        f" until {rate.effective_until.isoformat()}" if rate.effective_until else ""
-                    ),
-                    rate.checked.isoformat(),
-                    rate.source,
-                    rate.note or "",
-                ]
-                for rate in figures.rates
-            ],
+            [_rate_cells(rate) for rate in figures.rates],
         )
     )
     parts.append("<h3>Exchange rates</h3>")
@@ -645,6 +637,29 @@ def _provenance(figures: ReportFigures) -> str:
         parts.append("<h3>Left out</h3>")
         parts.append(_list((f"{s.provider}: {s.reason}" for s in overall.skipped), ""))
     return "".join(parts)
+
+
+def _rate_cells(rate: Rate) -> list[str]:
+    """One rate-card line as the page states it; inferred values are marked as such."""
+    inferred = set(rate.inferred)
+
+    def mark(field: str, text: str) -> str:
+        return f"{text} (inferred)" if field in inferred else text
+
+    leaves_out = "; ".join(f"{part}: {who}" for part, who in sorted(rate.leaves_out.items()))
+    return [
+        rate.label,
+        mark("price_per_minute", f"{money(rate.price_per_minute)} {rate.currency}"),
+        mark("increment_seconds", rate.increment)
+        + (f", at least {money(rate.minimum_charge)}" if rate.minimum_charge else ""),
+        f"from {rate.effective_from.isoformat()}"
+        + (f" until {rate.effective_until.isoformat()}" if rate.effective_until else ""),
+        ", ".join(str(part) for part in rate.covers) or "nothing",
+        leaves_out or ", ".join(str(p) for p in rate.left_out) or "nothing",
+        rate.checked.isoformat(),
+        rate.source,
+        rate.note or "",
+    ]
 
 
 def _figure(page_chart: PageChart) -> str:
@@ -712,9 +727,10 @@ def render_page(figures: ReportFigures) -> str:
     ):
         if comparison is None:
             continue
-        headers, table = _top(comparison, what)
+        headers, table, notes = _top(comparison, what)
         parts.append(f"<h2>Top {name} by cost</h2>")
         parts.append(_table(f"top-{name}", f"The {TOP} {name} that cost most", headers, table))
+        parts.extend(f'<p class="meta">{escape(n)}</p>' for n in notes)
     parts.append("<h2>What the figures rest on</h2>")
     parts.append(_provenance(figures))
     parts.append(

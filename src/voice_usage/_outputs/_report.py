@@ -29,7 +29,7 @@ from voice_usage._analysis._compare import (
     resolve_providers,
 )
 from voice_usage._analysis._comparison import Comparison, ProviderFailure, Skipped
-from voice_usage._analysis._grouping import GroupBy, fetch_granularity
+from voice_usage._analysis._grouping import GroupBy, fetch_granularity, group_key
 from voice_usage._analysis._reprice import reprice_comparison
 from voice_usage._analysis._rows import accumulate
 from voice_usage._engine._fetch import Connection
@@ -201,28 +201,21 @@ def _comparison(
 def _components(
     fetched: Sequence[ProviderRecords], by: GroupBy
 ) -> dict[ComponentKey, dict[str, Decimal]]:
-    """Per provider and bucket, the cost split, where every costed record of the bucket gave one.
+    """Per provider and bucket, the cost by line item, in the records' currency.
 
-    Taken from the records whose cost the row shows: billing records where the vendor has them.
+    Taken from the records whose cost the row shows (billing records where the vendor has them):
+    a record's `cost_components`, or its whole cost under its metered item (`call`, `sip`) when
+    it has no split of its own.
     """
     out: dict[ComponentKey, dict[str, Decimal]] = {}
-    broken: set[ComponentKey] = set()
     for got in fetched:
         for record in got.billing if got.billing is not None else got.records:
             if record.cost is None:
                 continue
-            start = record.period_start
-            key = (
-                got.provider.name,
-                start.date().isoformat() if by is GroupBy.DAY else start.strftime("%Y-%m"),
-            )
-            if record.cost_components is None:
-                broken.add(key)
-                continue
-            split = out.setdefault(key, {})
-            for name, amount in record.cost_components.items():
+            split = out.setdefault((got.provider.name, group_key(record, by) or ""), {})
+            for name, amount in (record.cost_components or {record.item: record.cost}).items():
                 split[name] = split.get(name, Decimal(0)) + amount
-    return {key: split for key, split in out.items() if key not in broken}
+    return out
 
 
 def _covers(fetched: Sequence[ProviderRecords]) -> dict[str, tuple[str, ...] | None]:
@@ -239,7 +232,10 @@ def _covers(fetched: Sequence[ProviderRecords]) -> dict[str, tuple[str, ...] | N
     return out
 
 
-def _rates_used(fetched: Sequence[ProviderRecords], book: RateBook) -> list[Rate]:
+def _rates_used(
+    fetched: Sequence[ProviderRecords], overall: Comparison, book: RateBook
+) -> list[Rate]:
+    """The rate-card lines that priced a record: named on the records, or on compare's rows."""
     labels = {
         record.rate_card
         for got in fetched
@@ -247,6 +243,7 @@ def _rates_used(fetched: Sequence[ProviderRecords], book: RateBook) -> list[Rate
         for record in records
         if record.rate_card
     }
+    labels.update(label for row in overall.rows for label in row.rate_cards)
     return sorted((rate for rate in book.rates if rate.label in labels), key=lambda r: r.label)
 
 
@@ -268,8 +265,9 @@ def report_from_records(
     by = bucket_of(since, until, group_by)
     target = target_currency(currency)
     rates = FxRates(FxRates.coerce(fx).rates.values())
+    overall = _comparison(fetched, since, until, GroupBy.PROVIDER, target, rates, skipped)
     figures = ReportFigures(
-        overall=_comparison(fetched, since, until, GroupBy.PROVIDER, target, rates, skipped),
+        overall=overall,
         timeline=_comparison(fetched, since, until, by, target, rates),
         agents=_comparison(fetched, since, until, GroupBy.AGENT, target, rates),
         numbers=_comparison(fetched, since, until, GroupBy.NUMBER, target, rates),
@@ -277,7 +275,7 @@ def report_from_records(
         components=_components(fetched, by),
         covers=_covers(fetched),
         reconciliations={g.provider.name: g.reconciliations for g in fetched if g.reconciliations},
-        rates=_rates_used(fetched, book or default_rate_book()),
+        rates=_rates_used(fetched, overall, book or default_rate_book()),
         missing_ranges=missing_ranges,
         source=source,
     )
