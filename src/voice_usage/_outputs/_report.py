@@ -2,9 +2,10 @@
 
 Each provider's finest records are fetched once (calls where the vendor lists calls), together
 with its billing records where it has an authoritative billing endpoint, exactly as `compare`
-reads them. The page's figures are then `compare`'s rows over those same records: for the whole
-period, per day (or month on long periods), per agent and per number. One fetch serves them
-all, so the page's tables agree with each other and with `compare` over the same records.
+reads them. As they stream in, a `Tally` sums them every way the page shows them (whole period,
+per day or month, per agent, per number), so memory grows with those groups, not with the
+records. The page's figures are `compare`'s rows over those sums, so its tables agree with each
+other and with `compare` over the same records.
 """
 
 from __future__ import annotations
@@ -31,18 +32,21 @@ from voice_usage._analysis._compare import (
 from voice_usage._analysis._comparison import Comparison, ProviderFailure, Skipped
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity, group_key
 from voice_usage._analysis._reprice import reprice_comparison
-from voice_usage._analysis._rows import accumulate
+from voice_usage._analysis._rows import GroupMap, RowTotals
 from voice_usage._engine._fetch import Connection
 from voice_usage._engine._plugins import Registry
 from voice_usage._engine._provider import Provider, Reconciliation
 from voice_usage._exceptions import ConfigurationError
-from voice_usage._outputs._page import ComponentKey, ReportFigures, render_page
+from voice_usage._outputs._page import ReportFigures, render_page
 from voice_usage._pricing._fx import FxRates, target_currency
 from voice_usage._pricing._ratecard import Rate, RateBook, default_rate_book
 from voice_usage._pricing._reprice import RepriceTarget
 from voice_usage._schema import UsageQuery, UsageRecord, format_instant, parse_instant
 
-__all__ = ["Report", "check_output", "report", "report_from_records"]
+__all__ = ["ProviderFigures", "Report", "Tally", "check_output", "report"]
+
+Source = Connection
+"""Where a provider's records come from (its API through a `Connection`)."""
 
 MONTHS_AFTER_DAYS = 92
 """Periods longer than this many days are charted per month rather than per day."""
@@ -112,27 +116,82 @@ def bucket_of(since: datetime, until: datetime, group_by: GroupBy | str | None) 
 
 
 @dataclass
-class ProviderRecords:
-    """One provider's records for the page, as fetched (or read from the store)."""
+class Tally:
+    """One pass over a provider's records: every grouping the page needs, and what they rest on.
+
+    Memory grows with the number of groups (days, agents, numbers), never with the records.
+    """
+
+    bucket: GroupBy
+    """The charts' bucket: `day` or `month`."""
+    groups: dict[GroupBy, GroupMap]
+    """Per grouping, the records summed as `compare` sums them."""
+    components: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    """Per bucket, the cost by line item in the records' currency: a record's `cost_components`,
+    or its whole cost under its metered item (`call`, `sip`) when it has no split of its own."""
+    covers: set[str] | None = None
+    """The parts of a call every costed record's cost covers; `None` before any costed record."""
+    rate_cards: set[str] = field(default_factory=set)
+    """The rate-card lines named on the records."""
+
+    @classmethod
+    def over(cls, bucket: GroupBy, groupings: Iterable[GroupBy]) -> Tally:
+        """An empty tally for these groupings."""
+        return cls(bucket, {by: {} for by in groupings})
+
+    def add(self, record: UsageRecord) -> None:
+        """Count one record in every grouping."""
+        for by, groups in self.groups.items():
+            key = group_key(record, by)
+            totals = groups.get(key)
+            if totals is None:
+                totals = groups[key] = RowTotals()
+            totals.add(record)
+        if record.rate_card:
+            self.rate_cards.add(record.rate_card)
+        if record.cost is None:
+            return
+        split = self.components.setdefault(group_key(record, self.bucket) or "", {})
+        for name, amount in (record.cost_components or {record.item: record.cost}).items():
+            split[name] = split.get(name, Decimal(0)) + amount
+        parts = {str(part) for part in record.cost_covers or ()}
+        self.covers = parts if self.covers is None else self.covers & parts
+
+
+@dataclass
+class ProviderFigures:
+    """One provider's records for the page, tallied as they stream in (or its failure)."""
 
     provider: Provider
-    records: list[UsageRecord] = field(default_factory=list)
-    billing: list[UsageRecord] | None = None
-    """Records of the vendor's billing endpoint, when it has one (`Provider.billing_query`)."""
+    usage: Tally | None = None
+    billing: Tally | None = None
+    """The vendor's billing records, when it has a billing endpoint (`Provider.billing_query`)."""
     failure: ProviderFailure | None = None
     warnings: list[str] = field(default_factory=list)
     reconciliations: list[Reconciliation] = field(default_factory=list)
+    kept: list[UsageRecord] = field(default_factory=list)
+    """The records themselves, kept only when the page reprices this provider's traffic."""
+
+    @property
+    def priced(self) -> Tally | None:
+        """The tally whose costs the rows show: billing records where the vendor has them."""
+        return self.billing or self.usage
+
+
+_GROUPINGS = (GroupBy.PROVIDER, GroupBy.AGENT, GroupBy.NUMBER)
+"""Besides the bucket, the groupings of the page (agents and numbers for the top tables)."""
 
 
 def _fetch_provider(
-    connection: Connection,
+    connection: Source,
     since: datetime,
     until: datetime,
     by: GroupBy,
     options: Mapping[str, str],
-) -> ProviderRecords:
+    keep: bool,
+) -> ProviderFigures:
     provider = connection.provider
-    got = ProviderRecords(provider)
+    got = ProviderFigures(provider)
     query = UsageQuery(
         since=since,
         until=until,
@@ -140,13 +199,19 @@ def _fetch_provider(
         options=dict(options),
     )
     try:
+        tally = Tally.over(by, (*_GROUPINGS, by))
         result = connection.fetch(query)
         with result:
-            got.records = result.to_list()
+            for record in result:
+                tally.add(record)
+                if keep:
+                    got.kept.append(record)
+        got.usage = tally
         got.warnings.extend(result.warnings)
         got.reconciliations.extend(result.report.reconciliations)
     except Exception as exc:  # one provider failing must not hide the others
         got.failure = provider_failure(provider.name, exc)
+        got.kept = []
         return got
     # The billing endpoint is asked as `compare` asks it for the page's buckets.
     billing_query = provider.billing_query(
@@ -154,9 +219,12 @@ def _fetch_provider(
     )
     if billing_query is not None:
         try:
+            billing = Tally.over(by, (GroupBy.PROVIDER, by))
             result = connection.fetch(billing_query)
             with result:
-                got.billing = result.to_list()
+                for record in result:
+                    billing.add(record)
+            got.billing = billing
             got.warnings.extend(result.warnings)
             got.reconciliations.extend(result.report.reconciliations)
         except Exception as exc:  # fall back to the usage records, as compare does
@@ -165,7 +233,7 @@ def _fetch_provider(
 
 
 def _comparison(
-    fetched: Sequence[ProviderRecords],
+    fetched: Sequence[ProviderFigures],
     since: datetime,
     until: datetime,
     by: GroupBy,
@@ -173,19 +241,15 @@ def _comparison(
     rates: FxRates,
     skipped: Sequence[Skipped] = (),
 ) -> Comparison:
-    """`compare`'s comparison grouped ``by``, over records already at hand."""
+    """`compare`'s comparison grouped ``by``, over the tallied records."""
     summed = []
     for got in fetched:
         name = got.provider.name
-        if got.failure is not None:
+        if got.failure is not None or got.usage is None:
             summed.append(Fetched(name, failure=got.failure))
             continue
-        billing = None
-        if got.billing is not None and by in (GroupBy.PROVIDER, GroupBy.DAY, GroupBy.MONTH):
-            billing = accumulate(got.billing, by)
-        summed.append(
-            Fetched(name, accumulate(got.records, by), billing, warnings=list(got.warnings))
-        )
+        billing = got.billing.groups.get(by) if got.billing is not None else None
+        summed.append(Fetched(name, got.usage.groups[by], billing, warnings=list(got.warnings)))
     return assemble(
         [got.provider for got in fetched],
         summed,
@@ -198,88 +262,53 @@ def _comparison(
     )
 
 
-def _components(
-    fetched: Sequence[ProviderRecords], by: GroupBy
-) -> dict[ComponentKey, dict[str, Decimal]]:
-    """Per provider and bucket, the cost by line item, in the records' currency.
-
-    Taken from the records whose cost the row shows (billing records where the vendor has them):
-    a record's `cost_components`, or its whole cost under its metered item (`call`, `sip`) when
-    it has no split of its own.
-    """
-    out: dict[ComponentKey, dict[str, Decimal]] = {}
-    for got in fetched:
-        for record in got.billing if got.billing is not None else got.records:
-            if record.cost is None:
-                continue
-            split = out.setdefault((got.provider.name, group_key(record, by) or ""), {})
-            for name, amount in (record.cost_components or {record.item: record.cost}).items():
-                split[name] = split.get(name, Decimal(0)) + amount
-    return out
-
-
-def _covers(fetched: Sequence[ProviderRecords]) -> dict[str, tuple[str, ...] | None]:
-    """Per provider, the parts every costed record's cost covers (their intersection)."""
-    out: dict[str, tuple[str, ...] | None] = {}
-    for got in fetched:
-        common: set[str] | None = None
-        for record in got.records:
-            if record.cost is None:
-                continue
-            parts = {str(part) for part in record.cost_covers or ()}
-            common = parts if common is None else common & parts
-        out[got.provider.name] = None if common is None else tuple(sorted(common))
-    return out
-
-
 def _rates_used(
-    fetched: Sequence[ProviderRecords], overall: Comparison, book: RateBook
+    fetched: Sequence[ProviderFigures], overall: Comparison, book: RateBook
 ) -> list[Rate]:
     """The rate-card lines that priced a record: named on the records, or on compare's rows."""
     labels = {
-        record.rate_card
+        label
         for got in fetched
-        for records in (got.records, got.billing or [])
-        for record in records
-        if record.rate_card
+        for tally in (got.usage, got.billing)
+        if tally is not None
+        for label in tally.rate_cards
     }
     labels.update(label for row in overall.rows for label in row.rate_cards)
     return sorted((rate for rate in book.rates if rate.label in labels), key=lambda r: r.label)
 
 
-def report_from_records(
-    fetched: Sequence[ProviderRecords],
+def _figures(
+    fetched: Sequence[ProviderFigures],
     since: datetime,
     until: datetime,
-    *,
-    currency: str | None = None,
-    fx: FxRates | Mapping[str, str | Decimal] | Iterable[str] | None = None,
-    group_by: GroupBy | str | None = None,
-    repricing: Comparison | None = None,
-    missing_ranges: Sequence[str] = (),
-    source: str = "fetched from the vendors' APIs",
-    book: RateBook | None = None,
-    skipped: Sequence[Skipped] = (),
-) -> Report:
-    """The page over records already at hand (fetched, or read from the store)."""
-    by = bucket_of(since, until, group_by)
-    target = target_currency(currency)
-    rates = FxRates(FxRates.coerce(fx).rates.values())
-    overall = _comparison(fetched, since, until, GroupBy.PROVIDER, target, rates, skipped)
-    figures = ReportFigures(
+    by: GroupBy,
+    currency: str | None,
+    rates: FxRates,
+    repricing: Comparison | None,
+    skipped: Sequence[Skipped],
+) -> ReportFigures:
+    """The page's figures: `compare`'s rows every way the page shows them, and their grounds."""
+    overall = _comparison(fetched, since, until, GroupBy.PROVIDER, currency, rates, skipped)
+    return ReportFigures(
         overall=overall,
-        timeline=_comparison(fetched, since, until, by, target, rates),
-        agents=_comparison(fetched, since, until, GroupBy.AGENT, target, rates),
-        numbers=_comparison(fetched, since, until, GroupBy.NUMBER, target, rates),
+        timeline=_comparison(fetched, since, until, by, currency, rates),
+        agents=_comparison(fetched, since, until, GroupBy.AGENT, currency, rates),
+        numbers=_comparison(fetched, since, until, GroupBy.NUMBER, currency, rates),
         repricing=repricing,
-        components=_components(fetched, by),
-        covers=_covers(fetched),
+        components={
+            (got.provider.name, key): split
+            for got in fetched
+            if got.priced is not None
+            for key, split in got.priced.components.items()
+        },
+        covers={
+            got.provider.name: None if got.usage.covers is None else tuple(sorted(got.usage.covers))
+            for got in fetched
+            if got.usage is not None
+        },
         reconciliations={g.provider.name: g.reconciliations for g in fetched if g.reconciliations},
-        rates=_rates_used(fetched, overall, book or default_rate_book()),
-        missing_ranges=missing_ranges,
-        source=source,
+        rates=_rates_used(fetched, overall, default_rate_book()),
     )
-    return Report(render_page(figures), figures)
 
 
 def report(
@@ -350,7 +379,7 @@ def report(
     try:
         check_rates([c.provider for c in connections], start, end, wanted, rates)
         if not connections:
-            fetched: list[ProviderRecords] = []
+            fetched: list[ProviderFigures] = []
         else:
             with ThreadPoolExecutor(
                 max_workers=len(connections), thread_name_prefix="voice-usage-report"
@@ -363,6 +392,7 @@ def report(
                         end,
                         by,
                         query_options.get(c.provider.name, {}),
+                        bool(reprice_to) and (not reprice_from or c.provider.name in reprice_from),
                     )
                     for c in connections
                 ]
@@ -373,28 +403,15 @@ def report(
     repricing = None
     if reprice_to:
         repricing = reprice_comparison(
-            (
-                r
-                for got in fetched
-                if not reprice_from or got.provider.name in reprice_from
-                for r in got.records
-            ),
+            (record for got in fetched for record in got.kept),
             reprice_to,
             since=start,
             until=end,
             currency=wanted,
             fx=rates,
         )
-    page = report_from_records(
-        fetched,
-        start,
-        end,
-        currency=wanted,
-        fx=rates,
-        group_by=by,
-        repricing=repricing,
-        skipped=skipped,
-    )
+    figures = _figures(fetched, start, end, by, wanted, rates, repricing, skipped)
+    page = Report(render_page(figures), figures)
     if target is not None:
         page.write(target)
     return page
