@@ -324,7 +324,7 @@ def test_no_provider_named_means_every_installed_one_with_a_key(monkeypatch):
     )
     assert [r.provider for r in result.rows] == ["keyed"]
     assert [(s.provider, s.reason) for s in result.skipped] == [
-        ("keyless", "no API key: KEYLESS_API_KEY is not set")
+        ("keyless", "no API key; set KEYLESS_API_KEY or pass api_key=")
     ]
     monkeypatch.delenv("KEYED_API_KEY")
     with pytest.raises(ConfigurationError, match="no provider to compare"):

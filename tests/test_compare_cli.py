@@ -291,7 +291,9 @@ def test_compare_with_no_provider_takes_those_with_keys(env: dict[str, str]) -> 
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert [row["provider"] for row in data["rows"]] == ["flireo", "ultravox"]
-    assert "skipped agentphone: no API key: AGENTPHONE_API_KEY is not set" in result.stderr
+    assert (
+        "skipped agentphone: no API key; set AGENTPHONE_API_KEY or pass api_key=" in result.stderr
+    )
 
 
 def test_bad_arguments_exit_2(env: dict[str, str]) -> None:

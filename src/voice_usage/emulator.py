@@ -254,6 +254,11 @@ class Emulator(ABC):
     def __init__(self, api_key: str = "test-key") -> None:
         self.api_key = api_key
 
+    @property
+    def credentials(self) -> dict[str, str]:
+        """What a client needs to be let in, by `Credential` name (the demo connects with it)."""
+        return {"api_key": self.api_key}
+
     def authorized(self, request: EmulatorRequest) -> bool:
         """Whether the request carries the key (Bearer by default)."""
         return request.headers.get("authorization") == f"Bearer {self.api_key}"

@@ -11,10 +11,13 @@ make and a function that turns the parsed pages into `UsageRecord`s), and the co
 """
 
 from voice_usage._engine._provider import (
+    API_KEY,
     ApiKeyHeaderAuth,
     AuthScheme,
+    BasicAuth,
     BearerAuth,
     Capabilities,
+    Credential,
     CursorPaging,
     FetchPlan,
     FetchReport,
@@ -55,13 +58,16 @@ from voice_usage._schema import (
 from voice_usage.hookspecs import hookimpl
 
 __all__ = [
+    "API_KEY",
     "ApiKeyHeaderAuth",
     "AuthScheme",
+    "BasicAuth",
     "BearerAuth",
     "CallPart",
     "Capabilities",
     "ConfigurationError",
     "CostSource",
+    "Credential",
     "CursorPaging",
     "FetchPlan",
     "FetchReport",

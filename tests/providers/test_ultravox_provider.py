@@ -86,7 +86,7 @@ def test_registered_under_its_name_and_meets_the_contract():
     assert isinstance(provider, UltravoxProvider)
     assert registry.providers["ultravox"].distribution == "voice-usage-ultravox"
     check_provider(provider)
-    assert provider.auth.headers("k") == {"X-API-Key": "k"}
+    assert provider.auth.headers({"api_key": "k"}) == {"X-API-Key": "k"}
     assert provider.default_base_url == "https://api.ultravox.ai"
     assert provider.capabilities.granularities == {
         Granularity.CALL,

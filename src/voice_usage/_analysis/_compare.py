@@ -9,7 +9,6 @@ reported in `Comparison.errors` while the other rows are still there.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,9 +19,9 @@ from typing import Any
 from voice_usage._analysis._comparison import Comparison, ComparisonRow, ProviderFailure, Skipped
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity, key_order
 from voice_usage._analysis._rows import GroupMap, accumulate, build_row, convert_rows, total_row
-from voice_usage._engine._fetch import Connection
+from voice_usage._engine._fetch import Connection, gather_credentials
 from voice_usage._engine._plugins import Registry, load_registry
-from voice_usage._engine._provider import Provider
+from voice_usage._engine._provider import Provider, credentials_problem
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._pricing._fx import FxRates, MissingRateError, target_currency
 from voice_usage._pricing._ratecard import RateBook, default_rate_book
@@ -110,8 +109,11 @@ def _run_provider(
     return fetched
 
 
-def _has_credentials(provider: Provider, options: Mapping[str, Any]) -> bool:
-    return bool(options.get("api_key") or os.environ.get(f"{provider.env_prefix}_API_KEY"))
+def _missing_credentials(provider: Provider, options: Mapping[str, Any]) -> str | None:
+    given = gather_credentials(
+        provider, api_key=options.get("api_key"), credentials=options.get("credentials")
+    )
+    return credentials_problem(provider, given)
 
 
 def resolve_providers(
@@ -129,8 +131,8 @@ def resolve_providers(
         provider = registry.get(name)
         if not provider.capabilities.implemented:
             skipped.append(Skipped(name, "the adapter is not implemented yet"))
-        elif not _has_credentials(provider, connect_options.get(name, {})):
-            skipped.append(Skipped(name, f"no API key: {provider.env_prefix}_API_KEY is not set"))
+        elif problem := _missing_credentials(provider, connect_options.get(name, {})):
+            skipped.append(Skipped(name, problem.removeprefix(f"{name}: ")))
         else:
             chosen.append(name)
     for error in registry.errors:

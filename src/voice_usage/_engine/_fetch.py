@@ -22,6 +22,7 @@ from collections.abc import (
     Generator,
     Iterable,
     Iterator,
+    Mapping,
     Sequence,
 )
 from datetime import date, datetime
@@ -40,7 +41,15 @@ from voice_usage._engine._pagination import (
     walk_pages,
 )
 from voice_usage._engine._plugins import Registry, load_registry
-from voice_usage._engine._provider import FetchPlan, FetchReport, Page, Provider, Walk
+from voice_usage._engine._provider import (
+    API_KEY,
+    FetchPlan,
+    FetchReport,
+    Page,
+    Provider,
+    Walk,
+    credentials_problem,
+)
 from voice_usage._engine._retry import RetryPolicy
 from voice_usage._exceptions import (
     ConfigurationError,
@@ -51,7 +60,7 @@ from voice_usage._exceptions import (
 from voice_usage._rollup import rollup
 from voice_usage._schema import Granularity, UsageQuery, UsageRecord
 
-__all__ = ["Connection", "FetchResult", "connect", "fetch"]
+__all__ = ["Connection", "FetchResult", "connect", "fetch", "gather_credentials"]
 
 
 def _native_granularity(provider: Provider, wanted: Granularity) -> Granularity:
@@ -64,6 +73,29 @@ def _native_granularity(provider: Provider, wanted: Granularity) -> Granularity:
             f"granularity {wanted.value!r} is not available (the API reports: {offered})",
         )
     return native
+
+
+def gather_credentials(
+    provider: Provider,
+    *,
+    api_key: str | None = None,
+    credentials: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """``provider``'s credentials: the values given, else each from its environment variable."""
+    given = dict(credentials or {})
+    if api_key:
+        given[API_KEY] = api_key
+    found = {}
+    for credential in provider.credential_spec:
+        value = given.pop(credential.name, None) or os.environ.get(credential.env)
+        if value:
+            found[credential.name] = value
+    if given:
+        known = ", ".join(c.name for c in provider.credential_spec)
+        raise ConfigurationError(
+            f"{provider.name}: unknown credential(s) {', '.join(sorted(given))} (it takes {known})"
+        )
+    return found
 
 
 class FetchResult(Iterable[UsageRecord]):
@@ -152,6 +184,8 @@ class Connection:
     Args:
         provider: A provider name (looked up among installed providers) or a `Provider`.
         api_key: The key; defaults to the `<NAME>_API_KEY` environment variable.
+        credentials: For a provider with several credentials (`Provider.credentials`), the
+            values by name; each defaults to its own environment variable.
         base_url: Defaults to `<NAME>_BASE_URL`, then the provider's documented URL.
         transport: An httpx transport (sync, async or both, like `httpx.MockTransport`) for tests.
         concurrency: Requests in flight at once for paged endpoints; 1 fetches sequentially.
@@ -168,6 +202,7 @@ class Connection:
         provider: str | Provider,
         *,
         api_key: str | None = None,
+        credentials: Mapping[str, str] | None = None,
         base_url: str | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         concurrency: int | None = None,
@@ -181,12 +216,10 @@ class Connection:
             provider = (registry or load_registry()).get(provider)
         self.provider = provider
         prefix = provider.env_prefix
-        key = api_key or os.environ.get(f"{prefix}_API_KEY")
-        if not key:
-            raise MissingCredentialsError(
-                f"{provider.name}: no API key; set {prefix}_API_KEY or pass api_key="
-            )
-        self._api_key = SecretStr(key)
+        given = gather_credentials(provider, api_key=api_key, credentials=credentials)
+        if problem := credentials_problem(provider, given):
+            raise MissingCredentialsError(problem)
+        self._credentials = {name: SecretStr(value) for name, value in given.items()}
         self.base_url = (
             base_url or os.environ.get(f"{prefix}_BASE_URL") or provider.default_base_url
         )
@@ -205,12 +238,15 @@ class Connection:
     def __repr__(self) -> str:
         return f"<Connection {self.provider.name!r} {self.base_url}>"
 
+    def _plain_credentials(self) -> dict[str, str]:
+        return {name: secret.get_secret_value() for name, secret in self._credentials.items()}
+
     def _session(self) -> Session:
         if self._sync_session is None:
             transport = self.transport if isinstance(self.transport, httpx.BaseTransport) else None
             self._sync_session = Session(
                 self.provider,
-                api_key=self._api_key.get_secret_value(),
+                credentials=self._plain_credentials(),
                 base_url=self.base_url,
                 transport=transport,
                 retry=self.retry,
@@ -223,7 +259,7 @@ class Connection:
         transport = self.transport if isinstance(self.transport, httpx.AsyncBaseTransport) else None
         return AsyncSession(
             self.provider,
-            api_key=self._api_key.get_secret_value(),
+            credentials=self._plain_credentials(),
             base_url=self.base_url,
             transport=transport,
             retry=self.retry,

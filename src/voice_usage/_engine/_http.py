@@ -17,12 +17,13 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
+from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
 
 from voice_usage._engine import _constants
-from voice_usage._engine._provider import ParamValue, Provider, json_body
+from voice_usage._engine._provider import API_KEY, ParamValue, Provider, json_body
 from voice_usage._engine._rate_gate import RateGate
 from voice_usage._engine._retry import (
     RetryPolicy,
@@ -125,7 +126,8 @@ class _SessionCore:
         self,
         provider: Provider,
         *,
-        api_key: str | None,
+        api_key: str | None = None,
+        credentials: Mapping[str, str] | None = None,
         base_url: str | None = None,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | None = None,
@@ -136,7 +138,21 @@ class _SessionCore:
         self.provider = provider
         self.name = provider.name
         self.base_url = check_base_url(provider.name, base_url or provider.default_base_url)
-        self._api_key = SecretStr(api_key or "")
+        given = dict(credentials or {})
+        if api_key:
+            given[API_KEY] = api_key
+        self._credentials = {name: SecretStr(value) for name, value in given.items() if value}
+        public = {c.name for c in provider.credential_spec if not c.secret}
+        # Non-secret values (an account id) may stand in paths; everything else is hidden.
+        self._path_values = {
+            "{" + name + "}": quote(secret.get_secret_value(), safe="")
+            for name, secret in self._credentials.items()
+            if name in public
+        }
+        self._hidden = tuple(
+            SecretStr(text)  # held as secrets too: a repr of the session shows none of them
+            for text in sorted(self._hidden_values(public), key=len, reverse=True)
+        )
         self.retry = retry or RetryPolicy()
         self.timeout = timeout or _constants.DEFAULT_TIMEOUT
         self.deadline = deadline
@@ -156,19 +172,50 @@ class _SessionCore:
             "verify": shared_tls_context(),
         }
 
+    def _plain_credentials(self) -> dict[str, str]:
+        return {name: secret.get_secret_value() for name, secret in self._credentials.items()}
+
+    def _hidden_values(self, public: set[str]) -> list[str]:
+        """Every text that would give a secret away: the values and the headers made of them."""
+        hidden = [
+            secret.get_secret_value()
+            for name, secret in self._credentials.items()
+            if name not in public
+        ]
+        for value in self._auth_headers().values():
+            hidden.append(value)
+            _, _, token = value.partition(" ")  # `Basic <base64>` encodes the secret
+            if token:
+                hidden.append(token)
+        return [text for text in hidden if text]
+
     def _auth_headers(self) -> dict[str, str]:
-        key = self._api_key.get_secret_value()
-        return self.provider.auth.headers(key) if key else {}
+        plain = self._plain_credentials()
+        if not plain:
+            return {}
+        try:
+            return self.provider.auth.headers(plain)
+        except KeyError:  # not enough credentials for the scheme: the vendor will say 401
+            return {}
 
     def redact(self, text: str) -> str:
-        """Remove the API key from text that came from elsewhere (a vendor message echoing it)."""
-        key = self._api_key.get_secret_value()
-        return text.replace(key, "***") if key else text
+        """Remove the secrets from text that came from elsewhere (a vendor message echoing one)."""
+        for value in self._hidden:  # longest first: a header before the secret inside it
+            text = text.replace(value.get_secret_value(), "***")
+        return text
 
     def resolve(self, target: str) -> httpx.URL:
-        """An absolute URL for a path or URL, refusing any origin but the base URL's."""
+        """An absolute URL for a path or URL, refusing any origin but the base URL's.
+
+        A path is taken relative to the base URL, with `{name}` replaced by the value of a
+        non-secret credential; a network-path reference (`//host/...`) is another origin.
+        """
+        if target.startswith("//"):
+            target = f"{self.base_url.scheme}:{target}"
         url = httpx.URL(target)
         if not url.is_absolute_url:
+            for placeholder, value in self._path_values.items():
+                target = target.replace(placeholder, value)
             base = str(self.base_url).rstrip("/")
             return httpx.URL(f"{base}/{target.lstrip('/')}")
         if _origin(url) != _origin(self.base_url):
@@ -186,9 +233,8 @@ class _SessionCore:
         return self.resolve(str(response.url.join(location)))
 
     def status_failure(self, response: httpx.Response, content: bytes) -> APIStatusError:
-        key = self._api_key.get_secret_value().encode()
-        if key and key in content:  # a vendor echoing the key: keep it out of `body` too
-            content = content.replace(key, b"***")
+        for value in self._hidden:  # a vendor echoing a secret: keep it out of `body` too
+            content = content.replace(value.get_secret_value().encode(), b"***")
         try:
             body: Any = json_body(content)
         except ValueError:
@@ -285,7 +331,7 @@ class Session(_SessionCore):
         self,
         provider: Provider,
         *,
-        api_key: str | None,
+        api_key: str | None = None,
         base_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -359,7 +405,7 @@ class AsyncSession(_SessionCore):
         self,
         provider: Provider,
         *,
-        api_key: str | None,
+        api_key: str | None = None,
         base_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,

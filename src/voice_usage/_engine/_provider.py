@@ -9,6 +9,7 @@ logic is written once and serves every way of fetching.
 
 from __future__ import annotations
 
+import base64
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -19,10 +20,13 @@ from typing import Any, Generic, TypeVar
 from voice_usage._schema import Granularity, UsageQuery, UsageRecord
 
 __all__ = [
+    "API_KEY",
     "ApiKeyHeaderAuth",
     "AuthScheme",
+    "BasicAuth",
     "BearerAuth",
     "Capabilities",
+    "Credential",
     "CursorPaging",
     "FetchPlan",
     "FetchReport",
@@ -33,6 +37,7 @@ __all__ = [
     "Reconciliation",
     "VendorError",
     "Walk",
+    "credentials_problem",
 ]
 
 T = TypeVar("T")
@@ -41,12 +46,38 @@ ParamValue = str | int | Sequence[str]
 """A query parameter value: a sequence repeats the key (`agentIds=a&agentIds=b`)."""
 
 
+API_KEY = "api_key"
+"""The name of the one credential most providers have: the key in `<NAME>_API_KEY`."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One value a provider authenticates with, read from an environment variable of its own.
+
+    Most providers need one, the default: `api_key` from `<NAME>_API_KEY`. A vendor whose users
+    already keep credentials under other names (Twilio's `TWILIO_ACCOUNT_SID` and
+    `TWILIO_AUTH_TOKEN`) declares them in `Provider.credentials`.
+    """
+
+    name: str
+    """The key in the connection's credentials, e.g. `auth_token`; `api_key=` sets `api_key`."""
+    env: str
+    """The environment variable it is read from, e.g. `TWILIO_AUTH_TOKEN`."""
+    description: str
+    """What it is, for messages: `auth token`."""
+    secret: bool = True
+    """Redacted from every output. A non-secret one (an account id) may be placed in paths:
+    a `Walk.path` containing `{name}` gets the value, URL-quoted."""
+    required: bool = True
+    """Needed whatever the auth scheme uses; otherwise the scheme says which it needs."""
+
+
 class AuthScheme(ABC):
-    """How a provider sends its API key."""
+    """How a provider sends its credentials."""
 
     @abstractmethod
-    def headers(self, api_key: str) -> dict[str, str]:
-        """The request headers that carry ``api_key``."""
+    def headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
+        """The request headers that carry ``credentials`` (by `Credential.name`)."""
 
     @property
     @abstractmethod
@@ -58,13 +89,18 @@ class AuthScheme(ABC):
         """A short human description, e.g. `Bearer token`."""
         return ", ".join(self.header_names)
 
+    @property
+    def requires(self) -> tuple[tuple[str, ...], ...]:
+        """Sets of credential names, any one of which is enough, in order of preference."""
+        return ((API_KEY,),)
+
 
 @dataclass(frozen=True)
 class BearerAuth(AuthScheme):
     """`Authorization: Bearer <key>`."""
 
-    def headers(self, api_key: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {api_key}"}
+    def headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {credentials[API_KEY]}"}
 
     @property
     def header_names(self) -> tuple[str, ...]:
@@ -81,8 +117,8 @@ class ApiKeyHeaderAuth(AuthScheme):
 
     header: str = "X-API-Key"
 
-    def headers(self, api_key: str) -> dict[str, str]:
-        return {self.header: api_key}
+    def headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
+        return {self.header: credentials[API_KEY]}
 
     @property
     def header_names(self) -> tuple[str, ...]:
@@ -91,6 +127,77 @@ class ApiKeyHeaderAuth(AuthScheme):
     @property
     def description(self) -> str:
         return f"{self.header} header"
+
+
+class BasicAuth(AuthScheme):
+    """HTTP Basic from a pair of credentials: the first pair whose two values are both set.
+
+    `BasicAuth(("account_sid", "auth_token"), ("api_key", "api_secret"))` sends the account SID
+    and auth token, or an API key and its secret when the token is not set.
+    """
+
+    def __init__(self, *pairs: tuple[str, str]) -> None:
+        if not pairs:
+            raise ValueError("BasicAuth needs at least one (user name, password) pair")
+        self.pairs = pairs
+
+    def __repr__(self) -> str:
+        return f"BasicAuth{self.pairs!r}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BasicAuth) and other.pairs == self.pairs
+
+    def __hash__(self) -> int:
+        return hash(self.pairs)
+
+    def headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
+        for user, password in self.pairs:
+            if credentials.get(user) and credentials.get(password):
+                token = f"{credentials[user]}:{credentials[password]}".encode()
+                return {"Authorization": f"Basic {base64.b64encode(token).decode('ascii')}"}
+        raise KeyError(f"no complete pair among {self.pairs}")
+
+    @property
+    def header_names(self) -> tuple[str, ...]:
+        return ("Authorization",)
+
+    @property
+    def description(self) -> str:
+        return "HTTP Basic"
+
+    @property
+    def requires(self) -> tuple[tuple[str, ...], ...]:
+        return self.pairs
+
+
+def credentials_problem(provider: Provider, credentials: Mapping[str, str]) -> str | None:
+    """What is missing for ``provider`` to authenticate with ``credentials``, or `None`.
+
+    The message names the environment variables to set, never a value.
+    """
+    spec = {credential.name: credential for credential in provider.credential_spec}
+
+    def env(name: str) -> str:
+        return spec[name].env if name in spec else name
+
+    def what(name: str) -> str:
+        return spec[name].description if name in spec else name
+
+    for credential in provider.credential_spec:
+        if credential.required and not credentials.get(credential.name):
+            return f"{provider.name}: no {credential.description}; set {credential.env}"
+    alternatives = provider.auth.requires
+    if any(all(credentials.get(name) for name in names) for names in alternatives):
+        return None
+    first, *others = alternatives
+    missing = [name for name in first if not credentials.get(name)]
+    message = f"{provider.name}: no {' and '.join(what(n) for n in missing)}; set "
+    message += " and ".join(env(n) for n in first)
+    if others:
+        message += " (or " + ", or ".join(" and ".join(env(n) for n in o) for o in others) + ")"
+    if first == (API_KEY,):
+        message += " or pass api_key="
+    return message
 
 
 @dataclass(frozen=True)
@@ -157,7 +264,9 @@ class Page(Generic[T]):
     total: int | None = None
     """For offset paging: how many items the whole walk has, when the vendor says."""
     next_url: str | None = None
-    """For cursor paging: the absolute URL of the next page, followed verbatim; `None` at the end."""
+    """For cursor paging: the next page, followed verbatim: an absolute URL on the base URL's
+    origin, or a path (with its query) relative to the base URL, as Twilio's `next_page_uri`;
+    `None` at the end."""
     meta: Any = None
     """Anything else the page carried that the provider wants later (a summary, a period)."""
 
@@ -176,7 +285,11 @@ class OffsetPaging:
 
 @dataclass(frozen=True)
 class CursorPaging:
-    """Pages linked by an absolute `next` URL (DRF style), followed exactly as given."""
+    """Pages linked by a `next` URL or path, followed exactly as given.
+
+    DRF's absolute `next` and Twilio's `next_page_uri` (a path relative to the base URL) both
+    work; one that leads to another origin is refused.
+    """
 
     max_pages: int = 10_000
     """A walk longer than this raises `PaginationError` rather than truncating."""
@@ -187,7 +300,8 @@ class Walk(Generic[T]):
     """One endpoint to read, page by page."""
 
     path: str
-    """Path relative to the provider's base URL, e.g. `/usage`."""
+    """Path relative to the provider's base URL, e.g. `/usage`. `{name}` stands for the value of
+    a non-secret credential (`/Accounts/{account_sid}/Calls.json`)."""
     parse: Callable[[bytes], Page[T]]
     """Turns one response body into a page. Raise pydantic's `ValidationError` or `ValueError`
     on a body of the wrong shape; the core reports it as `ResponseValidationError`."""
@@ -328,7 +442,9 @@ class Provider(ABC):
     title: str
     """Human name, e.g. `Flireo`."""
     auth: AuthScheme
-    """How the API key is sent."""
+    """How the credentials are sent."""
+    credentials: tuple[Credential, ...] = ()
+    """The provider's credentials when one `<NAME>_API_KEY` does not fit; see `Credential`."""
     default_base_url: str
     """Base URL used unless `<NAME>_BASE_URL` or an argument overrides it."""
     capabilities: Capabilities
@@ -342,6 +458,13 @@ class Provider(ABC):
     def env_prefix(self) -> str:
         """Prefix of the provider's environment variables: `FLIREO` for `FLIREO_API_KEY`."""
         return self.name.upper().replace("-", "_")
+
+    @property
+    def credential_spec(self) -> tuple[Credential, ...]:
+        """`credentials`, or by default the one `api_key` read from `<NAME>_API_KEY`."""
+        # Not `required`: the auth scheme asks for it, and its message says how to pass it.
+        default = Credential(API_KEY, f"{self.env_prefix}_API_KEY", "API key", required=False)
+        return self.credentials or (default,)
 
     @abstractmethod
     def plan(self, query: UsageQuery) -> FetchPlan[Any]:

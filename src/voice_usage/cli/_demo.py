@@ -79,7 +79,9 @@ def demo_connections(
             if emulator is None:
                 continue
             server = stack.enter_context(EmulatorServer(emulator))
-            connection = Connection(provider, api_key=DEMO_KEY, base_url=server.base_url)
+            connection = Connection(
+                provider, credentials=emulator.credentials, base_url=server.base_url
+            )
             connections[name] = stack.enter_context(connection)
         if not connections:
             raise ConfigurationError(
@@ -207,7 +209,12 @@ def run_demo(
             result.report_path = written.path
             say(f"Report written: {page.resolve()} (open it in a browser; it needs no network)")
         if not quiet:
-            keys = ", ".join(f"{c.provider.env_prefix}_API_KEY" for c in connections.values())
+            keys = ", ".join(
+                credential.env
+                for c in connections.values()
+                for credential in c.provider.credential_spec
+                if credential.required or credential.name in c.provider.auth.requires[0]
+            )
             say(
                 f"\nFX {', '.join(DEMO_FX)} is an example rate for the demo. Against real "
                 f"accounts: set {keys} and run the commands above."

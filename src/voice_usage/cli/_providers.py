@@ -33,7 +33,10 @@ def providers_command(ctx: click.Context, output_format: str) -> None:
                 "version": info.version,
                 "auth": provider.auth.description,
                 "base_url": provider.default_base_url,
-                "env": [f"{provider.env_prefix}_API_KEY", f"{provider.env_prefix}_BASE_URL"],
+                "env": [
+                    *(credential.env for credential in provider.credential_spec),
+                    f"{provider.env_prefix}_BASE_URL",
+                ],
                 "capabilities": provider.capabilities.as_dict(),
             }
         )
