@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import voice_usage
 from voice_usage import run_demo
 
-VENDORS = ("agentphone", "flireo", "ultravox")
+VENDORS = ("agentphone", "flireo", "twilio", "ultravox")
 
 
-def test_demo_command_exits_0_quickly_with_all_three_vendors(tmp_path):
+def test_demo_command_exits_0_quickly_with_every_vendor(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
     env.pop("VOICE_USAGE_RATECARDS", None)
     env["COLUMNS"] = "200"
@@ -55,7 +55,7 @@ def test_run_demo_returns_the_figures():
     assert result.repricing is not None
     as_run, *targets = result.repricing.rows
     assert as_run.basis == "as run" and as_run.provider == "flireo"
-    assert [t.provider for t in targets] == ["agentphone", "ultravox"]
+    assert [t.provider for t in targets] == ["agentphone", "twilio", "ultravox"]
     assert all(t.calls == as_run.calls and t.cost is not None for t in targets)
     assert (result.until - result.since).days == 30
     assert result.until == datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
