@@ -108,6 +108,9 @@ class Scenario:
     paging: str | None
     """`offset`, `cursor` or `None`: what a later page means for this endpoint."""
     breakages: tuple[Breakage, ...] = field(default_factory=tuple)
+    walk_path: str | None = None
+    """The endpoint as parse errors name it, when it differs from `path` (Twilio's walks say
+    `{account_sid}` where the request has the SID)."""
 
 
 def _flireo_emulator(provider: Provider) -> Emulator:
@@ -134,6 +137,21 @@ def _ultravox_expected(emulator: Any) -> Figures:
     talk = sum((c.talk_seconds for c in calls), Decimal(0))  # ended - joined, exact
     billed = sum((c.charged_seconds for c in calls), Decimal(0))  # billed calls only
     return Figures(len(calls), talk, billed / 60 * Decimal("0.05"))  # USD 0.05 a minute
+
+
+def _twilio_emulator(provider: Provider) -> Emulator:
+    from voice_usage_twilio.emulator import TwilioEmulator
+
+    return TwilioEmulator(KEY, calls_per_day=(12, 12))
+
+
+TWILIO_CALLS = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls.json"
+
+
+def _twilio_expected(emulator: Any) -> Figures:
+    calls = emulator.calls_on(date(2026, 10, 1))
+    seconds = sum(c.seconds or 0 for c in calls)  # a failed leg without a duration had none
+    return Figures(len(calls), Decimal(seconds), sum((c.charge for c in calls), Decimal(0)))
 
 
 def _agentphone_expected(emulator: Any) -> Figures:
@@ -198,6 +216,21 @@ SCENARIOS: dict[str, Scenario] = {
             ),
         ),
     ),
+    "twilio": Scenario(
+        make=lambda cls: cls(page_size=5),  # type: ignore[call-arg]
+        emulator=_twilio_emulator,
+        # Not whole days: the Calls list alone (whole days add a Usage Records walk beside it).
+        query={"since": "2026-10-01", "until": "2026-10-01T23:59:59Z", "granularity": "call"},
+        path=TWILIO_CALLS,  # 12 legs: 3 pages by next_page_uri
+        walk_path="/2010-04-01/Accounts/{account_sid}/Calls.json",
+        expected=_twilio_expected,
+        paging="cursor",
+        breakages=(
+            Breakage("missing field", _drop("calls.0.sid"), "calls.0.sid"),
+            Breakage("wrong type", _set("calls.0.duration", "twelve"), "calls.0.duration"),
+            Breakage("null number", _set("calls.0.account_sid", None), "calls.0.account_sid"),
+        ),
+    ),
     "agentphone": Scenario(
         make=lambda cls: cls(today=TODAY),  # type: ignore[call-arg]
         emulator=lambda provider: provider.emulator(KEY),
@@ -246,7 +279,7 @@ class Run:
     def connect(self, sleeps: Any, **options: Any) -> voice_usage.Connection:
         return voice_usage.connect(
             self.provider,
-            api_key=KEY,
+            credentials=self.emulator.credentials,
             base_url=options.pop("base_url", self.server.base_url),
             sleep=sleeps,
             async_sleep=sleeps.asleep,
@@ -524,7 +557,8 @@ def test_an_html_error_page_with_status_200_is_a_response_validation_error(run, 
     with pytest.raises(ResponseValidationError, match="expected JSON, got text/html") as caught:
         run.fetch(sleeps)
     assert caught.value.provider == run.name
-    assert str(caught.value).startswith(f"{run.name}: unexpected response from {run.scenario.path}")
+    shown = run.scenario.walk_path or run.scenario.path
+    assert str(caught.value).startswith(f"{run.name}: unexpected response from {shown}")
     assert len(run.server.requests) == 1  # a page that is not the API is not retried
 
 

@@ -63,6 +63,11 @@ QUERIES: dict[str, list[dict[str, Any]]] = {
         },
         {"granularity": "day", "options": {"view": "by-number"}},
     ],
+    "twilio": [
+        {"granularity": "call"},
+        {"granularity": "day"},
+        {"granularity": "month", "since": "2026-10-01", "until": "2026-11-01"},
+    ],
 }
 """Queries reaching each endpoint a provider reads (2026-10-05 .. 2026-10-12 unless said)."""
 WINDOW = {"since": "2026-10-05", "until": "2026-10-12"}
@@ -117,6 +122,12 @@ def test_every_installed_provider_has_its_parsers_fuzzed():
     assert len(ENDPOINTS) >= 10
 
 
+def on_path(url_path: str, walk_path: str) -> bool:
+    """Whether ``url_path`` ends with ``walk_path``, whose `{name}`s stand for any one segment."""
+    pattern = re.sub(r"\\{\w+\\}", "[^/]+", re.escape(walk_path))
+    return re.search(f"{pattern}$", url_path) is not None
+
+
 @cache
 def emulator_body(provider: str, path: str) -> bytes:
     """The emulator's answer on ``path`` for the query that reaches it: a valid example."""
@@ -125,13 +136,15 @@ def emulator_body(provider: str, path: str) -> bytes:
     emulator = instance.emulator(KEY)
     with (
         EmulatorServer(emulator) as server,
-        voice_usage.connect(instance, api_key=KEY, base_url=server.base_url) as connection,
+        voice_usage.connect(
+            instance, credentials=emulator.credentials, base_url=server.base_url
+        ) as connection,
     ):
         if endpoint.query is None:
             connection.balance()
         else:
             connection.fetch(UsageQuery(**{**WINDOW, **endpoint.query})).to_list()
-        request = next(r for r in server.requests if r.path.endswith(path))
+        request = next(r for r in server.requests if on_path(r.path, path))
         return bytes(emulator.handle(request).body)
 
 
@@ -152,7 +165,7 @@ def _documented_examples() -> list[Any]:
                 (
                     e
                     for e in ENDPOINTS
-                    if e.provider == provider and url_path.rstrip("/").endswith(e.path)
+                    if e.provider == provider and on_path(url_path.rstrip("/"), e.path)
                 ),
                 None,
             )
@@ -335,8 +348,9 @@ def _single_page(document: Any) -> Any:
     """A trimmed answer made a consistent last page: no `next` link, a total that matches."""
     if isinstance(document, dict):
         lists = [value for value in document.values() if isinstance(value, list)]
-        if "next" in document:
-            document["next"] = None
+        for link in ("next", "next_page_uri"):
+            if link in document:
+                document[link] = None
         if "total" in document and lists:
             document["total"] = len(lists[0])
         if isinstance(document.get("pagination"), dict) and lists:
@@ -352,9 +366,10 @@ class LibraryProbe:
         self.endpoint = endpoint
         self.content = b""
         self.served = 0
+        provider = make_provider(endpoint.provider)
         self.connection = voice_usage.connect(
-            make_provider(endpoint.provider),
-            api_key=KEY,
+            provider,
+            credentials=provider.emulator(KEY).credentials,
             transport=httpx.MockTransport(self.answer),
             concurrency=1,
             retry=voice_usage.RetryPolicy(max_attempts=1),
@@ -365,13 +380,13 @@ class LibraryProbe:
         self.served += 1
         if self.served > 20:  # a total or a link that never ends: the page cap is tested elsewhere
             return httpx.Response(503, json={"detail": "enough"})
-        if request.url.path.endswith(self.endpoint.path):
+        if on_path(request.url.path, self.endpoint.path):
             return httpx.Response(200, content=self.content)
         other = next(
             (
                 e
                 for e in ENDPOINTS
-                if e.provider == self.endpoint.provider and request.url.path.endswith(e.path)
+                if e.provider == self.endpoint.provider and on_path(request.url.path, e.path)
             ),
             None,
         )
