@@ -1,35 +1,64 @@
+import ast
+import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import voice_usage
 
+INIT = Path(voice_usage.__file__)
 
-def test_all_is_sorted_and_complete():
+
+def _type_checking_imports() -> set[str]:
+    """The names `voice_usage/__init__.py` imports for type checkers (under TYPE_CHECKING)."""
+    tree = ast.parse(INIT.read_text(encoding="utf-8"))
+    guarded = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    return {
+        alias.name
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+def test_all_is_sorted_and_every_name_is_loaded_from_where_type_checkers_see_it():
     exported = voice_usage.__all__
     assert exported == sorted(exported)
-    public = {
-        name for name in vars(voice_usage) if not name.startswith("_") or name == "__version__"
-    }
-    modules = {"hookspecs", "cli", "emulator", "testing", "provider"}
-    lazy = {"run_demo"}  # loaded on first use: see test_importing_the_package_stays_light
-    assert set(exported) == (public - modules) | lazy
+    lazy = set(voice_usage._WHERE)
+    assert set(exported) == lazy | {"__version__"}
+    assert _type_checking_imports() == lazy
+    for name, module in voice_usage._WHERE.items():
+        assert getattr(voice_usage, name) is getattr(importlib.import_module(module), name)
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    try:
+        voice_usage.no_such_thing  # noqa: B018
+    except AttributeError as exc:
+        assert "no_such_thing" in str(exc)
+    else:
+        raise AssertionError("an unknown name must raise AttributeError")
 
 
 def test_importing_the_package_stays_light():
+    # Nothing heavy until a name is used: not the HTTP stack, pydantic, the CLI or the servers.
     code = (
         "import sys, voice_usage\n"
-        "heavy = [m for m in ('http.server', 'voice_usage.cli', 'voice_usage.emulator')"
-        " if m in sys.modules]\n"
-        "assert not heavy, heavy\n"
+        "heavy = ('httpx', 'pydantic', 'rich', 'click', 'http.server', 'voice_usage.cli',"
+        " 'voice_usage.emulator', 'voice_usage._engine', 'voice_usage._analysis')\n"
+        "loaded = [m for m in heavy if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+        "assert voice_usage.__version__\n"
+        "voice_usage.UsageRecord\n"
+        "assert 'pydantic' in sys.modules and 'httpx' not in sys.modules\n"
         "voice_usage.run_demo\n"
         "assert 'voice_usage.cli' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_every_exported_name_exists():
-    for name in voice_usage.__all__:
-        assert getattr(voice_usage, name) is not None, name
 
 
 def test_exception_tree_has_one_root():
