@@ -229,6 +229,8 @@ class Capabilities:
     """False for a registered provider whose adapter is not written yet."""
     max_history_days: int | None = None
     """How far back the API reaches, in days, when it is limited."""
+    lookback_days: int = 3
+    """Days a sync re-reads before its watermark, for usage the vendor bills or corrects late."""
     notes: tuple[str, ...] = ()
     """What the vendor's API cannot tell, in a sentence each."""
 
@@ -251,6 +253,7 @@ class Capabilities:
             "balance": self.balance,
             "implemented": self.implemented,
             "max_history_days": self.max_history_days,
+            "lookback_days": self.lookback_days,
             "notes": list(self.notes),
         }
 

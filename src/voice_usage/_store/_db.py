@@ -1,0 +1,399 @@
+"""The two databases behind the store, one behaviour: SQLite (standard library) and PostgreSQL.
+
+`open_database()` connects and brings the schema up to date, or raises `StoreError` naming the
+store (a PostgreSQL password is never shown) before anything is written. The schema is
+versioned in `vu_meta`; older versions are migrated forward on open, a newer one is refused.
+Columns for record fields are derived from `UsageRecord` (see `_rows`), so a field added to the
+record is added to an existing store on its next open.
+
+SQL is written once, with `?` placeholders, and given to psycopg with `%s`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from voice_usage._exceptions import ConfigurationError, VoiceUsageError
+from voice_usage._store._location import StoreLocation
+from voice_usage._store._rows import RowCodec, codec
+
+__all__ = ["SCHEMA_VERSION", "Database", "StoreError", "open_database"]
+
+SCHEMA_VERSION = 1
+"""The schema this version of voice-usage writes. Raise it with a migration in `_MIGRATIONS`."""
+
+BUSY_TIMEOUT_SECONDS = 60.0
+"""How long a SQLite writer waits for another one (two syncs at once) before giving up."""
+
+RENAMED_FIELDS: dict[str, str] = {"cost_estimate": "approximate"}
+"""Record fields stored under an earlier name: new name -> old column, renamed on open."""
+
+
+class StoreError(VoiceUsageError):
+    """The store cannot be opened, read or written; the message names it (never a password)."""
+
+
+def _instant(dialect: str) -> str:
+    return "TEXT" if dialect == "sqlite" else "TIMESTAMPTZ"
+
+
+def _tables(rows: RowCodec) -> list[str]:
+    """The schema of version `SCHEMA_VERSION`, in ``rows``'s dialect."""
+    dialect = rows.dialect
+    instant = _instant(dialect)
+    required = {"provider", "grain", "period_start", "period_end"}
+    fields = [
+        f"{c.name} {c.sql_type(dialect)}{' NOT NULL' if c.name in required else ''}"
+        for c in rows.columns
+    ]
+    e9s = [f"{name} INTEGER" for name in rows.e9_columns]
+    columns = ",\n  ".join(
+        [
+            "account_key TEXT NOT NULL",
+            "series TEXT NOT NULL",
+            "record_key TEXT NOT NULL",
+            *fields,
+            *e9s,
+            f"synced_at {instant} NOT NULL",
+            "PRIMARY KEY (provider, account_key, series, record_key)",
+        ]
+    )
+    return [
+        "CREATE TABLE vu_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        f"CREATE TABLE vu_records (\n  {columns}\n)",
+        "CREATE INDEX vu_records_period ON vu_records (provider, account_key, series, period_start)",
+        f"""CREATE TABLE vu_revisions (
+  provider TEXT NOT NULL,
+  account_key TEXT NOT NULL,
+  series TEXT NOT NULL,
+  record_key TEXT NOT NULL,
+  revised_at {instant} NOT NULL,
+  change TEXT NOT NULL,
+  fields TEXT NOT NULL
+)""",
+        "CREATE INDEX vu_revisions_when ON vu_revisions (provider, account_key, revised_at)",
+        f"""CREATE TABLE vu_coverage (
+  provider TEXT NOT NULL,
+  account_key TEXT NOT NULL,
+  series TEXT NOT NULL,
+  range_start {instant} NOT NULL,
+  range_end {instant} NOT NULL,
+  synced_at {instant} NOT NULL,
+  PRIMARY KEY (provider, account_key, series, range_start)
+)""",
+    ]
+
+
+_MIGRATIONS: dict[int, list[str]] = {}
+"""Statements that take a store from version N-1 to N (none yet: version 1 is the first)."""
+
+
+class Database:
+    """One open connection to the store, in one dialect."""
+
+    dialect: str
+
+    def __init__(self, location: StoreLocation, connection: Any) -> None:
+        self.location = location
+        self.connection = connection
+        self.rows = codec(self.dialect)
+
+    @property
+    def name(self) -> str:
+        """The store as messages name it."""
+        return self.location.shown
+
+    def sql(self, statement: str) -> str:
+        """``statement`` with this dialect's placeholders."""
+        return statement
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; its cursor."""
+        return self.connection.execute(self.sql(statement), params)
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each of ``rows``."""
+        if rows:
+            self.connection.executemany(self.sql(statement), rows)
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert new rows, as fast as the database allows."""
+        marks = ", ".join("?" * len(columns))
+        self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction: all of it is stored, or none of it."""
+        raise NotImplementedError
+
+    def lock_series(self, provider: str, account_key: str, series: str) -> None:
+        """Hold writers of the same series apart until the transaction ends."""
+
+    def table_columns(self, table: str) -> set[str]:
+        """The columns ``table`` has, or an empty set when it does not exist."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
+
+
+class SQLiteDatabase(Database):
+    """SQLite in WAL mode: readers never block the writer, writers wait for each other."""
+
+    dialect = "sqlite"
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        # IMMEDIATE takes the write lock at the start, so two writers queue on the busy
+        # timeout instead of one failing when it upgrades a read lock.
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def table_columns(self, table: str) -> set[str]:
+        return {row[1] for row in self.connection.execute(f"PRAGMA table_info({table})")}
+
+
+class PostgreSQLDatabase(Database):
+    """PostgreSQL through psycopg 3; new rows go in with COPY."""
+
+    dialect = "postgresql"
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            with self.connection.cursor() as cursor:
+                cursor.executemany(self.sql(statement), rows)
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        if not rows:
+            return
+        with (
+            self.connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.connection.transaction():
+            yield
+
+    def lock_series(self, provider: str, account_key: str, series: str) -> None:
+        digest = hashlib.blake2b(
+            f"{provider}\0{account_key}\0{series}".encode(), digest_size=8
+        ).digest()
+        self.execute(
+            "SELECT pg_advisory_xact_lock(?)", (int.from_bytes(digest, "big", signed=True),)
+        )
+
+    def table_columns(self, table: str) -> set[str]:
+        cursor = self.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _connect_sqlite(location: StoreLocation, *, create: bool) -> SQLiteDatabase:
+    path = Path(location.target)
+    folder = path.parent
+    if location.default and create:
+        folder.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        if not create:
+            raise StoreError(
+                f"store {location.shown}: no such file; run 'voice-usage sync' to fill it first"
+            )
+        if not folder.is_dir():
+            raise StoreError(f"store {location.shown}: the folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise StoreError(f"store {location.shown}: the folder {folder} is not writable")
+    elif path.is_dir():
+        raise StoreError(f"store {location.shown}: is a folder, not a SQLite file")
+    try:
+        connection = sqlite3.connect(
+            path,
+            timeout=BUSY_TIMEOUT_SECONDS,
+            isolation_level=None,  # transactions are explicit (BEGIN IMMEDIATE)
+            check_same_thread=False,
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"store {location.shown}: cannot open: {exc}") from None
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"store {location.shown}: cannot switch to WAL mode (got {mode})")
+        connection.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error as exc:
+        connection.close()
+        raise StoreError(f"store {location.shown}: cannot open: {exc}") from None
+    return SQLiteDatabase(location, connection)
+
+
+def _connect_postgresql(location: StoreLocation) -> PostgreSQLDatabase:
+    try:
+        import psycopg
+    except ImportError:
+        raise ConfigurationError(
+            f"store {location.shown}: PostgreSQL needs psycopg; "
+            "install voice-usage[postgres] (pip install 'voice-usage[postgres]')"
+        ) from None
+    try:
+        connection = psycopg.connect(location.target, autocommit=True, connect_timeout=10)
+        connection.execute("SET TIME ZONE 'UTC'")
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"store {location.shown}: cannot connect: {_one_line(exc, location)}"
+        ) from None
+    return PostgreSQLDatabase(location, connection)
+
+
+def _one_line(exc: BaseException, location: StoreLocation) -> str:
+    """The first meaningful line of a driver error, with the password (if any) masked."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    for line in lines[1:]:
+        if "failed" in text and ("FATAL" in line or "refused" in line):
+            text = line
+            break
+    from urllib.parse import urlsplit
+
+    password = urlsplit(location.target).password
+    if password:
+        text = text.replace(password, "***")
+    return text.replace(location.target, location.shown)
+
+
+def open_database(location: StoreLocation, *, create: bool = True) -> Database:
+    """Connect to the store at ``location`` and bring its schema up to date.
+
+    With ``create=False`` (reports) a SQLite file that does not exist is an error, not a new store.
+
+    Raises:
+        StoreError: naming the store, when it cannot be opened or its schema is newer.
+    """
+    if location.kind == "sqlite":
+        database: Database = _connect_sqlite(location, create=create)
+        driver_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    else:
+        database = _connect_postgresql(location)
+        import psycopg
+
+        driver_errors = (psycopg.Error,)
+    try:
+        _migrate(database)
+    except StoreError:
+        database.close()
+        raise
+    except driver_errors as exc:
+        database.close()
+        raise StoreError(
+            f"store {location.shown}: cannot read it as a voice-usage store: "
+            f"{_one_line(exc, location)}"
+        ) from None
+    return database
+
+
+def _version(database: Database) -> int | None:
+    if not database.table_columns("vu_meta"):
+        return None
+    row = database.execute("SELECT value FROM vu_meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        raise StoreError(
+            f"store {database.name}: has a vu_meta table without a schema version; "
+            "it was not written by voice-usage"
+        )
+    try:
+        return int(row[0])
+    except ValueError:
+        raise StoreError(
+            f"store {database.name}: schema version {row[0]!r} is not a number"
+        ) from None
+
+
+def _migrate(database: Database) -> None:
+    version = _version(database)
+    if version is not None and version > SCHEMA_VERSION:
+        raise StoreError(
+            f"store {database.name}: schema version {version} is newer than this voice-usage "
+            f"understands ({SCHEMA_VERSION}); upgrade voice-usage to read it"
+        )
+    if version == SCHEMA_VERSION and _columns_current(database):
+        return
+    with database.transaction():
+        # Decided again inside the transaction: another process may have migrated meanwhile.
+        version = _version(database)
+        if version is None:
+            if database.dialect == "sqlite" and database.table_columns("vu_records"):
+                raise StoreError(f"store {database.name}: not a voice-usage store")
+            for statement in _tables(database.rows):
+                database.execute(statement)
+            database.execute(
+                "INSERT INTO vu_meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+            return
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[step]:
+                database.execute(statement)
+        if version < SCHEMA_VERSION:
+            database.execute(
+                "UPDATE vu_meta SET value = ? WHERE key = 'schema_version'",
+                (str(SCHEMA_VERSION),),
+            )
+        ensure_columns(database)
+
+
+def _columns_current(database: Database) -> bool:
+    return set(database.rows.field_names + database.rows.e9_columns) <= database.table_columns(
+        "vu_records"
+    )
+
+
+def ensure_columns(database: Database) -> None:
+    """Give `vu_records` a column for every record field it lacks (renamed ones are renamed).
+
+    A field added to `UsageRecord` needs no migration of its own: existing rows read back with
+    the field's default.
+    """
+    rows = database.rows
+    present = database.table_columns("vu_records")
+    for column in rows.columns:
+        if column.name in present:
+            continue
+        old = RENAMED_FIELDS.get(column.name)
+        if old is not None and old in present:
+            database.execute(f"ALTER TABLE vu_records RENAME COLUMN {old} TO {column.name}")
+            if f"{old}_e9" in present:
+                database.execute(
+                    f"ALTER TABLE vu_records RENAME COLUMN {old}_e9 TO {column.name}_e9"
+                )
+            continue
+        database.execute(
+            f"ALTER TABLE vu_records ADD COLUMN {column.name} {column.sql_type(rows.dialect)}"
+        )
+    present = database.table_columns("vu_records")
+    for name in rows.e9_columns:
+        if name not in present:
+            database.execute(f"ALTER TABLE vu_records ADD COLUMN {name} INTEGER")

@@ -1,0 +1,468 @@
+"""The history store: records kept per (provider, account, series), with what changed and when.
+
+A *series* is one stream of a provider's records, named by its granularity and query options
+(`call`, `day?source=billing`). Within a series a record is identified by its key (see
+`_rows.record_key`). `Store.write()` replaces what the store holds for one series over one range
+with what the vendor answered for that range, in one transaction: new records are added,
+changed ones replaced (the change kept in `vu_revisions`), records the vendor no longer lists
+removed (kept there too), and the range is marked covered. Coverage (`vu_coverage`) is what
+lets a report say which ranges the store cannot answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Self
+
+from pydantic_core import to_jsonable_python
+
+from voice_usage._schema import UsageRecord
+from voice_usage._store._db import Database, StoreError, open_database
+from voice_usage._store._location import StoreLocation, resolve_location
+from voice_usage._store._rows import format_stamp, parse_stamp, record_key
+
+__all__ = ["Revision", "Store", "WriteCounts", "open_store"]
+
+_IN_BATCH = 500
+"""Keys per `IN (...)` look-up: well under SQLite's limit of bound parameters."""
+
+
+@dataclass
+class WriteCounts:
+    """What one write did to the store."""
+
+    new: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    """Records the store held in the range that the vendor no longer lists (kept as revisions)."""
+
+    def add(self, other: WriteCounts) -> None:
+        """Add ``other``'s counts to these."""
+        self.new += other.new
+        self.revised += other.revised
+        self.unchanged += other.unchanged
+        self.removed += other.removed
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One stored record that changed: which, when, and its fields before and after."""
+
+    provider: str
+    account: str | None
+    series: str
+    key: str
+    revised_at: datetime
+    change: str
+    """`revised` (the vendor answered differently) or `removed` (it no longer lists the record)."""
+    fields: dict[str, Any]
+    """For `revised`: field -> [before, after] (JSON values); for `removed`: the record as it was."""
+
+
+def _account_key(account: str | None) -> str:
+    return account or ""
+
+
+class Store:
+    """An open history store. Open one with `open_store()`; close it (or use `with`) when done."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._rows = database.rows
+        self._fields = ", ".join(self._rows.field_names)
+
+    @property
+    def name(self) -> str:
+        """The store as messages name it (a path, or a URL without its password)."""
+        return self._db.name
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self._db.dialect
+
+    @property
+    def location(self) -> StoreLocation:
+        """Where the store is."""
+        return self._db.location
+
+    def __repr__(self) -> str:
+        return f"<Store {self.name}>"
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _instant(self, value: datetime) -> Any:
+        return format_stamp(value) if self.dialect == "sqlite" else value
+
+    def _read_instant(self, value: Any) -> datetime:
+        return parse_stamp(value) if isinstance(value, str) else value.astimezone(UTC)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write(
+        self,
+        provider: str,
+        account: str | None,
+        series: str,
+        records: Iterable[UsageRecord],
+        *,
+        since: datetime,
+        until: datetime,
+        now: datetime | None = None,
+    ) -> WriteCounts:
+        """Make the store hold exactly ``records`` for ``series`` in `[since, until)`.
+
+        ``records`` must be everything the vendor answered for that range: the range is marked
+        covered, and records held in it that are not among ``records`` are removed. All of it
+        happens in one transaction, or none of it.
+
+        Raises:
+            StoreError: when two records share a key, or the database fails.
+        """
+        now = now or datetime.now(UTC)
+        account_key = _account_key(account)
+        incoming: dict[str, UsageRecord] = {}
+        for record in records:
+            key = record_key(record)
+            if key in incoming:
+                raise StoreError(
+                    f"store {self.name}: {provider} gave two records with the same identity "
+                    f"({key}) in series {series}; the store cannot keep both apart"
+                )
+            incoming[key] = record
+        try:
+            with self._db.transaction():
+                self._db.lock_series(provider, account_key, series)
+                return self._write(provider, account_key, series, incoming, since, until, now)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if _is_driver_error(exc):
+                raise StoreError(f"store {self.name}: cannot write: {_first_line(exc)}") from None
+            raise
+
+    def _write(
+        self,
+        provider: str,
+        account_key: str,
+        series: str,
+        incoming: dict[str, UsageRecord],
+        since: datetime,
+        until: datetime,
+        now: datetime,
+    ) -> WriteCounts:
+        db, rows = self._db, self._rows
+        held = self._held(provider, account_key, series, since, until)
+        moved = [key for key in incoming if key not in held and key.startswith("call:")]
+        held.update(self._held_by_key(provider, account_key, series, moved))
+        counts = WriteCounts()
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        revisions: list[tuple[Any, ...]] = []
+        stamp = self._instant(now)
+        for key, record in incoming.items():
+            before = held.pop(key, None)
+            if before is None:
+                counts.new += 1
+                inserts.append((*rows.row(account_key, series, key, record), stamp))
+                continue
+            after = record.__dict__
+            changed = {
+                name: [_json(before[name]), _json(after[name])]
+                for name in rows.field_names
+                if before[name] != after[name]
+            }
+            if not changed:
+                counts.unchanged += 1
+                continue
+            counts.revised += 1
+            row = rows.row(account_key, series, key, record)
+            updates.append((*row[3:], stamp, provider, account_key, series, key))
+            revisions.append(
+                (provider, account_key, series, key, stamp, "revised", _dumps(changed))
+            )
+        # What is left was held in the range but not answered again: the vendor dropped it.
+        for key, before in held.items():
+            if not (since <= before["period_start"] < until):
+                continue  # found by key only (an event whose time moved) and answered: kept
+            counts.removed += 1
+            revisions.append(
+                (provider, account_key, series, key, stamp, "removed", _dumps(_json(before)))
+            )
+        removed = [(provider, account_key, series, r[3]) for r in revisions if r[5] == "removed"]
+        db.executemany(
+            "DELETE FROM vu_records WHERE provider = ? AND account_key = ? AND series = ? "
+            "AND record_key = ?",
+            removed,
+        )
+        columns = (*rows.all_columns, "synced_at")
+        db.insert_rows("vu_records", columns, inserts)
+        if updates:
+            assignments = ", ".join(f"{name} = ?" for name in (*columns[3:],))
+            db.executemany(
+                f"UPDATE vu_records SET {assignments} WHERE provider = ? AND account_key = ? "
+                "AND series = ? AND record_key = ?",
+                updates,
+            )
+        db.executemany(
+            "INSERT INTO vu_revisions (provider, account_key, series, record_key, revised_at, "
+            "change, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            revisions,
+        )
+        self._cover(provider, account_key, series, since, until, stamp)
+        return counts
+
+    def _held(
+        self, provider: str, account_key: str, series: str, since: datetime, until: datetime
+    ) -> dict[str, dict[str, Any]]:
+        cursor = self._db.execute(
+            f"SELECT record_key, {self._fields} FROM vu_records WHERE provider = ? "
+            "AND account_key = ? AND series = ? AND period_start >= ? AND period_start < ?",
+            (provider, account_key, series, self._instant(since), self._instant(until)),
+        )
+        return {row[0]: self._rows.values(row[1:]) for row in cursor.fetchall()}
+
+    def _held_by_key(
+        self, provider: str, account_key: str, series: str, keys: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), _IN_BATCH):
+            batch = keys[start : start + _IN_BATCH]
+            marks = ", ".join("?" * len(batch))
+            cursor = self._db.execute(
+                f"SELECT record_key, {self._fields} FROM vu_records WHERE provider = ? "
+                f"AND account_key = ? AND series = ? AND record_key IN ({marks})",
+                (provider, account_key, series, *batch),
+            )
+            found.update({row[0]: self._rows.values(row[1:]) for row in cursor.fetchall()})
+        return found
+
+    def _cover(
+        self,
+        provider: str,
+        account_key: str,
+        series: str,
+        since: datetime,
+        until: datetime,
+        stamp: Any,
+    ) -> None:
+        """Mark `[since, until)` covered, merged with the ranges it touches."""
+        db = self._db
+        key = (provider, account_key, series)
+        touching = db.execute(
+            "SELECT range_start, range_end FROM vu_coverage WHERE provider = ? AND account_key = ? "
+            "AND series = ? AND range_start <= ? AND range_end >= ?",
+            (*key, self._instant(until), self._instant(since)),
+        ).fetchall()
+        start, end = since, until
+        for range_start, range_end in touching:
+            start = min(start, self._read_instant(range_start))
+            end = max(end, self._read_instant(range_end))
+        db.executemany(
+            "DELETE FROM vu_coverage WHERE provider = ? AND account_key = ? AND series = ? "
+            "AND range_start = ?",
+            [(*key, range_start) for range_start, _ in touching],
+        )
+        db.execute(
+            "INSERT INTO vu_coverage (provider, account_key, series, range_start, range_end, "
+            "synced_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (*key, self._instant(start), self._instant(end), stamp),
+        )
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def records(
+        self,
+        provider: str,
+        account: str | None,
+        series: str,
+        since: datetime,
+        until: datetime,
+    ) -> Iterator[UsageRecord]:
+        """The stored records of ``series`` that start in `[since, until)`, in time order."""
+        cursor = self._db.execute(
+            f"SELECT {self._fields} FROM vu_records WHERE provider = ? AND account_key = ? "
+            "AND series = ? AND period_start >= ? AND period_start < ? "
+            "ORDER BY period_start, record_key",
+            (provider, _account_key(account), series, self._instant(since), self._instant(until)),
+        )
+        to_record = self._rows.record
+        while batch := cursor.fetchmany(1000):
+            for row in batch:
+                yield to_record(row)
+
+    def coverage(
+        self, provider: str, account: str | None, series: str
+    ) -> list[tuple[datetime, datetime]]:
+        """The ranges of ``series`` the store holds, in order, each `[start, end)`."""
+        rows = self._db.execute(
+            "SELECT range_start, range_end FROM vu_coverage WHERE provider = ? AND account_key = ? "
+            "AND series = ? ORDER BY range_start",
+            (provider, _account_key(account), series),
+        ).fetchall()
+        return [(self._read_instant(a), self._read_instant(b)) for a, b in rows]
+
+    def gaps(
+        self, provider: str, account: str | None, series: str, since: datetime, until: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """The parts of `[since, until)` the store does not cover for ``series``."""
+        missing: list[tuple[datetime, datetime]] = []
+        cursor = since
+        for start, end in self.coverage(provider, account, series):
+            if end <= cursor:
+                continue
+            if start >= until:
+                break
+            if start > cursor:
+                missing.append((cursor, start))
+            cursor = max(cursor, end)
+            if cursor >= until:
+                break
+        if cursor < until:
+            missing.append((cursor, until))
+        return missing
+
+    def watermark(self, provider: str, account: str | None, series: str) -> datetime | None:
+        """The end of the latest range synced for ``series``, or `None` before its first sync."""
+        covered = self.coverage(provider, account, series)
+        return max(end for _, end in covered) if covered else None
+
+    def revisions(
+        self,
+        provider: str | None = None,
+        account: str | None = None,
+        *,
+        since: datetime | None = None,
+    ) -> list[Revision]:
+        """Changes made to stored records (by provider, account, and after ``since``), oldest first."""
+        where, params = [], []
+        if provider is not None:
+            where.append("provider = ?")
+            params.append(provider)
+        if account is not None:
+            where.append("account_key = ?")
+            params.append(account)
+        if since is not None:
+            where.append("revised_at >= ?")
+            params.append(self._instant(since))
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._db.execute(
+            "SELECT provider, account_key, series, record_key, revised_at, change, fields "
+            f"FROM vu_revisions{clause} ORDER BY revised_at, provider, record_key",
+            params,
+        ).fetchall()
+        return [
+            Revision(p, a or None, s, k, self._read_instant(t), c, json.loads(f))
+            for p, a, s, k, t, c, f in rows
+        ]
+
+    def count(self, provider: str | None = None) -> int:
+        """How many records the store holds (for one provider, or all)."""
+        if provider is None:
+            row = self._db.execute("SELECT COUNT(*) FROM vu_records").fetchone()
+        else:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM vu_records WHERE provider = ?", (provider,)
+            ).fetchone()
+        return int(row[0])
+
+    def daily_totals(
+        self, since: datetime, until: datetime
+    ) -> list[tuple[str, str, int, Decimal | None, str | None]]:
+        """Calls and cost per provider, UTC day and currency, summed exactly in SQL.
+
+        Rows: (provider, day `YYYY-MM-DD`, calls, cost, currency). A cost is `None` when a record
+        of the group has no cost (unknown stays unknown).
+        """
+        if self.dialect == "sqlite":
+            cursor = self._db.execute(
+                "SELECT provider, substr(period_start, 1, 10) AS day, SUM(calls), SUM(cost_e9), "
+                "COUNT(*) - COUNT(cost), COUNT(cost) - COUNT(cost_e9), currency "
+                "FROM vu_records WHERE period_start >= ? AND period_start < ? "
+                "GROUP BY provider, day, currency ORDER BY provider, day, currency",
+                (self._instant(since), self._instant(until)),
+            )
+            out = []
+            for provider, day, calls, cost_e9, unknown, inexact, currency in cursor:
+                if inexact:  # a cost with more than nine places: sum its text exactly instead
+                    cost = self._exact_sum(provider, day, currency)
+                else:
+                    cost = None if unknown else Decimal(cost_e9 or 0).scaleb(-9)
+                out.append((provider, day, int(calls or 0), cost, currency))
+            return out
+        cursor = self._db.execute(
+            "SELECT provider, to_char(period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, "
+            "SUM(calls), SUM(cost), COUNT(*) - COUNT(cost), currency FROM vu_records "
+            "WHERE period_start >= ? AND period_start < ? GROUP BY provider, day, currency "
+            "ORDER BY provider, day, currency",
+            (since, until),
+        )
+        return [
+            (provider, day, int(calls or 0), None if unknown else Decimal(cost or 0), currency)
+            for provider, day, calls, cost, unknown, currency in cursor
+        ]
+
+    def _exact_sum(self, provider: str, day: str, currency: str | None) -> Decimal | None:
+        values = self._db.execute(
+            "SELECT cost FROM vu_records WHERE provider = ? AND substr(period_start, 1, 10) = ? "
+            "AND currency IS ?",
+            (provider, day, currency),
+        ).fetchall()
+        if any(value is None for (value,) in values):
+            return None
+        return sum((Decimal(value) for (value,) in values), Decimal(0))
+
+
+def _json(value: Any) -> Any:
+    return to_jsonable_python(value)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    import sqlite3
+
+    if isinstance(exc, sqlite3.Error):
+        return True
+    module = type(exc).__module__
+    return module.startswith("psycopg")
+
+
+def open_store(store: str | Store | None = None, *, create: bool = True) -> Store:
+    """Open the store named by ``store`` (a path, `sqlite:///path` or `postgresql://...`).
+
+    Without ``store``, `VOICE_USAGE_STORE`, else `usage.sqlite3` in the user data folder. With
+    ``create=False`` (reading reports) a missing SQLite file is an error, not a new store.
+
+    Raises:
+        StoreError: naming the store, when it cannot be opened (its schema is newer, the file
+            is not a database, the server refuses the connection...).
+        ConfigurationError: for a PostgreSQL URL without the `postgres` extra installed.
+    """
+    if isinstance(store, Store):
+        return store
+    try:
+        location = resolve_location(store)
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
+    return Store(open_database(location, create=create))
