@@ -105,8 +105,9 @@ class SeriesResult:
 
 @dataclass
 class SyncResult:
-    """What one sync of a provider account did: records new, revised, unchanged and removed,
-    the range covered, the requests made.
+    """What one sync of a provider account did.
+
+    Records new, revised, unchanged and removed, the range covered, the requests made.
     """
 
     provider: str
