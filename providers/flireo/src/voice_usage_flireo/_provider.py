@@ -314,6 +314,9 @@ class FlireoProvider(Provider):
         granularities=frozenset({Granularity.CALL}),
         reports_cost=False,
         balance=True,
+        # A log is written when its call ends, with its cost: re-reading two days catches the
+        # calls that ended after a sync began and any log written late.
+        lookback_days=2,
         notes=(
             "One record per usage log; hour, day and month are UTC roll-ups of the logs.",
             "Cost is the vendor's when a log carries one, else the EUR 0.07/min rate card "

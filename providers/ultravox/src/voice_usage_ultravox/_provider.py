@@ -298,6 +298,9 @@ class UltravoxProvider(Provider):
         filters=frozenset({"agent", "source", *FILTER_OPTIONS, "metadata.<key>"}),
         reports_cost=False,
         balance=True,
+        # A call is billed after it ends (`call.billed` follows `call.ended`, SIP sessions
+        # outlast the call, BILLING_STATUS_PENDING until then): three days re-read catch it.
+        lookback_days=3,
         notes=(
             "Ultravox reports minutes, not money: costs come from the Ultravox rate card.",
             "Option source=billing reads the billed call and SIP minutes per UTC day (the "
