@@ -100,6 +100,7 @@ if TYPE_CHECKING:
         UsageQuery,
         UsageRecord,
     )
+    from voice_usage._store import Revision, Store, StoreError, SyncResult, open_store, sync
     from voice_usage.cli._demo import run_demo
     from voice_usage.hookspecs import hookimpl
 
@@ -209,6 +210,14 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "Totals",
         "rollup",
     ),
+    "voice_usage._store": (
+        "Revision",
+        "Store",
+        "StoreError",
+        "SyncResult",
+        "open_store",
+        "sync",
+    ),
     "voice_usage._schema": (
         "CallPart",
         "CostSource",
@@ -272,8 +281,12 @@ __all__ = [
     "RepriceTarget",
     "ResponseValidationError",
     "RetryPolicy",
+    "Revision",
     "ServerError",
     "Skipped",
+    "Store",
+    "StoreError",
+    "SyncResult",
     "Totals",
     "TransportError",
     "UnprocessableEntityError",
@@ -294,6 +307,7 @@ __all__ = [
     "hookimpl",
     "load_rate_book",
     "load_registry",
+    "open_store",
     "price_record",
     "read_jsonl",
     "report",
@@ -301,6 +315,7 @@ __all__ = [
     "reprice_comparison",
     "rollup",
     "run_demo",
+    "sync",
     "to_focus",
     "to_pandas",
     "using_rate_book",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from voice_usage import ServerError, UsageRecord
-from voice_usage._accounts import Account, AccountsConfig
+from voice_usage._engine._accounts import Account, AccountsConfig
 from voice_usage._store import open_store, sync, sync_series
 from voice_usage.emulator import EmulatorServer, Fault
 from voice_usage_agentphone import AgentPhoneProvider

@@ -26,6 +26,7 @@ from voice_usage._exceptions import ConfigurationError
 from voice_usage._pricing._fx import FxRates, MissingRateError, target_currency
 from voice_usage._pricing._ratecard import RateBook, default_rate_book
 from voice_usage._schema import UsageQuery, format_instant, parse_instant
+from voice_usage._store._source import StoreSource
 
 __all__ = [
     "Fetched",
@@ -37,6 +38,9 @@ __all__ = [
     "provider_failure",
     "resolve_providers",
 ]
+
+Source = Connection | StoreSource
+"""What a comparison reads a provider from: its API, or the history store."""
 
 ProgressCallback = Callable[[str, int], None]
 """Called as `progress(provider, records_so_far)` while records stream in."""
@@ -72,7 +76,7 @@ def provider_failure(provider: str, exc: BaseException) -> ProviderFailure:
 
 
 def _fetch_groups(
-    connection: Connection,
+    connection: Source,
     query: UsageQuery,
     by: GroupBy,
     progress: ProgressCallback | None,
@@ -87,7 +91,7 @@ def _fetch_groups(
 
 
 def _run_provider(
-    connection: Connection,
+    connection: Source,
     query: UsageQuery,
     billing_query: UsageQuery | None,
     by: GroupBy,
@@ -117,15 +121,15 @@ def _missing_credentials(provider: Provider, options: Mapping[str, Any]) -> str 
 
 
 def resolve_providers(
-    providers: Sequence[str | Provider | Connection],
+    providers: Sequence[str | Provider | Source],
     registry: Registry | None,
     connect_options: Mapping[str, Mapping[str, Any]],
-) -> tuple[list[str | Provider | Connection], list[Skipped], Registry | None]:
+) -> tuple[list[str | Provider | Source], list[Skipped], Registry | None]:
     """The providers to compare: the ones named, or every usable installed one with a key."""
     if providers:
         return list(providers), [], registry
     registry = registry or load_registry()
-    chosen: list[str | Provider | Connection] = []
+    chosen: list[str | Provider | Source] = []
     skipped: list[Skipped] = []
     for name in registry.names():
         provider = registry.get(name)
@@ -164,7 +168,7 @@ def _instant(value: str | date | datetime, name: str) -> datetime:
 
 
 def compare(
-    providers: Sequence[str | Provider | Connection] = (),
+    providers: Sequence[str | Provider | Source] = (),
     since: str | date | datetime | None = None,
     until: str | date | datetime | None = None,
     *,
@@ -181,7 +185,7 @@ def compare(
     """Compare providers over `[since, until)`: one row per provider (or per provider and group).
 
     Args:
-        providers: Names, `Provider`s or open `Connection`s; empty means every installed provider
+        providers: Names, `Provider`s, open `Connection`s or `StoreSource`s (the store); empty means every installed provider
             with its `<NAME>_API_KEY` set (the others are listed in `Comparison.skipped`).
         since: Start, inclusive (a date or ISO 8601 datetime, UTC unless an offset is given).
         until: End, exclusive.
@@ -240,29 +244,29 @@ def compare(
 
 
 def open_connections(
-    chosen: Sequence[str | Provider | Connection],
+    chosen: Sequence[str | Provider | Source],
     registry: Registry | None,
     per_provider: Mapping[str, Mapping[str, Any]],
     common_options: Mapping[str, Any],
     query_options: Mapping[str, Mapping[str, str]],
-) -> tuple[list[Connection], list[Connection]]:
+) -> tuple[list[Source], list[Source]]:
     """A `Connection` for each of ``chosen``, and those of them opened here (for the caller to close).
 
     Raises:
         ConfigurationError: a provider named twice, or options for a provider not chosen.
     """
-    connections: list[Connection] = []
-    owned: list[Connection] = []
+    connections: list[Source] = []
+    owned: list[Source] = []
     try:
         for item in chosen:
-            if isinstance(item, Connection):
+            if isinstance(item, Connection | StoreSource):
                 connections.append(item)
                 continue
             name = item if isinstance(item, str) else item.name
             settings = {**common_options, **per_provider.get(name, {})}
-            connection = Connection(item, registry=registry, **settings)
-            connections.append(connection)
-            owned.append(connection)
+            opened = Connection(item, registry=registry, **settings)
+            connections.append(opened)
+            owned.append(opened)
         names = [c.provider.name for c in connections]
         if len(set(names)) != len(names):
             raise ConfigurationError(f"a provider is named twice: {', '.join(names)}")
@@ -360,7 +364,7 @@ def _labelled_total(
 
 
 def _fetch_all(
-    connections: Sequence[Connection],
+    connections: Sequence[Source],
     since: datetime,
     until: datetime,
     by: GroupBy,

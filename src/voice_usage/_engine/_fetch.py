@@ -183,7 +183,12 @@ class Connection:
 
     Args:
         provider: A provider name (looked up among installed providers) or a `Provider`.
-        api_key: The key; defaults to the `<NAME>_API_KEY` environment variable.
+        api_key: The key; defaults to the environment variable ``api_key_env``, else
+            `<NAME>_API_KEY`.
+        api_key_env: Where the key is when not given: the variable an account of the accounts
+            file names (`<NAME>_API_KEY` by default).
+        account: The account's name, carried by every record in `account` (records keep the
+            vendor's own account id, when it gives one, otherwise).
         credentials: For a provider with several credentials (`Provider.credentials`), the
             values by name; each defaults to its own environment variable.
         base_url: Defaults to `<NAME>_BASE_URL`, then the provider's documented URL.
@@ -203,6 +208,8 @@ class Connection:
         *,
         api_key: str | None = None,
         credentials: Mapping[str, str] | None = None,
+        api_key_env: str | None = None,
+        account: str | None = None,
         base_url: str | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         concurrency: int | None = None,
@@ -216,10 +223,16 @@ class Connection:
             provider = (registry or load_registry()).get(provider)
         self.provider = provider
         prefix = provider.env_prefix
+        if api_key is None and api_key_env is not None:
+            api_key = os.environ.get(api_key_env) or None
+            if api_key is None:
+                whose = f"{provider.name} account {account}" if account else provider.name
+                raise MissingCredentialsError(f"{whose}: no API key; set {api_key_env}")
         given = gather_credentials(provider, api_key=api_key, credentials=credentials)
         if problem := credentials_problem(provider, given):
             raise MissingCredentialsError(problem)
         self._credentials = {name: SecretStr(value) for name, value in given.items()}
+        self.account = account
         self.base_url = (
             base_url or os.environ.get(f"{prefix}_BASE_URL") or provider.default_base_url
         )
@@ -236,7 +249,8 @@ class Connection:
         self._session()
 
     def __repr__(self) -> str:
-        return f"<Connection {self.provider.name!r} {self.base_url}>"
+        account = f" account {self.account!r}" if self.account else ""
+        return f"<Connection {self.provider.name!r}{account} {self.base_url}>"
 
     def _plain_credentials(self) -> dict[str, str]:
         return {name: secret.get_secret_value() for name, secret in self._credentials.items()}
@@ -317,6 +331,9 @@ class Connection:
             records: Iterable[UsageRecord] = plan.to_records(pages, report)
             if query.granularity.rank > plan.granularity.rank:
                 records = rollup(records, query.granularity, since=query.since, until=query.until)
+            if self.account is not None:
+                name = self.account
+                records = (r.model_copy(update={"account": name}) for r in records)
             yield from records
         except OUT_OF_RANGE as exc:  # an absurd figure the provider computed with
             raise ResponseValidationError(self.provider.name, out_of_range(exc)) from None

@@ -335,6 +335,14 @@ class Store:
             missing.append((cursor, until))
         return missing
 
+    def providers(self, account: str | None = None) -> list[str]:
+        """The providers the store holds a synced range of, for ``account``."""
+        rows = self._db.execute(
+            "SELECT DISTINCT provider FROM vu_coverage WHERE account_key = ? ORDER BY provider",
+            (_account_key(account),),
+        ).fetchall()
+        return [row[0] for row in rows]
+
     def watermark(self, provider: str, account: str | None, series: str) -> datetime | None:
         """The end of the latest range synced for ``series``, or `None` before its first sync."""
         covered = self.coverage(provider, account, series)

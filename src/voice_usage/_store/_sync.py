@@ -17,18 +17,18 @@ so running it again completes it. Running it twice changes nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from voice_usage._accounts import Account, AccountsConfig, load_accounts
+from voice_usage._engine._accounts import Account, AccountsConfig, load_accounts
+from voice_usage._engine._fetch import Connection
+from voice_usage._engine._plugins import Registry, load_registry
+from voice_usage._engine._provider import Provider
 from voice_usage._exceptions import ConfigurationError, MissingCredentialsError
-from voice_usage._fetch import Connection
-from voice_usage._plugins import Registry, load_registry
-from voice_usage._provider import Provider
-from voice_usage._schema import Granularity, UsageQuery, UsageRecord, format_instant
+from voice_usage._schema import Granularity, UsageQuery, format_instant
 from voice_usage._store._store import Store, WriteCounts, open_store
 
 __all__ = [
@@ -361,14 +361,7 @@ def _sync(
     )
     options = dict(connection_options)
     if plan.account is not None:
-        options.setdefault("api_key", plan.account.api_key())
-        if not options["api_key"]:
-            raise MissingCredentialsError(
-                f"{plan.provider.name} account {plan.account.name}: no API key; set "
-                f"{plan.account.api_key_env}"
-            )
-        if plan.account.base_url:
-            options.setdefault("base_url", plan.account.base_url)
+        options = {**plan.account.connection_options(), **options}
     owned = not isinstance(store, Store)
     opened = open_store(store)
     try:
@@ -385,9 +378,6 @@ def _run(
     provider = plan.provider
     name = plan.account.name if plan.account else None
     result = SyncResult(provider.name, name, store.name)
-    stamp: Callable[[UsageRecord], UsageRecord] = (
-        (lambda r: r.model_copy(update={"account": name})) if name else (lambda r: r)
-    )
     for series in sync_series(provider):
         if plan.since is not None:
             start = plan.since
@@ -409,7 +399,7 @@ def _run(
             for chunk_start, chunk_end in _chunks(start, plan.until, CHUNK_DAYS):
                 fetched = connection.fetch(series.query(chunk_start, chunk_end))
                 try:
-                    records = [stamp(r) for r in fetched]
+                    records = list(fetched)
                 finally:
                     done.requests += fetched.report.requests
                     done.warnings += fetched.warnings
@@ -470,12 +460,18 @@ def sync_many(
             continue
         listed = accounts.for_provider(provider.name)
         if account is not None:
-            targets.append((provider, accounts.get(provider.name, account).name))
+            if providers or any(a.name == account for a in listed):
+                targets.append((provider, accounts.get(provider.name, account).name))
             continue
         has_default = bool(os.environ.get(f"{provider.env_prefix}_API_KEY"))
         if has_default or (providers and not listed):
             targets.append((provider, None))
         targets += [(provider, a.name) for a in listed]
+    if account is not None and not targets:
+        raise ConfigurationError(
+            f"--account {account!r}: no provider has an account by that name in "
+            f"{accounts.path or 'the accounts file (none found)'}"
+        )
     for provider, name in targets:  # every argument checked before the first request
         plan_sync(
             provider,

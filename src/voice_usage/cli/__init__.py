@@ -5,7 +5,7 @@ on it when its module is imported here. `_render` prints results apart from the 
 """
 
 # Each command module registers its commands on `cli` when imported.
-from voice_usage.cli import _demo, _fetch, _providers, _ratecards, _report, _reports  # noqa: F401
+from voice_usage.cli import _demo, _fetch, _providers, _ratecards, _report, _reports, _sync  # noqa: F401
 from voice_usage.cli._app import cli, main
 
 __all__ = ["cli", "main"]

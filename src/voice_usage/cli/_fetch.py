@@ -32,6 +32,7 @@ from voice_usage.cli._app import (
 )
 from voice_usage.cli._progress import FetchProgress, counted
 from voice_usage.cli._render import print_records, print_warnings, stdout_console
+from voice_usage.cli._sources import SourceOptions, source_options, sources
 
 __all__ = ["balance_command", "export_command", "fetch_command", "stream_result"]
 
@@ -72,6 +73,7 @@ def stream_result(result: FetchResult, output_format: str, group_by: GroupBy | N
     help="Sum the records into one window per UTC day or month, agent, number, or provider "
     "(overrides --granularity).",
 )
+@source_options
 @click.pass_context
 @handle_errors
 def fetch_command(
@@ -85,6 +87,9 @@ def fetch_command(
     extra_options: tuple[str, ...],
     output_format: str,
     group_by: str | None,
+    account: str | None,
+    from_store: bool,
+    store: str | None,
 ) -> None:
     """Fetch PROVIDER's usage in [--since, --until) as normalized records."""
     query = build_query(since, until, granularity, agents, numbers, extra_options)
@@ -92,7 +97,7 @@ def fetch_command(
     # Rate cards (VOICE_USAGE_RATECARDS) read now: a bad file is an error before any request.
     with (
         using_rate_book(load_rate_book()),
-        Connection(provider, registry=registry_from(ctx)) as connection,
+        sources(ctx, [provider], SourceOptions(account, from_store, store)) as (connection,),
     ):
         if by is not None:
             wanted = fetch_granularity(connection.provider, by)
@@ -160,6 +165,7 @@ def _flatten(data: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
     default="call",
     show_default=True,
 )
+@source_options
 @click.pass_context
 @handle_errors
 def export_command(
@@ -170,6 +176,9 @@ def export_command(
     output: str,
     focus: bool,
     granularity: str,
+    account: str | None,
+    from_store: bool,
+    store: str | None,
 ) -> None:
     """Write PROVIDER's records in [--since, --until) to a file for analysis or FinOps tools."""
     suffix = Path(output).suffix.lower()
@@ -180,7 +189,7 @@ def export_command(
     if focus and suffix not in (".csv", ".parquet"):
         raise click.BadParameter("--focus writes .csv or .parquet", param_hint="--focus")
     with (
-        Connection(provider, registry=registry_from(ctx)) as connection,
+        sources(ctx, [provider], SourceOptions(account, from_store, store)) as (connection,),
         _replaced_on_success(Path(output)) as target,
     ):
         result = connection.fetch(since, until, granularity)

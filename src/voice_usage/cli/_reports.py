@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +14,6 @@ from voice_usage._analysis._compare import compare
 from voice_usage._analysis._comparison import Comparison
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity
 from voice_usage._analysis._reprice import reprice_comparison
-from voice_usage._engine._fetch import Connection
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._outputs._serialize import read_jsonl
 from voice_usage._pricing._fx import FxRates, target_currency
@@ -31,6 +31,7 @@ from voice_usage.cli._app import (
 )
 from voice_usage.cli._progress import FetchProgress, counted
 from voice_usage.cli._render import print_comparison, print_warnings
+from voice_usage.cli._sources import SourceOptions, source_options, sources
 
 __all__ = ["compare_command", "report_problems", "reprice_command"]
 
@@ -83,6 +84,7 @@ def report_problems(comparison: Comparison) -> None:
     help="A provider-specific query option for one provider (repeatable).",
 )
 @click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
+@source_options
 @click.pass_context
 @handle_errors
 def compare_command(
@@ -96,6 +98,9 @@ def compare_command(
     output_format: str,
     extra_options: tuple[str, ...],
     ratecards_file: str | None,
+    account: str | None,
+    from_store: bool,
+    store: str | None,
 ) -> None:
     """Compare PROVIDERs over [--since, --until): calls, minutes and cost side by side.
 
@@ -104,9 +109,14 @@ def compare_command(
     are still shown (exit 1).
     """
     rates = _fx(fx_specs, currency)
-    with rate_book_from(ratecards_file), FetchProgress(list(providers)) as progress:
+    chosen = SourceOptions(account, from_store, store)
+    with (
+        rate_book_from(ratecards_file),
+        sources(ctx, providers, chosen) if account or from_store else nullcontext() as opened,
+        FetchProgress(list(providers)) as progress,
+    ):
         comparison = compare(
-            providers,
+            opened or providers,
             since,
             until,
             currency=currency,
@@ -202,6 +212,7 @@ def _filtered(
 @click.option("--fx", "fx_specs", multiple=True, metavar="FROM:TO=RATE", help=FX_HELP)
 @format_option("table", "json", "csv")
 @click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
+@source_options
 @click.pass_context
 @handle_errors
 def reprice_command(
@@ -215,6 +226,9 @@ def reprice_command(
     fx_specs: tuple[str, ...],
     output_format: str,
     ratecards_file: str | None,
+    account: str | None,
+    from_store: bool,
+    store: str | None,
 ) -> None:
     """Price PROVIDER's traffic in [--since, --until) under other vendors' rate cards.
 
@@ -236,8 +250,9 @@ def reprice_command(
         else:
             if provider is None or since is None or until is None:
                 raise click.UsageError("give PROVIDER, --since and --until, or --input FILE")
+            chosen = SourceOptions(account, from_store, store)
             comparison, warnings = _reprice_fetched(
-                ctx, provider, since, until, names, currency, rates, book
+                ctx, provider, since, until, names, currency, rates, book, chosen
             )
     label = provider or "the input"
     period = f" {_day(comparison.since)} → {_day(comparison.until)} (UTC)" if since else ""
@@ -254,8 +269,9 @@ def _reprice_fetched(
     currency: str | None,
     rates: FxRates,
     book: RateBook,
+    chosen: SourceOptions,
 ) -> tuple[Comparison, list[str]]:
-    with Connection(provider, registry=registry_from(ctx)) as connection:
+    with sources(ctx, [provider], chosen) as (connection,):
         query = UsageQuery(
             since=since,
             until=until,

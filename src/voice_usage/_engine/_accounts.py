@@ -61,6 +61,13 @@ class Account:
         """The key, read from `api_key_env` now; `None` when the variable is unset or empty."""
         return os.environ.get(self.api_key_env) or None
 
+    def connection_options(self) -> dict[str, Any]:
+        """The `Connection` arguments that reach this account."""
+        options: dict[str, Any] = {"account": self.name, "api_key_env": self.api_key_env}
+        if self.base_url:
+            options["base_url"] = self.base_url
+        return options
+
 
 @dataclass(frozen=True)
 class AccountsConfig:
