@@ -19,6 +19,7 @@ from benchmarks import (
     bench_memory,
     bench_normalize,
     bench_peers,
+    bench_store,
 )
 from benchmarks._common import machine_speed, table
 
@@ -120,6 +121,44 @@ def main() -> None:
         )
     for name, why in peers["skipped"].items():
         rows.append((f"8. the same fetch: {name}", f"skipped: {why}", "", ""))
+
+    store = bench_store.run(quick=args.quick)
+    write = store["write"]
+    postgres = (
+        f"; PostgreSQL {write['postgresql_per_s']:,.0f}/s"
+        if "postgresql_per_s" in write
+        else f" (PostgreSQL: set {bench_store.POSTGRES_ENV})"
+    )
+    rows.append(
+        (
+            "9a. store: write already-fetched records",
+            f"SQLite {write['sqlite_per_s']:,.0f} records/s{postgres}",
+            "one transaction per 31 days, as sync writes",
+            ">= 50,000/s",
+        )
+    )
+    resync = store["resync"]
+    rows.append(
+        (
+            "9b. store: daily re-sync of a 90-day Flireo history",
+            f"first sync {resync['first_records']:,} records, {resync['first_requests']} requests, "
+            f"{resync['first_s']:.2f} s; next day {resync['daily_requests']} request(s), "
+            f"{resync['daily_s']:.2f} s",
+            f"{resync['daily_new']} new, {resync['daily_unchanged']} unchanged",
+            "the lookback's requests only",
+        )
+    )
+    small, large = store["rollup"][0], store["rollup"][-1]
+    rows.append(
+        (
+            f"9c. store: roll-up by provider and day, {large['records']:,} records (SQLite)",
+            f"{large['seconds']:.2f} s ({large['groups']} groups); peak RSS "
+            f"{small['peak_rss_mb']:.0f} MB at {small['records']:,}, "
+            f"{large['peak_rss_mb']:.0f} MB at {large['records']:,}",
+            f"{(large['peak_rss_mb'] / small['peak_rss_mb'] - 1) * 100:+.0f}% RSS",
+            "< 2 s; RSS flat",
+        )
+    )
 
     speed_after = machine_speed()
     print(table(rows, ("benchmark", "measured (medians)", "result", "target")))

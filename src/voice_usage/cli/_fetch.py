@@ -97,7 +97,9 @@ def fetch_command(
     # Rate cards (VOICE_USAGE_RATECARDS) read now: a bad file is an error before any request.
     with (
         using_rate_book(load_rate_book()),
-        sources(ctx, [provider], SourceOptions(account, from_store, store)) as (connection,),
+        sources(ctx, [provider], SourceOptions(account, from_store, store), Connection) as (
+            connection,
+        ),
     ):
         if by is not None:
             wanted = fetch_granularity(connection.provider, by)
@@ -189,7 +191,9 @@ def export_command(
     if focus and suffix not in (".csv", ".parquet"):
         raise click.BadParameter("--focus writes .csv or .parquet", param_hint="--focus")
     with (
-        sources(ctx, [provider], SourceOptions(account, from_store, store)) as (connection,),
+        sources(ctx, [provider], SourceOptions(account, from_store, store), Connection) as (
+            connection,
+        ),
         _replaced_on_success(Path(output)) as target,
     ):
         result = connection.fetch(since, until, granularity)

@@ -67,12 +67,17 @@ class SourceOptions:
 
 @contextmanager
 def sources(
-    ctx: click.Context, providers: Sequence[str], chosen: SourceOptions
+    ctx: click.Context,
+    providers: Sequence[str],
+    chosen: SourceOptions,
+    connect: Callable[..., Connection] = Connection,
 ) -> Iterator[list[Connection | StoreSource]]:
     """Open one source per provider; closed on exit.
 
     With no provider named: every provider the store holds (from the store), or every one with
     the account in the accounts file (with `--account`); otherwise none.
+
+    ``connect`` opens a live connection (a seam for tests, which pass one that never sleeps).
 
     Raises:
         ConfigurationError: for an account the accounts file does not list.
@@ -105,5 +110,5 @@ def sources(
             options: dict[str, Any] = {}
             if accounts is not None and chosen.account is not None:
                 options = accounts.get(registry.get(name).name, chosen.account).connection_options()
-            opened.append(stack.enter_context(Connection(name, registry=registry, **options)))
+            opened.append(stack.enter_context(connect(name, registry=registry, **options)))
         yield opened

@@ -1,0 +1,176 @@
+"""Benchmark 5: the history store.
+
+- write throughput: already-fetched records written into SQLite (and PostgreSQL when
+  `VOICE_USAGE_BENCH_POSTGRES` names an empty database), one transaction per 31 days as sync does;
+- a daily re-sync of a 90-day Flireo history on the emulator: requests and seconds;
+- a roll-up by provider and UTC day over 1,000,000 stored records in SQLite (exact sums in SQL),
+  its time, and its peak RSS next to the same roll-up over 100,000 (it should not grow).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from voice_usage import CostSource, Grain, UsageRecord
+
+PROVIDERS = ("flireo", "ultravox", "agentphone")
+START = datetime(2026, 1, 1, tzinfo=UTC)
+POSTGRES_ENV = "VOICE_USAGE_BENCH_POSTGRES"
+
+
+def records(count: int, provider: str = "flireo", days: int = 90) -> list[UsageRecord]:
+    """``count`` call records spread evenly over ``days`` days, as a provider builds them."""
+    event = UsageRecord.template(
+        provider=provider,
+        grain=Grain.EVENT,
+        calls=1,
+        currency="EUR",
+        cost_source=CostSource.REPORTED,
+    )
+    step = timedelta(days=days) / count
+    costs = [Decimal(n).scaleb(-2) for n in range(7, 700, 7)]
+    return [
+        event(
+            period_start=START + step * n,
+            period_end=START + step * n + timedelta(seconds=84),
+            duration_seconds=Decimal(84 + n % 300),
+            billed_minutes=Decimal(2 + n % 5),
+            cost=costs[n % len(costs)],
+            call_id=f"{provider}-call-{n}",
+            extras={"log_id": f"log-{n}"},
+        )
+        for n in range(count)
+    ]
+
+
+def _write_all(store: Any, batch: list[UsageRecord], provider: str) -> float:
+    """Seconds to write ``batch`` in 31-day transactions, as a sync does."""
+    started = time.perf_counter()
+    chunk = timedelta(days=31)
+    since = START
+    index = 0
+    while index < len(batch):
+        until = since + chunk
+        end = index
+        while end < len(batch) and batch[end].period_start < until:
+            end += 1
+        store.write(provider, None, "call", batch[index:end], since=since, until=until)
+        index, since = end, until
+    return time.perf_counter() - started
+
+
+def write_throughput(count: int = 200_000) -> dict[str, float]:
+    """Records per second written, per database."""
+    from voice_usage import open_store
+
+    batch = records(count)
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder, open_store(f"{folder}/bench.sqlite3") as store:
+        out["sqlite_per_s"] = count / _write_all(store, batch, "flireo")
+    url = os.environ.get(POSTGRES_ENV)
+    if url:
+        with open_store(url) as store:
+            out["postgresql_per_s"] = count / _write_all(store, batch, f"bench-{os.getpid()}")
+    return out
+
+
+def daily_resync() -> dict[str, float]:
+    """A first sync of 90 days of Flireo calls (80 a day), then the next day's re-sync."""
+    from voice_usage import sync
+    from voice_usage.emulator import EmulatorServer
+    from voice_usage_flireo import FlireoProvider
+    from voice_usage_flireo.emulator import FlireoEmulator
+
+    now = datetime(2026, 10, 1, 6, tzinfo=UTC)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        EmulatorServer(FlireoEmulator("bench-key", rate_limit=None)) as server,
+    ):
+        path = f"{folder}/bench.sqlite3"
+        options = {"store": path, "api_key": "bench-key", "base_url": server.base_url}
+        started = time.perf_counter()
+        first = sync(FlireoProvider(), now=now, **options)
+        first_s = time.perf_counter() - started
+        started = time.perf_counter()
+        daily = sync(FlireoProvider(), now=now + timedelta(days=1), **options)
+        daily_s = time.perf_counter() - started
+    return {
+        "first_records": first.new,
+        "first_requests": first.requests,
+        "first_s": first_s,
+        "daily_requests": daily.requests,
+        "daily_new": daily.new,
+        "daily_unchanged": daily.unchanged,
+        "daily_s": daily_s,
+    }
+
+
+ROLLUP = """
+import resource, time
+from datetime import datetime, UTC
+from voice_usage import open_store
+with open_store({path!r}) as store:
+    started = time.perf_counter()
+    rows = store.daily_totals(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    seconds = time.perf_counter() - started
+assert sum(r[2] for r in rows) == {count}, sum(r[2] for r in rows)
+print(seconds, len(rows), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def _fill(path: str, count: int) -> None:
+    from voice_usage import open_store
+
+    with open_store(path) as store:
+        for provider in PROVIDERS:
+            share = count // len(PROVIDERS) + (1 if provider == PROVIDERS[0] else 0) * (
+                count % len(PROVIDERS)
+            )
+            _write_all(store, records(share, provider), provider)
+
+
+def rollup(sizes: tuple[int, ...] = (100_000, 1_000_000)) -> list[dict[str, float]]:
+    """Roll-up by provider and day over stored records, each in a fresh process."""
+    results = []
+    for count in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            path = str(Path(folder) / "bench.sqlite3")
+            _fill(path, count)
+            done = subprocess.run(
+                [sys.executable, "-c", ROLLUP.format(path=path, count=count)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            seconds, groups, peak = done.stdout.split()
+            results.append(
+                {
+                    "records": count,
+                    "seconds": float(seconds),
+                    "groups": int(groups),
+                    "peak_rss_mb": float(peak),
+                }
+            )
+    return results
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    """All three measurements."""
+    return {
+        "write": write_throughput(50_000 if quick else 200_000),
+        "resync": daily_resync(),
+        "rollup": rollup((20_000, 100_000) if quick else (100_000, 1_000_000)),
+    }
+
+
+if __name__ == "__main__":
+    for name, value in run(quick="--quick" in sys.argv).items():
+        print(name, value)
