@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -87,7 +87,7 @@ def stored(store: str, account: str) -> int:
 class AirflowTask:
     """`@task`: calling it inside a DAG defines a task; `.expand()` maps it (here: runs it)."""
 
-    runs: list[Any] = []
+    runs: ClassVar[list[Any]] = []
 
     def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
