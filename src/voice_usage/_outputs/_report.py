@@ -22,6 +22,7 @@ from typing import Any
 
 from voice_usage._analysis._compare import (
     Fetched,
+    Source,
     assemble,
     billing_fallback,
     check_rates,
