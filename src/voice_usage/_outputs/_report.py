@@ -313,7 +313,7 @@ def _figures(
 
 
 def report(
-    providers: Sequence[str | Provider | Connection] = (),
+    providers: Sequence[str | Provider | Source] = (),
     since: str | date | datetime | None = None,
     until: str | date | datetime | None = None,
     *,
@@ -331,7 +331,7 @@ def report(
     """Fetch ``providers`` over `[since, until)` and build the HTML report page.
 
     Args:
-        providers: Names, `Provider`s or open `Connection`s; empty means every installed provider
+        providers: Names, `Provider`s, open `Connection`s or `StoreSource`s; empty means every installed provider
             with its `<NAME>_API_KEY` set.
         since: Start, inclusive (a date or ISO 8601 datetime, UTC unless an offset is given).
         until: End, exclusive.

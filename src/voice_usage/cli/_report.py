@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from voice_usage.cli._app import (
     registry_from,
 )
 from voice_usage.cli._reports import FX_HELP, _fx, _provider_options, _targets, report_problems
+from voice_usage.cli._sources import SourceOptions, source_options, sources
 
 __all__ = ["output_path", "report_command"]
 
@@ -72,6 +74,7 @@ def output_path(path: str | Path) -> Path:
     help="A provider-specific query option for one provider (repeatable).",
 )
 @click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
+@source_options
 @click.pass_context
 @handle_errors
 def report_command(
@@ -87,6 +90,9 @@ def report_command(
     reprice_from: tuple[str, ...],
     extra_options: tuple[str, ...],
     ratecards_file: str | None,
+    account: str | None,
+    from_store: bool,
+    store: str | None,
 ) -> None:
     """Write one HTML page with charts of PROVIDERs' usage over [--since, --until).
 
@@ -99,9 +105,13 @@ def report_command(
     if until <= since:
         raise click.BadParameter("--until must be after --since", param_hint="--until")
     rates = _fx(fx_specs, currency)
-    with rate_book_from(ratecards_file):
+    chosen = SourceOptions(account, from_store, store)
+    with (
+        rate_book_from(ratecards_file),
+        sources(ctx, providers, chosen) if account or from_store else nullcontext() as opened,
+    ):
         page = report(
-            providers,
+            opened or providers,
             since,
             until,
             currency=currency,
