@@ -34,7 +34,6 @@ from voice_usage._analysis._comparison import Comparison, ProviderFailure, Skipp
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity, group_key
 from voice_usage._analysis._reprice import reprice_comparison
 from voice_usage._analysis._rows import GroupMap, RowTotals
-from voice_usage._engine._fetch import Connection
 from voice_usage._engine._plugins import Registry
 from voice_usage._engine._provider import Provider, Reconciliation
 from voice_usage._exceptions import ConfigurationError
@@ -46,8 +45,6 @@ from voice_usage._schema import UsageQuery, UsageRecord, format_instant, parse_i
 
 __all__ = ["ProviderFigures", "Report", "Tally", "check_output", "report"]
 
-Source = Connection
-"""Where a provider's records come from (its API through a `Connection`)."""
 
 MONTHS_AFTER_DAYS = 92
 """Periods longer than this many days are charted per month rather than per day."""
