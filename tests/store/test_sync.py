@@ -260,3 +260,56 @@ def test_a_named_account_is_stamped_on_its_records(
         records = list(store.records("flireo", "acme", "call", TODAY - timedelta(days=1), TODAY))
     assert {r.account for r in records} == {"acme"}
     assert len(records) == LOGS_PER_DAY
+
+
+class HoldingFlireo(FlireoEmulator):
+    """Holds the first request for ``start_date`` until released, and says when it arrived."""
+
+    def __init__(self, key: str, start_date: str) -> None:
+        super().__init__(key, rate_limit=None)
+        self.start_date = start_date
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    def handle(self, request: Any) -> Any:
+        if request.param("start_date") == self.start_date and not self.arrived.is_set():
+            self.arrived.set()
+            self.release.wait(timeout=60)
+        return super().handle(request)
+
+
+def test_a_sync_killed_with_sigkill_and_run_again_ends_as_one_clean_sync(
+    fake_key: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "usage.sqlite3")
+    second_chunk = (TODAY - timedelta(days=59)).isoformat().replace("+00:00", "Z")
+    emulator = HoldingFlireo(fake_key, second_chunk)
+    with EmulatorServer(emulator) as server:
+        code = (
+            "from datetime import datetime, UTC\n"
+            "import voice_usage\n"
+            f"voice_usage.sync('flireo', store={path!r}, now=datetime(2026, 10, 1, 6, 30, tzinfo=UTC),"
+            f" api_key={fake_key!r}, base_url={server.base_url!r})\n"
+        )
+        child = subprocess.Popen([sys.executable, "-c", code])
+        try:
+            # The first chunk is written; the process is inside the second when it is killed.
+            assert emulator.arrived.wait(timeout=120)
+        finally:
+            child.kill()
+            child.wait()
+            emulator.release.set()
+        assert child.returncode == -9
+        with open_store(path) as store:
+            assert store.coverage("flireo", None, "call") == [
+                (TODAY - timedelta(days=90), TODAY - timedelta(days=59))
+            ]
+            assert store.count() == 31 * LOGS_PER_DAY
+        rerun = flireo_sync(server, path, fake_key)
+        clean = str(tmp_path / "clean.sqlite3")
+        flireo_sync(server, clean, fake_key)
+    assert rerun.new == 59 * LOGS_PER_DAY
+    assert everything(path) == everything(clean)

@@ -16,7 +16,6 @@ so running it again completes it. Running it twice changes nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -24,9 +23,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from voice_usage._engine._accounts import Account, AccountsConfig, load_accounts
-from voice_usage._engine._fetch import Connection
+from voice_usage._engine._fetch import Connection, gather_credentials
 from voice_usage._engine._plugins import Registry, load_registry
-from voice_usage._engine._provider import Provider
+from voice_usage._engine._provider import Provider, credentials_problem
 from voice_usage._exceptions import ConfigurationError, MissingCredentialsError
 from voice_usage._schema import Granularity, UsageQuery, format_instant
 from voice_usage._store._store import Store, WriteCounts, open_store
@@ -463,7 +462,7 @@ def sync_many(
             if providers or any(a.name == account for a in listed):
                 targets.append((provider, accounts.get(provider.name, account).name))
             continue
-        has_default = bool(os.environ.get(f"{provider.env_prefix}_API_KEY"))
+        has_default = credentials_problem(provider, gather_credentials(provider)) is None
         if has_default or (providers and not listed):
             targets.append((provider, None))
         targets += [(provider, a.name) for a in listed]
