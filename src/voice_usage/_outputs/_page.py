@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
+from typing import Any
 
 from voice_usage._analysis._comparison import Comparison, ComparisonRow, ProviderFailure
 from voice_usage._analysis._grouping import GroupBy
@@ -397,12 +398,52 @@ def _covers(row: ComparisonRow, figures: ReportFigures) -> str:
 
 
 def _assumed(row: ComparisonRow) -> str:
-    assumed = getattr(row, "assumed", None)
-    if not assumed:
+    """The parts priced by `--add-cost`: `telephony at 0.0085 USD/min`."""
+    entries: Sequence[Mapping[str, Any]] = getattr(row, "assumed", ())
+    if not entries:
         return "none"
-    if isinstance(assumed, Mapping):
-        return ", ".join(f"{k} {v}" for k, v in sorted(assumed.items()))
-    return ", ".join(str(a) for a in assumed)
+    return "; ".join(
+        f"{e.get('part')} at {e.get('price_per_minute')} {e.get('currency')}/min" for e in entries
+    )
+
+
+def _gaps(row: ComparisonRow) -> str:
+    gaps: Sequence[str] = getattr(row, "gaps", ())
+    return ", ".join(gaps) if gaps else "none"
+
+
+def _fixed_lines(rows: Iterable[ComparisonRow]) -> list[str]:
+    """Each fixed charge as the page states it: the card line, how many and why, the cost."""
+    lines = []
+    for row in rows:
+        for line in getattr(row, "fixed", ()):
+            lines.append(
+                f"{row.provider}: fixed charge {line.get('line')}: {line.get('count')} x "
+                f"{line.get('price_per_month')} {line.get('currency')} a month "
+                f"({line.get('basis')}), {line.get('cost')} {line.get('currency')} for the period"
+            )
+    return lines
+
+
+def _like_for_like_lines(rows: Sequence[ComparisonRow]) -> list[str]:
+    """Where rows differ in what they cover, and every assumed price, as compare says them."""
+    gaps = [
+        f"{row.label}: no {', '.join(getattr(row, 'gaps', ()))}"
+        for row in rows
+        if getattr(row, "gaps", ())
+    ]
+    lines = ["Not like for like: " + "; ".join(gaps) + "."] if gaps else []
+    applied: dict[str, list[str]] = {}
+    for row in rows:
+        for entry in getattr(row, "assumed", ()):
+            applied.setdefault(str(entry.get("assumption")), []).append(row.label)
+    if applied:
+        lines.append(
+            "Assumed (--add-cost, per minute of measured duration): "
+            + "; ".join(f"{label} for {', '.join(labels)}" for label, labels in applied.items())
+            + "."
+        )
+    return lines
 
 
 def _like_for_like(figures: ReportFigures) -> tuple[list[str], list[list[str]], list[str]]:
@@ -423,10 +464,11 @@ def _like_for_like(figures: ReportFigures) -> tuple[list[str], list[list[str]], 
         "Source",
     ]
     if has_l4l:
-        headers += ["Fixed charges", "Assumed", "All-in", "All-in per minute"]
+        headers += ["Not covered", "Assumed", "Fixed charges", "All-in", "All-in per minute"]
     table = []
     for row in rows:
         unit = row.unit_currency
+        total = row is overall.total
         cells = [
             row.provider,
             count(row.calls),
@@ -434,20 +476,26 @@ def _like_for_like(figures: ReportFigures) -> tuple[list[str], list[list[str]], 
             _unit(row.cost, row.currency),
             *([_unit(row.converted_cost, currency)] if currency else []),
             _unit(row.cost_per_minute, unit),
-            _covers(row, figures) if row.provider in figures.covers or has_l4l else "",
+            "" if total else _covers(row, figures),
             _source(row),
         ]
         if has_l4l:
+            all_in_currency = getattr(row, "all_in_currency", None) or currency or row.currency
             cells += [
-                _unit(getattr(row, "fixed_cost", None), currency or row.currency),
-                _assumed(row),
-                _unit(getattr(row, "all_in_cost", None), currency or row.currency),
-                _unit(getattr(row, "all_in_per_minute", None), unit),
+                "" if total else _gaps(row),
+                "" if total else _assumed(row),
+                _unit(getattr(row, "fixed_cost", None), all_in_currency),
+                _unit(getattr(row, "all_in_cost", None), all_in_currency),
+                _unit(getattr(row, "all_in_per_minute", None), all_in_currency),
             ]
         table.append(cells)
     notes = [
+        *_like_for_like_lines(overall.rows),
+        *_fixed_lines(overall.rows),
         *_unknown_notes(overall.rows, "cost"),
         *_unknown_notes(overall.rows, "billed_minutes"),
+        *_unknown_notes(overall.rows, "fixed_cost"),
+        *_unknown_notes(overall.rows, "all_in_cost"),
     ]
     if not has_l4l:
         notes.append(
