@@ -320,6 +320,7 @@ def report(
     group_by: GroupBy | str | None = None,
     reprice_to: Sequence[str] = (),
     reprice_from: Sequence[str] = (),
+    repricing: Comparison | None = None,
     options: Mapping[str, Mapping[str, str]] | None = None,
     registry: Registry | None = None,
     connect_options: Mapping[str, Mapping[str, Any]] | None = None,
@@ -340,6 +341,8 @@ def report(
         reprice_to: Rate cards (`ultravox`, `agentphone:hosted`) to price the traffic under, for
             the page's repricing table; the records already fetched are repriced, no request.
         reprice_from: The providers whose traffic is repriced (default: all of them).
+        repricing: A repricing already made of the same traffic (the demo's), shown as the
+            repricing table instead of making one.
         options: Per provider name, provider-specific query options.
         registry: Where to look provider names up; defaults to the installed providers.
         connect_options: Per provider name, `Connection` options (`api_key`, `base_url`...).
@@ -390,7 +393,9 @@ def report(
                         end,
                         by,
                         query_options.get(c.provider.name, {}),
-                        bool(reprice_to) and (not reprice_from or c.provider.name in reprice_from),
+                        bool(reprice_to)
+                        and repricing is None
+                        and (not reprice_from or c.provider.name in reprice_from),
                     )
                     for c in connections
                 ]
@@ -398,8 +403,7 @@ def report(
     finally:
         for connection in owned:
             connection.close()
-    repricing = None
-    if reprice_to:
+    if reprice_to and repricing is None:
         repricing = reprice_comparison(
             (record for got in fetched for record in got.kept),
             reprice_to,

@@ -202,8 +202,7 @@ def run_demo(
                 until,
                 currency=DEMO_CURRENCY,
                 fx=DEMO_FX,
-                reprice_from=[source],
-                reprice_to=targets,
+                repricing=repricing,  # step 3's, which the printed flags make again
                 output=page,
             )
             result.report_path = written.path
