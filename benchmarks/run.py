@@ -12,6 +12,7 @@ import sys
 import time
 
 from benchmarks import (
+    bench_accounts,
     bench_budget,
     bench_cli_output,
     bench_compare,
@@ -157,6 +158,20 @@ def main() -> None:
             f"{large['peak_rss_mb']:.0f} MB at {large['records']:,}",
             f"{(large['peak_rss_mb'] / small['peak_rss_mb'] - 1) * 100:+.0f}% RSS",
             "< 2 s; RSS flat",
+        )
+    )
+
+    accounts = bench_accounts.run(runs=2 if args.quick else 3)
+    rows.append(
+        (
+            "9. sync 10 accounts of 20 pages each, 100 ms latency",
+            f"at once {accounts['at once']:.2f} s; one after another "
+            f"{accounts['one after another']:.2f} s; one account alone {accounts['one alone']:.2f} s; "
+            f"peak RSS {accounts['rss_10_mb']:.0f} MB for 10 accounts, "
+            f"{accounts['rss_30_mb']:.0f} MB for 30",
+            f"{accounts['at_once_vs_alone']:.2f}x one account alone "
+            f"(one after another: {accounts['sequential_vs_alone']:.1f}x)",
+            "close to the slowest; memory flat",
         )
     )
 

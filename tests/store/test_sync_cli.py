@@ -127,6 +127,7 @@ def one_line(result: Any, code: int) -> str:
             "--since (2026-09-10) must be before --until",
         ),
         (("--account", "nobody"), "--account 'nobody': flireo has no account by that name"),
+        (("--parallel", "0"), "--parallel"),
     ],
 )
 def test_bad_arguments(env: dict[str, str], args: tuple[str, ...], expected: str) -> None:

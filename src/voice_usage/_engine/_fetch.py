@@ -160,19 +160,35 @@ CONCURRENCY_ENV = "VOICE_USAGE_CONCURRENCY"
 
 
 def _concurrency(value: int | None) -> int:
+    return count_setting(
+        value,
+        argument="concurrency",
+        env=CONCURRENCY_ENV,
+        default=_constants.DEFAULT_PAGE_CONCURRENCY,
+        unit="requests",
+    )
+
+
+def count_setting(value: int | None, *, argument: str, env: str, default: int, unit: str) -> int:
+    """A count of at least 1: ``value`` when given, else the variable ``env``, else ``default``.
+
+    Raises:
+        ConfigurationError: naming the argument or the variable, for a value that is not a
+            whole number of at least 1.
+    """
     if value is None:
-        raw = os.environ.get(CONCURRENCY_ENV, "").strip()
+        raw = os.environ.get(env, "").strip()
         if not raw:
-            return _constants.DEFAULT_PAGE_CONCURRENCY
+            return default
         try:
             value = int(raw)
         except ValueError:
             raise ConfigurationError(
-                f"{CONCURRENCY_ENV} must be a whole number of requests, got {raw!r}"
+                f"{env} must be a whole number of {unit}, got {raw!r}"
             ) from None
-        where = CONCURRENCY_ENV
+        where = env
     else:
-        where = "concurrency"
+        where = argument
     if value < 1:
         raise ConfigurationError(f"{where} must be at least 1, got {value}")
     return value

@@ -17,13 +17,14 @@ so running it again completes it. Running it twice changes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from voice_usage._engine._accounts import Account, AccountsConfig, load_accounts
-from voice_usage._engine._fetch import Connection, gather_credentials
+from voice_usage._engine._fetch import Connection, count_setting, gather_credentials
 from voice_usage._engine._plugins import Registry, load_registry
 from voice_usage._engine._provider import Provider, credentials_problem
 from voice_usage._exceptions import ConfigurationError, MissingCredentialsError
@@ -45,6 +46,10 @@ FIRST_SYNC_DAYS = 90
 MAX_LOOKBACK_DAYS = 366
 """A longer lookback is refused as a mistake: a sync re-reading more is a backfill (``since``)."""
 CHUNK_DAYS = 31
+
+PARALLEL_ENV = "VOICE_USAGE_PARALLEL"
+"""Environment variable with how many provider accounts `sync_many` syncs at once."""
+DEFAULT_PARALLEL = 4
 """Days fetched and written per transaction: a sync that dies loses at most one chunk."""
 
 _DAY = timedelta(days=1)
@@ -438,10 +443,15 @@ def sync_many(
     registry: Registry,
     accounts: AccountsConfig,
     now: datetime | None = None,
+    parallel: int | None = None,
 ) -> list[SyncResult]:
     """Sync several providers and their accounts into one store.
 
-    A failure is reported in its result and the others still run.
+    A failure is reported in its result and the others still run. Accounts are synced
+    ``parallel`` at a time (default `VOICE_USAGE_PARALLEL`, else 4): each key has a rate budget
+    of its own, so N accounts take about as long as the slowest, not the sum. Each sync holds
+    one chunk of records at a time and writes through a store connection of its own, so memory
+    grows with ``parallel``, not with the number of accounts.
 
     Without providers: every provider that has credentials (its default key, or an account in
     the accounts file). Without ``account``: every account listed for a provider, and its
@@ -482,25 +492,33 @@ def sync_many(
             accounts=accounts,
             registry=registry,
         )
-    results = []
-    with open_store(store) as opened:
-        for provider, name in targets:
+    at_once = count_setting(
+        parallel, argument="parallel", env=PARALLEL_ENV, default=DEFAULT_PARALLEL, unit="accounts"
+    )
+    with open_store(store) as opened:  # opened (and migrated) once, before any request
+
+        def one(target: tuple[Provider, str | None]) -> SyncResult:
+            provider, name = target
+            # SQLite connections belong to their thread: a sync run beside others opens its own.
+            own = opened if at_once == 1 else opened.location.target
             try:
-                results.append(
-                    _sync(
-                        provider,
-                        account=name,
-                        since=since,
-                        until=until,
-                        lookback=lookback,
-                        store=opened,
-                        now=now,
-                        accounts=accounts,
-                        registry=registry,
-                        connection_options={},
-                        keep_going=True,
-                    )
+                return _sync(
+                    provider,
+                    account=name,
+                    since=since,
+                    until=until,
+                    lookback=lookback,
+                    store=own,
+                    now=now,
+                    accounts=accounts,
+                    registry=registry,
+                    connection_options={},
+                    keep_going=True,
                 )
             except (ConfigurationError, MissingCredentialsError) as exc:
-                results.append(SyncResult(provider.name, name, opened.name, error=str(exc)))
-    return results
+                return SyncResult(provider.name, name, opened.name, error=str(exc))
+
+        if at_once == 1 or len(targets) <= 1:
+            return [one(target) for target in targets]
+        with ThreadPoolExecutor(max_workers=min(at_once, len(targets))) as pool:
+            return list(pool.map(one, targets))

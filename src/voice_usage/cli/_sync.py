@@ -38,6 +38,13 @@ __all__ = ["sync_command"]
     metavar="DAYS",
     help="Days re-read before the last sync's end (default: each provider's own).",
 )
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 64),
+    default=None,
+    metavar="N",
+    help="Accounts synced at once (default 4; env VOICE_USAGE_PARALLEL).",
+)
 @store_option
 @account_option
 @format_option("table", "json")
@@ -49,6 +56,7 @@ def sync_command(
     since: datetime | None,
     until: datetime | None,
     lookback: int | None,
+    parallel: int | None,
     store: str | None,
     account: str | None,
     output_format: str,
@@ -63,6 +71,7 @@ def sync_command(
         store=store,
         registry=registry_from(ctx),
         accounts=load_accounts(),
+        parallel=parallel,
     )
     if output_format == "json":
         click.echo(json.dumps({"results": [r.as_dict() for r in results]}, indent=2))
