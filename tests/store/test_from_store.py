@@ -301,11 +301,40 @@ def test_the_html_report_from_the_store_is_the_same_page(
         )
         assert done.exit_code == 0, done.stderr
         pages[name] = out.read_bytes()
-    # The same page, but for the reconciliation with the vendor's own totals: those come with a
-    # live answer (a sync checks them, and reports a mismatch, when it fetches).
+    # The same page, but for where the records came from, and the reconciliation with the
+    # vendor's own totals: those come with a live answer (a sync checks them, and reports a
+    # mismatch, when it fetches).
+    assert b"<p>Records fetched from the vendors&#x27; APIs.</p>" in pages["live"]
+    assert b"<p>Records read from the history store " in pages["stored"]
+    assert b"without a request to the vendors.</p>" in pages["stored"]
+    assert b"Ranges missing from the store</h3><p>None: the store covers" in pages["stored"]
     live, stored = (
-        re.sub(rb"Reconciliation with the vendors' own totals</h3>.*?<h3>", b"", page, flags=re.S)
+        re.sub(
+            rb"<p>Records [^<]*</p>|Reconciliation with the vendors' own totals</h3>.*?<h3>"
+            rb"|<h3>Ranges missing from the store</h3><p>[^<]*</p>",
+            b"",
+            page,
+            flags=re.S,
+        )
         for page in (pages["live"], pages["stored"])
     )
     assert b"calls: vendor reported 560, records sum to 560" in pages["live"]
     assert stored == live
+
+
+def test_the_html_report_names_the_ranges_the_store_lacks_and_exits_1(
+    synced: tuple[EmulatorServer, dict[str, str]], tmp_path: Path, no_requests: None
+) -> None:
+    _, env = synced
+    out = tmp_path / "wider.html"
+    done = run(
+        env, "report", "flireo", "--since", SINCE, "--until", "2026-09-09",
+        "--output", str(out), "--from-store",
+    )  # fmt: skip
+    assert done.exit_code == 1
+    assert "does not cover [2026-09-08, 2026-09-09)" in done.stderr
+    page = out.read_text(encoding="utf-8")
+    missing = page[page.index("Ranges missing from the store</h3>") :]
+    assert missing.startswith("Ranges missing from the store</h3><ul><li>flireo: the store ")
+    assert "does not cover [2026-09-08, 2026-09-09)" in missing.split("</ul>")[0]
+    assert 'id="failed"' in page  # and named at the top, not summed in part

@@ -42,6 +42,7 @@ from voice_usage._pricing._fx import FxRates, target_currency
 from voice_usage._pricing._ratecard import Rate, RateBook, default_rate_book
 from voice_usage._pricing._reprice import RepriceTarget
 from voice_usage._schema import UsageQuery, UsageRecord, format_instant, parse_instant
+from voice_usage._store._source import StoreCoverageError, StoreSource
 
 __all__ = ["ProviderFigures", "Report", "Tally", "check_output", "report"]
 
@@ -284,6 +285,7 @@ def _figures(
     rates: FxRates,
     repricing: Comparison | None,
     skipped: Sequence[Skipped],
+    source: str,
 ) -> ReportFigures:
     """The page's figures: `compare`'s rows every way the page shows them, and their grounds."""
     overall = _comparison(fetched, since, until, GroupBy.PROVIDER, currency, rates, skipped)
@@ -306,7 +308,24 @@ def _figures(
         },
         reconciliations={g.provider.name: g.reconciliations for g in fetched if g.reconciliations},
         rates=_rates_used(fetched, overall, default_rate_book()),
+        missing_ranges=[
+            got.failure.message
+            for got in fetched
+            if got.failure is not None and got.failure.error == StoreCoverageError.__name__
+        ],
+        source=source,
     )
+
+
+def _source(sources: Sequence[Source]) -> str:
+    """Where the page's records came from, in words (a store by its name, never a password)."""
+    stores = sorted({s.store.name for s in sources if isinstance(s, StoreSource)})
+    if not stores:
+        return "fetched from the vendors' APIs"
+    held = f"read from the history store {', '.join(stores)}"
+    if all(isinstance(s, StoreSource) for s in sources):
+        return f"{held}, without a request to the vendors"
+    return f"{held} and fetched from the vendors' APIs"
 
 
 def report(
@@ -412,7 +431,9 @@ def report(
             currency=wanted,
             fx=rates,
         )
-    figures = _figures(fetched, start, end, by, wanted, rates, repricing, skipped)
+    figures = _figures(
+        fetched, start, end, by, wanted, rates, repricing, skipped, _source(connections)
+    )
     page = Report(render_page(figures), figures)
     if target is not None:
         page.write(target)
