@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+import voice_usage
 from voice_usage import (
     CursorPaging,
     NotFoundError,
@@ -19,6 +20,7 @@ from voice_usage import (
 )
 from voice_usage._engine._http import AsyncSession, Session
 from voice_usage._engine._pagination import awalk_pages, walk_pages
+from voice_usage.provider import TokenPaging
 from voice_usage.testing import FakeProvider
 
 KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
@@ -269,3 +271,142 @@ def test_a_404_without_a_fallback_is_reported(walker):
     transport, _ = fallback_server(missing=True)
     with pytest.raises(NotFoundError, match="404"):
         walker(transport, offset_walk())
+
+
+# -- token paging: a token the page carries, sent back in the query or a POST's JSON body -------
+
+
+def token_server(
+    total: int, *, size: int = 10, where: str = "body", tamper: Callable[[dict], None] | None = None
+) -> tuple[httpx.MockTransport, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if where == "body":
+            assert request.method == "POST"
+            sent = json.loads(request.content)
+            assert sent["filter"] == {"day": "2026-10-01"}  # the walk's body rides along
+            token = sent.get("key")
+        else:
+            token = request.url.params.get("key")
+        start = 0 if token is None else int(token.removeprefix("k"))
+        items = list(range(start, min(start + size, total)))
+        body: dict[str, Any] = {"items": items}
+        if start + size < total:
+            body["key"] = f"k{start + size}"
+        if tamper:
+            tamper(body)
+        return httpx.Response(200, json=body)
+
+    return httpx.MockTransport(handler), seen
+
+
+def parse_token(content: bytes) -> Page[int]:
+    data = json.loads(content)
+    return Page(data["items"], next_token=data.get("key"))
+
+
+def token_walk(where: str = "body", max_pages: int = 10_000, **extra: Any) -> Walk[int]:
+    if where == "body":
+        return Walk(
+            "/search",
+            parse_token,
+            paging=TokenPaging("key", "body", max_pages=max_pages),
+            method="POST",
+            body={"filter": {"day": "2026-10-01"}},
+            **extra,
+        )
+    return Walk("/items", parse_token, {"q": "x"}, TokenPaging("key", max_pages=max_pages), **extra)
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+@pytest.mark.parametrize("where", ["body", "query"])
+@pytest.mark.parametrize("total", [0, 1, 10, 11, 95])
+def test_token_walk_reaches_the_last_page_in_order(walker, where, total):
+    transport, seen = token_server(total, where=where)
+    assert walker(transport, token_walk(where)) == list(range(total))
+    assert len(seen) == max(1, -(-total // 10))  # one request a page, none after the last
+    if where == "query":
+        assert [r.url.params.get("q") for r in seen] == ["x"] * len(seen)
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_a_token_that_repeats_is_a_pagination_error(walker):
+    def stuck(body: dict) -> None:
+        if "key" in body:
+            body["key"] = "k10"  # page 2 points at itself
+
+    transport, seen = token_server(50, tamper=stuck)
+    with pytest.raises(PaginationError, match="the cursor repeats"):
+        walker(transport, token_walk())
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_a_token_walk_stops_at_its_page_cap(walker):
+    transport, _ = token_server(100)
+    with pytest.raises(PaginationError, match="more than 3 pages"):
+        walker(transport, token_walk(max_pages=3))
+
+
+# -- a POST walk falling back on an older POST endpoint ------------------------------------------
+
+
+def versioned_server(new_status: int = 404, fail_later: bool = False) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/v3/search"):
+            if fail_later and request.content and "key" in json.loads(request.content):
+                return httpx.Response(404, json={"message": "gone"})
+            if not fail_later:
+                return httpx.Response(new_status, json={"message": "no such route"})
+            return httpx.Response(200, json={"items": [1, 2], "key": "k2"})
+        assert request.url.path.endswith("/v2/search")
+        return httpx.Response(200, json={"items": [7, 8, 9]})
+
+    return httpx.MockTransport(handler)
+
+
+def versioned_walk() -> Walk[int]:
+    old = Walk("/v2/search", parse_token, method="POST", body={"v": 2})
+    return Walk(
+        "/v3/search",
+        parse_token,
+        paging=TokenPaging("key", "body"),
+        method="POST",
+        body={"v": 3},
+        fallback=old,
+    )
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_a_post_walk_falls_back_on_the_older_endpoint_with_its_own_body(walker):
+    assert walker(versioned_server(), versioned_walk()) == [7, 8, 9]
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_a_post_walk_does_not_fall_back_on_another_status(walker):
+    with pytest.raises(voice_usage.AuthenticationError):
+        walker(versioned_server(401), versioned_walk())
+
+
+@pytest.mark.parametrize("walker", WALKERS)
+def test_a_post_walk_does_not_fall_back_on_a_404_later_in_the_walk(walker):
+    with pytest.raises(voice_usage.NotFoundError):
+        walker(versioned_server(fail_later=True), versioned_walk())
+
+
+def test_a_post_that_gives_up_says_post_in_its_message(sleeps):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"message": "busy"})
+
+    provider = FakeProvider()
+    with (
+        Session(
+            provider, api_key=KEY, transport=httpx.MockTransport(handler), sleep=sleeps
+        ) as session,
+        pytest.raises(voice_usage.ServerError) as caught,
+    ):
+        list(walk_pages(session, token_walk()))
+    assert caught.value.method == "POST"
+    assert "(POST /v1/search: gave up after 5 attempts" in str(caught.value)

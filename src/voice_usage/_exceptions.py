@@ -92,6 +92,8 @@ class ProviderError(VoiceUsageError):
         """Seconds spent waiting between those attempts (backoff and `Retry-After`)."""
         self.endpoint: str | None = None
         """The path that failed, e.g. `/usage`, when the error came from a request."""
+        self.method = "GET"
+        """The HTTP method of the failed request (`POST` for a read that takes a JSON body)."""
         super().__init__(provider, message)
 
     def __str__(self) -> str:
@@ -102,7 +104,7 @@ class ProviderError(VoiceUsageError):
         if self.attempts <= 1:
             return ""
         shown = self.endpoint and self.endpoint not in self.detail
-        where = f"GET {self.endpoint}: " if shown else ""
+        where = f"{self.method} {self.endpoint}: " if shown else ""
         waited = f" and {self.waited:.1f} s of waiting" if self.waited else ""
         return f" ({where}gave up after {self.attempts} attempts{waited})"
 

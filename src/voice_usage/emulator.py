@@ -57,6 +57,12 @@ class EmulatorRequest:
     """Request headers with lower-cased names."""
     origin: str
     """`http://host:port` as the client addressed the server, for building absolute URLs."""
+    body: bytes = b""
+    """The request body (a `POST`'s JSON)."""
+
+    def json(self) -> Any:
+        """The body decoded as JSON; `ValueError` when it is not JSON."""
+        return json.loads(self.body or b"null")
 
     def param(self, name: str, default: str | None = None) -> str | None:
         """The last value of a query parameter, or ``default``."""
@@ -343,14 +349,22 @@ def _handler_for(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
             """Silence the default stderr access log."""
 
         def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def _serve(self, method: str) -> None:
             parts = urlsplit(self.path)
             host = self.headers.get("Host") or server.base_url.removeprefix("http://")
+            length = int(self.headers.get("Content-Length") or 0)
             request = EmulatorRequest(
-                method="GET",
+                method=method,
                 path=parts.path,
                 query=parse_qs(parts.query, keep_blank_values=True),
                 headers={k.lower(): v for k, v in self.headers.items()},
                 origin=f"http://{host}",
+                body=self.rfile.read(length) if length else b"",
             )
             server.record(request)
             if delay := server.faults.delay():

@@ -27,6 +27,7 @@ from voice_usage._engine._provider import (
     Provider,
     RateLimit,
     Reconciliation,
+    TokenPaging,
     VendorError,
     Walk,
     json_body,
@@ -34,6 +35,7 @@ from voice_usage._engine._provider import (
 )
 from voice_usage._exceptions import (
     ConfigurationError,
+    PaginationError,
     ResponseValidationError,
     UnsupportedQueryError,
 )
@@ -76,6 +78,7 @@ __all__ = [
     "Granularity",
     "OffsetPaging",
     "Page",
+    "PaginationError",
     "ParamValue",
     "Provider",
     "Rate",
@@ -84,6 +87,7 @@ __all__ = [
     "RateLimit",
     "Reconciliation",
     "ResponseValidationError",
+    "TokenPaging",
     "UnsupportedQueryError",
     "UsageQuery",
     "UsageRecord",

@@ -253,8 +253,11 @@ class _SessionCore:
             body=body,
         )
 
-    def gave_up(self, exc: ProviderError, url: httpx.URL, attempts: int, waited: float) -> None:
-        """Note on the final error what was tried: the path, the attempts, the time waited."""
+    def gave_up(
+        self, exc: ProviderError, method: str, url: httpx.URL, attempts: int, waited: float
+    ) -> None:
+        """Note on the final error what was tried: the request, the attempts, the time waited."""
+        exc.method = method
         exc.attempts = attempts
         exc.waited = waited
         exc.endpoint = url.path
@@ -278,7 +281,12 @@ class _SessionCore:
         )
 
     def settle(
-        self, url: httpx.URL, response: httpx.Response, content: bytes, started: float
+        self,
+        method: str,
+        url: httpx.URL,
+        response: httpx.Response,
+        content: bytes,
+        started: float,
     ) -> RawResponse | httpx.URL:
         """What a read response means: the result, or the URL a redirect points to.
 
@@ -286,7 +294,7 @@ class _SessionCore:
             APIStatusError: for an error status (the one place the sessions raise it).
             UnsafeRedirectError: for a redirect to another origin.
         """
-        self.log(url, response.status_code, started)
+        self.log(method, url, response.status_code, started)
         if response.is_redirect:
             return self.redirect_target(response)
         if response.status_code >= 400:
@@ -299,10 +307,11 @@ class _SessionCore:
                 self.name, f"response from {url.host}{url.path} took over {self.deadline:g} s"
             )
 
-    def log(self, url: httpx.URL, status: int, started: float) -> None:
+    def log(self, method: str, url: httpx.URL, status: int, started: float) -> None:
         logger.debug(
-            "%s: GET %s -> %d (%.0f ms)",
+            "%s: %s %s -> %d (%.0f ms)",
             self.name,
+            method,
             self.redact(str(url)),
             status,
             (self._monotonic() - started) * 1000,
@@ -347,6 +356,16 @@ class Session(_SessionCore):
         Query parameters go only through ``params``; a URL that already has a query (a cursor's
         `next`) must be passed with ``params=None``, since httpx would replace its query.
         """
+        return self.request("GET", target, params)
+
+    def request(
+        self,
+        method: str,
+        target: str,
+        params: Mapping[str, ParamValue] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> RawResponse:
+        """`get` for any method: a `POST` read sends ``body`` as JSON. Retried like a GET."""
         url = self.resolve(target)
         attempts = 0
         retrying = build_retrying(self.retry, self.name, sleep=self._sleep)
@@ -354,13 +373,15 @@ class Session(_SessionCore):
             for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    return self._attempt(url, _params(params))
+                    return self._attempt(method, url, _params(params), body)
         except ProviderError as exc:
-            self.gave_up(exc, url, attempts, retrying.statistics.get("idle_for", 0.0))
+            self.gave_up(exc, method, url, attempts, retrying.statistics.get("idle_for", 0.0))
             raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    def _attempt(self, url: httpx.URL, params: QueryPairs | None) -> RawResponse:
+    def _attempt(
+        self, method: str, url: httpx.URL, params: QueryPairs | None, body: Any
+    ) -> RawResponse:
         for _ in range(_MAX_REDIRECTS + 1):
             while delay := self.gate.reserve():
                 self._sleep(delay)
@@ -369,7 +390,7 @@ class Session(_SessionCore):
             answered: httpx.Headers | None = None
             try:
                 with self._client.stream(
-                    "GET", url, params=params, headers=self._auth_headers()
+                    method, url, params=params, json=body, headers=self._auth_headers()
                 ) as response:
                     answered = response.headers
                     chunks = []
@@ -381,7 +402,7 @@ class Session(_SessionCore):
             finally:
                 self.gate.release(answered)
             content = b"".join(chunks)
-            outcome = self.settle(url, response, content, started)
+            outcome = self.settle(method, url, response, content, started)
             if isinstance(outcome, RawResponse):
                 return outcome
             url, params = outcome, None
@@ -423,6 +444,16 @@ class AsyncSession(_SessionCore):
 
     async def get(self, target: str, params: Mapping[str, ParamValue] | None = None) -> RawResponse:
         """Async `Session.get`."""
+        return await self.request("GET", target, params)
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        params: Mapping[str, ParamValue] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> RawResponse:
+        """Async `Session.request`."""
         url = self.resolve(target)
         attempts = 0
         retrying = build_async_retrying(self.retry, self.name, sleep=self._sleep)
@@ -430,13 +461,15 @@ class AsyncSession(_SessionCore):
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    return await self._attempt(url, _params(params))
+                    return await self._attempt(method, url, _params(params), body)
         except ProviderError as exc:
-            self.gave_up(exc, url, attempts, retrying.statistics.get("idle_for", 0.0))
+            self.gave_up(exc, method, url, attempts, retrying.statistics.get("idle_for", 0.0))
             raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    async def _attempt(self, url: httpx.URL, params: QueryPairs | None) -> RawResponse:
+    async def _attempt(
+        self, method: str, url: httpx.URL, params: QueryPairs | None, body: Any
+    ) -> RawResponse:
         for _ in range(_MAX_REDIRECTS + 1):
             while delay := self.gate.reserve():
                 await self._sleep(delay)
@@ -446,7 +479,7 @@ class AsyncSession(_SessionCore):
             try:
                 async with asyncio.timeout(self.deadline):
                     async with self._client.stream(
-                        "GET", url, params=params, headers=self._auth_headers()
+                        method, url, params=params, json=body, headers=self._auth_headers()
                     ) as response:
                         answered = response.headers
                         content = await response.aread()
@@ -458,7 +491,7 @@ class AsyncSession(_SessionCore):
                 raise self.transport_failure(exc, url) from None
             finally:
                 self.gate.release(answered)
-            outcome = self.settle(url, response, content, started)
+            outcome = self.settle(method, url, response, content, started)
             if isinstance(outcome, RawResponse):
                 return outcome
             url, params = outcome, None

@@ -3,7 +3,8 @@
 The guards are written once (`_OffsetWalk`, `_CursorWalk`) and used by both the sequential
 walker and the concurrent one. Offset walks stop when the pages cover the `total`, refuse an empty
 page before that, a total that changes mid-walk, and more than `max_pages` pages. Cursor walks
-follow `next` verbatim, refuse a cursor seen twice, and stop at the cap.
+follow `next` verbatim (or send a page's token back, in the query or the JSON body), refuse a
+cursor seen twice, and stop at the cap.
 """
 
 from __future__ import annotations
@@ -12,13 +13,20 @@ import asyncio
 import decimal
 import json
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterator
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from voice_usage._engine._http import AsyncSession, RawResponse, Session
-from voice_usage._engine._provider import CursorPaging, OffsetPaging, Page, ParamValue, Walk
+from voice_usage._engine._provider import (
+    CursorPaging,
+    OffsetPaging,
+    Page,
+    ParamValue,
+    TokenPaging,
+    Walk,
+)
 from voice_usage._exceptions import NotFoundError, PaginationError, ResponseValidationError
 
 __all__ = ["awalk_pages", "parse_page", "walk_pages"]
@@ -138,9 +146,13 @@ class _OffsetWalk:
 
 
 class _CursorWalk:
-    """The bookkeeping of a cursor walk: the next URL, loop and cap guards."""
+    """The bookkeeping of a cursor walk: the next request, loop and cap guards.
 
-    def __init__(self, provider: str, walk: Walk[Any], paging: CursorPaging) -> None:
+    A `CursorPaging` walk follows the page's `next_url`; a `TokenPaging` walk sends the page's
+    `next_token` back on the walk's own path, in the query or the JSON body.
+    """
+
+    def __init__(self, provider: str, walk: Walk[Any], paging: CursorPaging | TokenPaging) -> None:
         self.provider = provider
         self.walk = walk
         self.paging = paging
@@ -148,13 +160,15 @@ class _CursorWalk:
         self.pages = 0
 
     def next_target(self, page: Page[Any]) -> str | None:
+        """The next page's cursor (a URL or a token), or `None` at the end."""
         self.pages += 1
-        if page.next_url is None:
+        cursor = page.next_token if isinstance(self.paging, TokenPaging) else page.next_url
+        if cursor is None:
             return None
-        if page.next_url in self.seen:
+        if cursor in self.seen:
             raise PaginationError(
                 self.provider,
-                f"{self.walk.path}: the cursor repeats ({page.next_url}); stopping a loop",
+                f"{self.walk.path}: the cursor repeats ({cursor}); stopping a loop",
             )
         if self.pages >= self.paging.max_pages:
             raise PaginationError(
@@ -162,8 +176,17 @@ class _CursorWalk:
                 f"{self.walk.path}: more than {self.paging.max_pages} pages; refusing to "
                 "return a truncated result (narrow the period)",
             )
-        self.seen.add(page.next_url)
-        return page.next_url
+        self.seen.add(cursor)
+        return cursor
+
+    def request(self, cursor: str) -> tuple[str, Any, Any]:
+        """Target, query parameters and body of the request for ``cursor``."""
+        walk, paging = self.walk, self.paging
+        if not isinstance(paging, TokenPaging):
+            return cursor, None, walk.body  # the next URL carries its whole query
+        if paging.location == "body":
+            return walk.path, walk.params, {**(walk.body or {}), paging.param: cursor}
+        return walk.path, {**walk.params, paging.param: cursor}, walk.body
 
 
 def walk_pages(session: Session, walk: Walk[T]) -> Iterator[Page[T]]:
@@ -186,13 +209,15 @@ def walk_pages(session: Session, walk: Walk[T]) -> Iterator[Page[T]]:
 def _walk_pages(session: Session, walk: Walk[T]) -> Iterator[Page[T]]:
     name = session.name
     paging = walk.paging
+    method, body = walk.method, walk.body
     if paging is None:
-        yield parse_page(name, walk, session.get(walk.path, walk.params))
+        yield parse_page(name, walk, session.request(method, walk.path, walk.params, body))
     elif isinstance(paging, OffsetPaging):
         state = _OffsetWalk(name, walk, paging)
         offset = 0
         while True:
-            page = parse_page(name, walk, session.get(walk.path, state.params(offset)))
+            response = session.request(method, walk.path, state.params(offset), body)
+            page = parse_page(name, walk, response)
             more = state.accept(offset, page)
             yield page
             if not more:
@@ -200,12 +225,14 @@ def _walk_pages(session: Session, walk: Walk[T]) -> Iterator[Page[T]]:
             offset += state.stride
     else:
         cursor = _CursorWalk(name, walk, paging)
-        target: str | None = walk.path
-        params: Any = walk.params
-        while target is not None:
-            page = parse_page(name, walk, session.get(target, params))
-            target, params = cursor.next_target(page), None
+        request: tuple[str, Any, Any] = (walk.path, walk.params, body)
+        while True:
+            page = parse_page(name, walk, session.request(method, *request))
+            target = cursor.next_target(page)
             yield page
+            if target is None:
+                return
+            request = cursor.request(target)
 
 
 async def awalk_pages(
@@ -244,26 +271,33 @@ async def _awalk_pages(
 ) -> AsyncGenerator[Page[T], None]:
     name = session.name
     paging = walk.paging
+    method, body = walk.method, walk.body
     if paging is None:
-        yield parse_page(name, walk, await session.get(walk.path, walk.params))
+        response = await session.request(method, walk.path, walk.params, body)
+        yield parse_page(name, walk, response)
     elif isinstance(paging, OffsetPaging):
         async for page in _offset_pages(session, walk, paging, concurrency):
             yield page
     else:
         cursor = _CursorWalk(name, walk, paging)
-        pending = asyncio.ensure_future(session.get(walk.path, walk.params))
+        pending = asyncio.ensure_future(session.request(method, walk.path, walk.params, body))
         try:
             while True:
                 page = parse_page(name, walk, await pending)
                 target = cursor.next_target(page)
                 if target is not None:
-                    pending = asyncio.ensure_future(session.get(target, None))
+                    pending = asyncio.ensure_future(
+                        session.request(method, *cursor.request(target))
+                    )
                 yield page
                 if target is None:
                     return
         finally:
-            if not pending.done():
-                pending.cancel()
+            # The caller stopped early (an error in its records): drop the request in flight.
+            # One that already failed (the session closed under it) is read, so asyncio does
+            # not report an exception nobody retrieved.
+            if not pending.cancel() and not pending.cancelled():
+                pending.exception()
 
 
 async def _offset_pages(
@@ -271,7 +305,11 @@ async def _offset_pages(
 ) -> AsyncIterator[Page[T]]:
     name = session.name
     state = _OffsetWalk(name, walk, paging)
-    first = parse_page(name, walk, await session.get(walk.path, state.params(0)))
+
+    def get(offset: int) -> Awaitable[RawResponse]:
+        return session.request(walk.method, walk.path, state.params(offset), walk.body)
+
+    first = parse_page(name, walk, await get(0))
     more = state.accept(0, first)
     yield first
     if not more:
@@ -280,7 +318,7 @@ async def _offset_pages(
         # No total: nothing tells how far to go, so walk on one page at a time.
         offset = state.stride
         while True:
-            page = parse_page(name, walk, await session.get(walk.path, state.params(offset)))
+            page = parse_page(name, walk, await get(offset))
             more = state.accept(offset, page)
             yield page
             if not more:
@@ -294,9 +332,7 @@ async def _offset_pages(
             offset = next(offsets, None)
             if offset is None:
                 return
-            window.append(
-                (offset, asyncio.ensure_future(session.get(walk.path, state.params(offset))))
-            )
+            window.append((offset, asyncio.ensure_future(get(offset))))
 
     refill()
     try:

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from voice_usage._schema import Granularity, UsageQuery, UsageRecord
 
@@ -35,6 +35,7 @@ __all__ = [
     "Provider",
     "RateLimit",
     "Reconciliation",
+    "TokenPaging",
     "VendorError",
     "Walk",
     "credentials_problem",
@@ -270,6 +271,8 @@ class Page(Generic[T]):
     """For cursor paging: the next page, followed verbatim: an absolute URL on the base URL's
     origin, or a path (with its query) relative to the base URL, as Twilio's `next_page_uri`;
     `None` at the end."""
+    next_token: str | None = None
+    """For token paging: the token that asks for the next page; `None` at the end."""
     meta: Any = None
     """Anything else the page carried that the provider wants later (a summary, a period)."""
 
@@ -299,6 +302,23 @@ class CursorPaging:
 
 
 @dataclass(frozen=True)
+class TokenPaging:
+    """Pages linked by a token each page carries (`Page.next_token`), sent back with the next request.
+
+    The token goes in the query string, or in the JSON body of a `POST` walk, under ``param``;
+    everything else about the request stays as it was. A token seen twice raises
+    `PaginationError` (a loop), as does a walk longer than ``max_pages``.
+    """
+
+    param: str
+    """Name of the query parameter or body field that carries the token, e.g. `pagination_key`."""
+    location: Literal["query", "body"] = "query"
+    """Where the token is sent: the query string, or the JSON body (a `POST` walk)."""
+    max_pages: int = 10_000
+    """A walk longer than this raises `PaginationError` rather than truncating."""
+
+
+@dataclass(frozen=True)
 class Walk(Generic[T]):
     """One endpoint to read, page by page."""
 
@@ -310,8 +330,13 @@ class Walk(Generic[T]):
     on a body of the wrong shape; the core reports it as `ResponseValidationError`."""
     params: Mapping[str, ParamValue] = field(default_factory=dict)
     """Query parameters of the first request (paging parameters are added by the core)."""
-    paging: OffsetPaging | CursorPaging | None = None
+    paging: OffsetPaging | CursorPaging | TokenPaging | None = None
     """How the endpoint pages; `None` for a single response."""
+    method: Literal["GET", "POST"] = "GET"
+    """`POST` for a read that takes its query as a JSON body (a search endpoint). Such a read
+    changes nothing on the server, so it is retried like a `GET`."""
+    body: Mapping[str, Any] | None = None
+    """The JSON body of a `POST` walk's first request (token paging adds its token to it)."""
     fallback: Walk[T] | None = None
     """Read instead when the first request answers 404 (a deployment without this endpoint,
     say a newer list endpoint next to the older one); `None` to report the 404."""
