@@ -111,6 +111,8 @@ class Scenario:
     walk_path: str | None = None
     """The endpoint as parse errors name it, when it differs from `path` (Twilio's walks say
     `{account_sid}` where the request has the SID)."""
+    method: str = "GET"
+    """How the endpoint is read (`POST` for a search that takes a JSON body)."""
 
 
 def _flireo_emulator(provider: Provider) -> Emulator:
@@ -152,6 +154,20 @@ def _twilio_expected(emulator: Any) -> Figures:
     calls = emulator.calls_on(date(2026, 10, 1))
     seconds = sum(c.seconds or 0 for c in calls)  # a failed leg without a duration had none
     return Figures(len(calls), Decimal(seconds), sum((c.charge for c in calls), Decimal(0)))
+
+
+def _retell_emulator(provider: Provider) -> Emulator:
+    from voice_usage_retell.emulator import RetellEmulator
+
+    return RetellEmulator(KEY, calls_per_day=(12, 12), today=TODAY)
+
+
+def _retell_expected(emulator: Any) -> Figures:
+    start = 1_790_812_800_000  # 2026-10-01T00:00:00Z in ms
+    calls = emulator.calls_between(start, start + 86_400_000 - 1)
+    seconds = sum((Decimal(c.duration_ms) / 1000 for c in calls), Decimal(0))
+    cents = sum((c.combined_cents for c in calls if c.has_cost), Decimal(0))  # exact cents
+    return Figures(len(calls), seconds, cents / 100)
 
 
 def _agentphone_expected(emulator: Any) -> Figures:
@@ -229,6 +245,22 @@ SCENARIOS: dict[str, Scenario] = {
             Breakage("missing field", _drop("calls.0.sid"), "calls.0.sid"),
             Breakage("wrong type", _set("calls.0.duration", "twelve"), "calls.0.duration"),
             Breakage("null number", _set("calls.0.account_sid", None), "calls.0.account_sid"),
+        ),
+    ),
+    "retell": Scenario(
+        make=lambda cls: cls(page_size=5),  # type: ignore[call-arg]
+        emulator=_retell_emulator,
+        query=CALL_QUERY,  # 12 calls: 3 pages linked by pagination_key
+        path="/v3/list-calls",
+        expected=_retell_expected,
+        paging="cursor",
+        method="POST",
+        breakages=(
+            Breakage("missing field", _drop("items.0.call_id"), "items.0.call_id"),
+            Breakage("wrong type", _set("items.0.duration_ms", "12"), "items.0.duration_ms"),
+            Breakage(
+                "null number", _set("items.0.start_timestamp", 1.5), "items.0.start_timestamp"
+            ),
         ),
     ),
     "agentphone": Scenario(
@@ -420,7 +452,8 @@ def test_429_forever_gives_up_within_the_wait_budget(run, sleeps):
     assert sleeps == [20.0, 20.0, 20.0]
     assert sleeps.total <= POLICY.max_wait_total
     assert caught.value.attempts == 4
-    assert f"GET {run.scenario.path}: gave up after 4 attempts and 60.0 s of waiting" in str(
+    method = run.scenario.method
+    assert f"{method} {run.scenario.path}: gave up after 4 attempts and 60.0 s of waiting" in str(
         caught.value
     )
 
@@ -450,8 +483,10 @@ def test_server_errors_forever_raise_after_the_attempt_budget(run, sleeps, statu
     assert error.attempts == POLICY.max_attempts
     assert error.endpoint == run.scenario.path and error.waited == pytest.approx(sleeps.total)
     # The message says what was tried: where, how often, how long it waited.
-    assert f"(GET {run.scenario.path}: gave up after {POLICY.max_attempts} attempts and " in str(
-        error
+    method = run.scenario.method
+    assert (
+        f"({method} {run.scenario.path}: gave up after {POLICY.max_attempts} attempts and "
+        in str(error)
     )
     assert str(error).startswith(f"{run.name}: HTTP {status} server error")
     assert len(run.server.requests) == POLICY.max_attempts

@@ -96,6 +96,13 @@ def _twilio_emulator(provider: Provider) -> Emulator:
 
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"  # the emulator's placeholder account
 
+
+def _retell_emulator(provider: Provider) -> Emulator:
+    from voice_usage_retell.emulator import RetellEmulator
+
+    return RetellEmulator(SECRET, calls_per_day=(6, 6), today=TODAY)
+
+
 SETUPS = {
     "flireo": Setup(
         lambda cls: cls(page_size=25),  # type: ignore[call-arg]
@@ -108,6 +115,12 @@ SETUPS = {
         _ultravox_emulator,
         ("2026-10-01", "2026-10-02", "call"),
         "results.0.billedDuration",
+    ),
+    "retell": Setup(
+        lambda cls: cls(page_size=5),  # type: ignore[call-arg]
+        _retell_emulator,
+        ("2026-10-01", "2026-10-02", "call"),
+        "items.0.duration_ms",
     ),
     "agentphone": Setup(
         lambda cls: cls(today=TODAY),  # type: ignore[call-arg]

@@ -226,7 +226,8 @@ class RetellEmulator(Emulator):
         seed: Changes every generated figure; the same seed always gives the same data.
         extra_calls: Calls served besides the generated ones (a test's edge cases).
         generate: False to serve only ``extra_calls``.
-        today: The emulated current date (the default range of a request without one).
+        today: The emulated current date: the default range of a request without one, and the
+            day whose calls are partly not rated yet (no `call_cost`).
     """
 
     name = "retell"
@@ -300,9 +301,11 @@ class RetellEmulator(Emulator):
         rng = random.Random(f"{self.seed}:{day.isoformat()}")
         count = rng.randint(*self.calls_per_day)
         midnight = _ms(day)
-        return [self._call(rng, midnight + rng.randrange(_DAY_MS)) for _ in range(count)]
+        # Retell rates a call shortly after it ends: some of today's calls have no cost yet.
+        lag = 0.3 if day >= self.today else 0.0
+        return [self._call(rng, midnight + rng.randrange(_DAY_MS), lag) for _ in range(count)]
 
-    def _call(self, rng: random.Random, start_ms: int) -> EmulatedCall:
+    def _call(self, rng: random.Random, start_ms: int, unrated: float) -> EmulatedCall:
         call_id = "call_" + "".join(rng.choice("0123456789abcdef") for _ in range(28))
         agent = rng.choice(DEMO_AGENTS)
         phone = rng.random() < 0.75
@@ -321,10 +324,10 @@ class RetellEmulator(Emulator):
             )
         elif roll < 0.12:
             status, reason = "error", "error_llm_websocket_open"
-        elif roll < 0.15:
-            priced = False  # ended, not rated yet
-        elif roll < 0.20:
+        elif roll < 0.17:
             duration_ms = rng.randrange(1_000, 9_999)  # a short call: the 10 s minimum applies
+        if rng.random() < unrated:
+            priced = False  # ended, not rated yet
         assert duration_ms is not None
         billed = 0 if status == "not_connected" else billed_seconds_for(agent, duration_ms)
         return EmulatedCall(
