@@ -36,7 +36,7 @@ from voice_usage import Page, Provider, ResponseValidationError, UsageQuery, Wal
 from voice_usage._engine._http import RawResponse
 from voice_usage._engine._pagination import parse_page
 from voice_usage._schema import parse_instant
-from voice_usage.emulator import EmulatorServer
+from voice_usage.emulator import EmulatorRequest, EmulatorServer
 
 KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
 TODAY = date(2026, 10, 20)
@@ -68,6 +68,7 @@ QUERIES: dict[str, list[dict[str, Any]]] = {
         {"granularity": "day"},
         {"granularity": "month", "since": "2026-10-01", "until": "2026-11-01"},
     ],
+    "retell": [{"granularity": "call"}],  # /v3/list-calls, and /v2/list-calls as its fallback
 }
 """Queries reaching each endpoint a provider reads (2026-10-05 .. 2026-10-12 unless said)."""
 WINDOW = {"since": "2026-10-05", "until": "2026-10-12"}
@@ -87,6 +88,9 @@ class Endpoint:
     parse: Callable[[bytes], Page[Any]]
     query: dict[str, Any] | None
     """The query that reaches it, or `None` for the balance snapshot."""
+    method: str = "GET"
+    body: Any = None
+    """The JSON body of a `POST` endpoint's first request."""
 
     def walk(self) -> Walk[Any]:
         return Walk(self.path, self.parse)
@@ -100,8 +104,12 @@ def _endpoints() -> list[Endpoint]:
         provider = make_provider(name)
         for spec in QUERIES[name]:
             query = UsageQuery(**{**WINDOW, **spec})
-            for walk in provider.plan(query).walks:
-                found.setdefault((name, walk.path), Endpoint(name, walk.path, walk.parse, spec))
+            for first in provider.plan(query).walks:
+                walk: Walk[Any] | None = first
+                while walk is not None:  # a walk and the older endpoints it falls back on
+                    endpoint = Endpoint(name, walk.path, walk.parse, spec, walk.method, walk.body)
+                    found.setdefault((name, walk.path), endpoint)
+                    walk = walk.fallback
         balance = provider.balance()
         if balance is not None:
             found.setdefault(
@@ -144,7 +152,10 @@ def emulator_body(provider: str, path: str) -> bytes:
             connection.balance()
         else:
             connection.fetch(UsageQuery(**{**WINDOW, **endpoint.query})).to_list()
-        request = next(r for r in server.requests if on_path(r.path, path))
+        request = next((r for r in server.requests if on_path(r.path, path)), None)
+        if request is None:  # a fallback endpoint the fetch did not need: ask it directly
+            body = json.dumps(endpoint.body).encode() if endpoint.body is not None else b""
+            request = EmulatorRequest(endpoint.method, path, {}, {}, server.base_url, body)
         return bytes(emulator.handle(request).body)
 
 
