@@ -1,5 +1,6 @@
 """The CLI's contract: commands, formats, exit codes, one-line errors."""
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -7,9 +8,9 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 
+from voice_usage import Connection, RetryPolicy
 from voice_usage._engine._plugins import Registry
-from voice_usage.cli import _app as cli_module
-from voice_usage.cli import cli
+from voice_usage.cli import Settings, cli
 from voice_usage.emulator import Emulator, EmulatorServer, Fault, json_response
 from voice_usage.testing import FakeCall, FakeProvider
 
@@ -51,11 +52,11 @@ CALLS = [
 
 
 @pytest.fixture
-def fake_registry(monkeypatch):
+def fake_registry() -> Settings:
+    """Settings whose only provider is the fake one."""
     registry = Registry()
     registry.add(FakeProvider(name="fake", currency="EUR"), "voice-usage-fake", "1.2.3")
-    monkeypatch.setattr(cli_module, "load_registry", lambda: registry)
-    return registry
+    return Settings(load_registry=lambda: registry)
 
 
 @pytest.fixture
@@ -64,8 +65,8 @@ def server():
         yield running
 
 
-def run(*args: str, env: dict[str, str] | None = None):
-    return CliRunner().invoke(cli, list(args), env=env or {}, catch_exceptions=False)
+def run(*args: str, env: dict[str, str] | None = None, obj: Settings | None = None):
+    return CliRunner().invoke(cli, list(args), env=env or {}, catch_exceptions=False, obj=obj)
 
 
 def test_providers_json_lists_the_installed_distributions():
@@ -100,6 +101,7 @@ def test_fetch_json_records(fake_registry, server):
         "--format",
         "json",
         env=env,
+        obj=fake_registry,
     )
     assert result.exit_code == 0, result.stderr
     records = json.loads(result.stdout)
@@ -124,6 +126,7 @@ def test_fetch_other_formats(fake_registry, server, fmt):
         "--format",
         fmt,
         env=env,
+        obj=fake_registry,
     )
     assert result.exit_code == 0, result.stderr
     if fmt == "jsonl":
@@ -182,14 +185,16 @@ def test_fetch_other_formats(fake_registry, server, fmt):
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(fake_registry, args, phrase):
-    result = run(*args, env={"FAKE_API_KEY": KEY})
+    result = run(*args, env={"FAKE_API_KEY": KEY}, obj=fake_registry)
     assert result.exit_code == 2
     assert phrase in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_missing_key_exits_2_naming_the_variable(fake_registry):
-    result = run("fetch", "fake", "--since", "2026-10-01", "--until", "2026-10-02")
+    result = run(
+        "fetch", "fake", "--since", "2026-10-01", "--until", "2026-10-02", obj=fake_registry
+    )
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "voice-usage: error: fake: no API key; set FAKE_API_KEY or pass api_key="
@@ -198,7 +203,16 @@ def test_missing_key_exits_2_naming_the_variable(fake_registry):
 
 def test_provider_error_exits_1_with_one_line_naming_the_provider(fake_registry, server):
     env = {"FAKE_API_KEY": "wrong-key-123456789", "FAKE_BASE_URL": server.base_url}
-    result = run("fetch", "fake", "--since", "2026-10-01", "--until", "2026-10-02", env=env)
+    result = run(
+        "fetch",
+        "fake",
+        "--since",
+        "2026-10-01",
+        "--until",
+        "2026-10-02",
+        env=env,
+        obj=fake_registry,
+    )
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -206,14 +220,22 @@ def test_provider_error_exits_1_with_one_line_naming_the_provider(fake_registry,
     assert "wrong-key-123456789" not in result.stderr + result.stdout
 
 
-def test_server_error_forever_exits_1_after_the_retry_budget(fake_registry, server, monkeypatch):
-    monkeypatch.setattr(
-        "voice_usage._engine._retry.RetryPolicy.__init__.__defaults__",
-        (3, 60.0, 0.0, 0.0, 0.0, 60.0),
+def test_server_error_forever_exits_1_after_the_retry_budget(fake_registry, server, sleeps):
+    fake_registry.connect = functools.partial(
+        Connection, retry=RetryPolicy(max_attempts=3), sleep=sleeps, async_sleep=sleeps.asleep
     )
     server.faults.add(Fault(status=503), times=None)
     env = {"FAKE_API_KEY": KEY, "FAKE_BASE_URL": server.base_url}
-    result = run("fetch", "fake", "--since", "2026-10-01", "--until", "2026-10-02", env=env)
+    result = run(
+        "fetch",
+        "fake",
+        "--since",
+        "2026-10-01",
+        "--until",
+        "2026-10-02",
+        env=env,
+        obj=fake_registry,
+    )
     assert result.exit_code == 1
     assert "fake: HTTP 503 server error" in result.stderr
     assert "after 3 attempts" in result.stderr
@@ -223,7 +245,10 @@ def test_server_error_forever_exits_1_after_the_retry_budget(fake_registry, serv
 def test_debug_shows_the_traceback(fake_registry, server):
     env = {"FAKE_API_KEY": "wrong-key-123456789", "FAKE_BASE_URL": server.base_url}
     result = CliRunner().invoke(
-        cli, ["--debug", "fetch", "fake", "--since", "2026-10-01", "--until", "2026-10-02"], env=env
+        cli,
+        ["--debug", "fetch", "fake", "--since", "2026-10-01", "--until", "2026-10-02"],
+        env=env,
+        obj=fake_registry,
     )
     assert result.exit_code == 1
     assert result.exception is not None

@@ -21,8 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 import voice_usage
-from voice_usage.cli import _reports as _cli_reports
-from voice_usage.cli import cli
+from voice_usage.cli import Settings, cli
 from voice_usage.emulator import EmulatorServer, Fault
 from voice_usage_agentphone.emulator import AgentPhoneEmulator
 from voice_usage_flireo.emulator import FlireoEmulator
@@ -134,18 +133,8 @@ def env(servers: dict[str, EmulatorServer], fake_key: str) -> dict[str, str]:
     return values
 
 
-@pytest.fixture
-def no_sleep(monkeypatch: pytest.MonkeyPatch, sleeps: Any) -> Any:
-    monkeypatch.setattr(
-        _cli_reports,
-        "compare",
-        functools.partial(voice_usage.compare, sleep=sleeps, async_sleep=sleeps.asleep),
-    )
-    return sleeps
-
-
-def run(env: dict[str, str], *args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+def run(env: dict[str, str], *args: str, obj: Settings | None = None) -> Any:
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False, obj=obj)
 
 
 COMPARE = (
@@ -207,7 +196,7 @@ def test_compare_without_the_rate_fails_naming_it(env: dict[str, str]) -> None:
     result = run(env, *COMPARE, "--currency", "EUR", "--format", "json")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "USD:EUR" in result.stderr and "--fx USD:EUR=RATE" in result.stderr
+    assert "--fx: no exchange rate for USD:EUR" in result.stderr and "USD:EUR=RATE" in result.stderr
     assert "agentphone" in result.stderr and "ultravox" in result.stderr
 
 
@@ -226,17 +215,22 @@ def test_compare_table_names_the_rate_and_the_sources(env: dict[str, str]) -> No
 def test_one_provider_failing_forever_still_shows_the_others(
     env: dict[str, str],
     servers: dict[str, EmulatorServer],
-    no_sleep: Any,
+    sleeps: Any,
 ) -> None:
     servers["ultravox"].faults.add(Fault(status=500), times=None)
-    result = run(env, *COMPARE, "--currency", "EUR", "--fx", "USD:EUR=0.9", "--format", "json")
+    settings = Settings(
+        connect=functools.partial(voice_usage.Connection, sleep=sleeps, async_sleep=sleeps.asleep)
+    )
+    result = run(
+        env, *COMPARE, "--currency", "EUR", "--fx", "USD:EUR=0.9", "--format", "json", obj=settings
+    )
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert [row["provider"] for row in data["rows"]] == ["flireo", "agentphone"]
     [error] = data["errors"]
     assert error["provider"] == "ultravox" and error["error"] == "ServerError"
     assert "voice-usage: error: ultravox: HTTP 500" in result.stderr
-    assert no_sleep  # the retries waited through the injected sleep
+    assert sleeps  # the retries waited through the injected sleep
 
 
 def test_compare_csv_has_one_line_per_row_and_the_rate(env: dict[str, str]) -> None:

@@ -27,7 +27,7 @@ LIBRARY = (
     "to_focus",
     "focus_rows",
     "write_focus_csv",
-    "using_rate_book",
+    "load_rate_book",
     "run_demo",
     "report",
     "Report",

@@ -24,14 +24,14 @@ def test_same_currency_needs_no_rate_and_uses_none():
     assert fx.used == []
 
 
-def test_a_missing_rate_names_the_pair_and_the_flag():
+def test_a_missing_rate_names_the_pair_and_the_argument():
     fx = FxRates.parse(["GBP:EUR=1.17"])
     with pytest.raises(MissingRateError) as caught:
         fx.convert(Decimal(1), "USD", "EUR")
     message = str(caught.value)
-    assert "USD:EUR" in message
-    assert "--fx USD:EUR=RATE" in message
-    assert isinstance(caught.value, ConfigurationError)
+    assert "no exchange rate for USD:EUR" in message
+    assert "USD:EUR=RATE" in message and "--" not in message  # the CLI adds its flag
+    assert isinstance(caught.value, ConfigurationError) and caught.value.argument == "fx"
 
 
 def test_rates_are_never_inverted_or_chained():
@@ -73,8 +73,9 @@ def test_convert_all_sums_each_currency_converted():
     ],
 )
 def test_malformed_specs_are_configuration_errors(spec):
-    with pytest.raises(ConfigurationError, match="--fx"):
+    with pytest.raises(ConfigurationError, match="exchange rate") as caught:
         FxRates.parse([spec])
+    assert caught.value.argument == "fx"
 
 
 def test_coerce_accepts_a_mapping_strings_or_none():

@@ -1,10 +1,12 @@
 """How many requests a connection keeps in flight: argument, environment, command line."""
 
+import os
+
 import pytest
 from click.testing import CliRunner
 
 import voice_usage
-from voice_usage.cli import cli
+from voice_usage.cli import Settings, cli
 from voice_usage.testing import FakeProvider
 
 KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
@@ -31,18 +33,35 @@ def test_a_bad_environment_value_is_a_configuration_error(monkeypatch, raw, phra
 def test_the_command_line_option_reaches_every_connection(monkeypatch):
     monkeypatch.delenv("VOICE_USAGE_CONCURRENCY", raising=False)
     seen: list[int] = []
-    real_init = voice_usage.Connection.__init__
+    environment: list[str | None] = []
 
-    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        real_init(self, *args, **kwargs)
-        seen.append(self.concurrency)
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        environment.append(os.environ.get("VOICE_USAGE_CONCURRENCY"))
+        seen.append(voice_usage.Connection(*args, **kwargs).concurrency)
         raise voice_usage.ConfigurationError("seen; no request needed")
 
-    monkeypatch.setattr(voice_usage.Connection, "__init__", spy)
     result = CliRunner().invoke(
-        cli, ["--concurrency", "2", "balance", "flireo"], env={"FLIREO_API_KEY": KEY}
+        cli,
+        ["--concurrency", "2", "balance", "flireo"],
+        env={"FLIREO_API_KEY": KEY},
+        obj=Settings(connect=spy),
     )
     assert seen == [2], result.output
     assert "seen; no request needed" in result.stderr
+    assert environment == [None]  # passed as an argument, not written into the environment
     result = CliRunner().invoke(cli, ["--concurrency", "0", "providers"])
     assert result.exit_code == 2
+
+
+def test_the_environment_variable_reaches_the_command_line(monkeypatch):
+    monkeypatch.setenv("VOICE_USAGE_CONCURRENCY", "3")
+    seen: list[int | None] = []
+
+    def spy(*args, concurrency=None, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(concurrency)
+        raise voice_usage.ConfigurationError("seen; no request needed")
+
+    CliRunner().invoke(
+        cli, ["balance", "flireo"], env={"FLIREO_API_KEY": KEY}, obj=Settings(connect=spy)
+    )
+    assert seen == [3]

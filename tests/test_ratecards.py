@@ -15,10 +15,7 @@ from voice_usage import (
     CallPart,
     ConfigurationError,
     Rate,
-    RateBook,
-    default_rate_book,
     load_rate_book,
-    using_rate_book,
 )
 from voice_usage.cli import cli
 
@@ -105,14 +102,6 @@ def test_increment_in_words():
     assert line(1).increment == "per second"
     assert line(6).increment == "per 6 s, rounded up per call"
     assert line(60).increment == "per minute, rounded up per call"
-
-
-def test_using_rate_book_replaces_the_default_inside_the_block():
-    mine = RateBook([])
-    before = default_rate_book()
-    with using_rate_book(mine):
-        assert default_rate_book() is mine
-    assert default_rate_book() is before
 
 
 def test_ratecards_command_lists_lines_in_force():

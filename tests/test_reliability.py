@@ -42,8 +42,7 @@ from voice_usage._engine._constants import DEFAULT_REQUEST_DEADLINE
 from voice_usage._engine._fetch import Connection
 from voice_usage._engine._http import AsyncSession, Session
 from voice_usage._engine._plugins import Registry, load_registry
-from voice_usage.cli import _app as cli_module
-from voice_usage.cli import cli
+from voice_usage.cli import Settings, cli
 from voice_usage.emulator import (
     Emulator,
     EmulatorRequest,
@@ -129,23 +128,23 @@ PROVIDERS = [name for name in load_registry().names() if name in SETUPS]
 
 
 @pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch, sleeps: Any) -> Registry:
-    """The installed providers, set up for small pages; every connection sleeps into `sleeps`."""
+def registry() -> Registry:
+    """The installed providers, set up for small pages."""
     installed = load_registry()
     chosen = Registry()
     for name in PROVIDERS:
         info = installed.providers[name]
         chosen.add(SETUPS[name].provider(type(info.provider)), info.distribution, info.version)
-    monkeypatch.setattr(cli_module, "load_registry", lambda: chosen)
-    original = Connection.__init__
-
-    def recording(self: Connection, *args: Any, **options: Any) -> None:
-        options.setdefault("sleep", sleeps)
-        options.setdefault("async_sleep", sleeps.asleep)
-        original(self, *args, **options)
-
-    monkeypatch.setattr(Connection, "__init__", recording)
     return chosen
+
+
+@pytest.fixture
+def settings(registry: Registry, sleeps: Any) -> Settings:
+    """The command line's settings: those providers, and every connection sleeps into `sleeps`."""
+    return Settings(
+        load_registry=lambda: registry,
+        connect=functools.partial(Connection, sleep=sleeps, async_sleep=sleeps.asleep),
+    )
 
 
 @pytest.fixture
@@ -169,18 +168,20 @@ def env_for(servers: dict[str, EmulatorServer]) -> dict[str, str]:
     return env
 
 
-def invoke(*args: str, env: dict[str, str]) -> Result:
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+def invoke(*args: str, env: dict[str, str], obj: Settings) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False, obj=obj)
 
 
-def fetch_json(name: str, servers: dict[str, EmulatorServer]) -> Result:
-    return invoke("fetch", name, *SETUPS[name].args, "--format", "json", env=env_for(servers))
+def fetch_json(name: str, servers: dict[str, EmulatorServer], obj: Settings) -> Result:
+    return invoke(
+        "fetch", name, *SETUPS[name].args, "--format", "json", env=env_for(servers), obj=obj
+    )
 
 
-def fault_free_records(name: str, registry: Registry) -> list[dict[str, Any]]:
+def fault_free_records(name: str, registry: Registry, obj: Settings) -> list[dict[str, Any]]:
     emulator = SETUPS[name].emulator(registry.get(name))
     with EmulatorServer(emulator) as server:
-        result = fetch_json(name, {name: server})
+        result = fetch_json(name, {name: server}, obj)
     assert result.exit_code == 0, result.stderr
     records: list[dict[str, Any]] = json.loads(result.stdout)
     return records
@@ -201,12 +202,12 @@ class Recorder(Emulator):
 
 @pytest.mark.parametrize("name", PROVIDERS)
 def test_fetch_after_429_twice_returns_the_complete_result_after_2_s(
-    name, registry, servers, sleeps
+    name, registry, servers, sleeps, settings
 ):
-    expected = fault_free_records(name, registry)
+    expected = fault_free_records(name, registry, settings)
     server = servers[name]
     server.faults.add(Fault(status=429, headers={"Retry-After": "1"}), times=2)
-    result = fetch_json(name, servers)
+    result = fetch_json(name, servers, settings)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == expected  # every record, none twice
     assert sleeps == [1.0, 1.0] and sleeps.total >= 2.0
@@ -217,11 +218,13 @@ def test_fetch_after_429_twice_returns_the_complete_result_after_2_s(
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
-def test_fetch_against_503_forever_exits_1_within_the_retry_budget(name, registry, servers, sleeps):
+def test_fetch_against_503_forever_exits_1_within_the_retry_budget(
+    name, registry, servers, sleeps, settings
+):
     server = servers[name]
     server.faults.add(Fault(status=503), times=None)
     started = time.monotonic()
-    result = invoke("fetch", name, *SETUPS[name].args, env=env_for(servers))
+    result = invoke("fetch", name, *SETUPS[name].args, env=env_for(servers), obj=settings)
     elapsed = time.monotonic() - started
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -235,10 +238,10 @@ def test_fetch_against_503_forever_exits_1_within_the_retry_budget(name, registr
     assert elapsed < 5  # nothing really slept; the budget is in the recorded waits
 
 
-def test_the_wait_budget_caps_long_retry_afters(registry, servers, sleeps):
+def test_the_wait_budget_caps_long_retry_afters(registry, servers, sleeps, settings):
     name = PROVIDERS[0]
     servers[name].faults.add(Fault(status=429, headers={"Retry-After": "45"}), times=None)
-    result = invoke("fetch", name, *SETUPS[name].args, env=env_for(servers))
+    result = invoke("fetch", name, *SETUPS[name].args, env=env_for(servers), obj=settings)
     assert result.exit_code == 1
     assert sleeps == [45.0]  # a second 45 s wait would pass the 60 s budget
     assert "gave up after 2 attempts and 45.0 s of waiting" in result.stderr
@@ -248,12 +251,12 @@ def test_the_wait_budget_caps_long_retry_afters(registry, servers, sleeps):
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
-def test_a_cross_host_redirect_does_not_deliver_the_key(name, registry, servers, sleeps):
+def test_a_cross_host_redirect_does_not_deliver_the_key(name, registry, servers, sleeps, settings):
     with EmulatorServer(Recorder()) as other:
         location = f"{other.base_url}{SETUPS[name].path}"
         servers[name].faults.add(Fault(action="redirect", location=location), times=None)
         result = CliRunner().invoke(
-            cli, ["--debug", "fetch", name, *SETUPS[name].args], env=env_for(servers)
+            cli, ["--debug", "fetch", name, *SETUPS[name].args], env=env_for(servers), obj=settings
         )
         assert other.requests == []
     assert result.exit_code == 1
@@ -262,13 +265,13 @@ def test_a_cross_host_redirect_does_not_deliver_the_key(name, registry, servers,
     assert KEY not in result.stdout + result.stderr + str(result.exception)
 
 
-def test_a_redirect_to_the_same_host_is_followed_with_the_key(registry, servers, sleeps):
+def test_a_redirect_to_the_same_host_is_followed_with_the_key(registry, servers, sleeps, settings):
     name = PROVIDERS[0]
     server = servers[name]
     path = SETUPS[name].path
-    expected = fault_free_records(name, registry)
+    expected = fault_free_records(name, registry, settings)
     server.faults.add(Fault(action="redirect", location=f"{server.base_url}{path}", path=path))
-    result = fetch_json(name, servers)
+    result = fetch_json(name, servers, settings)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == expected
 
@@ -313,7 +316,7 @@ def test_compare_carries_the_provider_it_could_not_fetch(registry, servers, slee
     assert data["errors"] == [failure.to_json()]
 
 
-def test_compare_cli_prints_the_rows_it_has_and_exits_1(registry, servers, sleeps):
+def test_compare_cli_prints_the_rows_it_has_and_exits_1(registry, servers, sleeps, settings):
     failing = PROVIDERS[-1]
     servers[failing].faults.add(Fault(status=503), times=None)
     result = invoke(
@@ -326,6 +329,7 @@ def test_compare_cli_prints_the_rows_it_has_and_exits_1(registry, servers, sleep
         "--format",
         "json",
         env=env_for(servers),
+        obj=settings,
     )
     assert result.exit_code == 1
     data = json.loads(result.stdout)
@@ -364,12 +368,18 @@ def test_a_fetch_failing_mid_walk_never_returns_a_partial_list(name, registry, s
     [("table", False), ("json", False), ("jsonl", True), ("csv", True)],
 )
 def test_a_cli_fetch_failing_mid_walk_exits_1(
-    output_format, looks_complete, registry, servers, sleeps
+    output_format, looks_complete, registry, servers, sleeps, settings
 ):
     name = "flireo" if "flireo" in PROVIDERS else PROVIDERS[0]
     servers[name].faults.add(Fault(status=503, path=SETUPS[name].path, after=1), times=None)
     result = invoke(
-        "fetch", name, *SETUPS[name].args, "--format", output_format, env=env_for(servers)
+        "fetch",
+        name,
+        *SETUPS[name].args,
+        "--format",
+        output_format,
+        env=env_for(servers),
+        obj=settings,
     )
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1].startswith(f"voice-usage: error: {name}: HTTP 503")
@@ -383,7 +393,7 @@ def test_a_cli_fetch_failing_mid_walk_exits_1(
         assert result.stdout
 
 
-def test_reprice_of_a_failed_fetch_prints_nothing(registry, servers, sleeps):
+def test_reprice_of_a_failed_fetch_prints_nothing(registry, servers, sleeps, settings):
     name = PROVIDERS[0]
     servers[name].faults.add(Fault(status=503), times=None)
     result = invoke(
@@ -393,6 +403,7 @@ def test_reprice_of_a_failed_fetch_prints_nothing(registry, servers, sleeps):
         ",".join(PROVIDERS),
         *SETUPS[name].args[:4],
         env=env_for(servers),
+        obj=settings,
     )
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -400,12 +411,20 @@ def test_reprice_of_a_failed_fetch_prints_nothing(registry, servers, sleeps):
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
-def test_an_export_that_fails_leaves_no_partial_file(suffix, registry, servers, sleeps, tmp_path):
+def test_an_export_that_fails_leaves_no_partial_file(
+    suffix, registry, servers, sleeps, tmp_path, settings
+):
     name = "flireo" if "flireo" in PROVIDERS else PROVIDERS[0]
     servers[name].faults.add(Fault(status=503, path=SETUPS[name].path, after=1), times=None)
     output = tmp_path / f"usage{suffix}"
     result = invoke(
-        "export", name, *SETUPS[name].args[:4], "--output", str(output), env=env_for(servers)
+        "export",
+        name,
+        *SETUPS[name].args[:4],
+        "--output",
+        str(output),
+        env=env_for(servers),
+        obj=settings,
     )
     assert result.exit_code == 1
     assert not output.exists()

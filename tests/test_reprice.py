@@ -231,5 +231,5 @@ def test_the_library_refuses_a_currency_that_is_not_iso_4217():
     from voice_usage import ConfigurationError
     from voice_usage._analysis._reprice import reprice_comparison
 
-    with pytest.raises(ConfigurationError, match="--currency must be an ISO 4217 code"):
+    with pytest.raises(ConfigurationError, match=r"^the currency must be an ISO 4217 code"):
         reprice_comparison([], ["ultravox"], currency="EURO")

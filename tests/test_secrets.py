@@ -30,8 +30,7 @@ import voice_usage
 from voice_usage import InsecureBaseURLError, Provider, RetryPolicy
 from voice_usage._engine._fetch import Connection
 from voice_usage._engine._plugins import Registry, load_registry
-from voice_usage.cli import _app as cli_module
-from voice_usage.cli import cli
+from voice_usage.cli import Settings, cli
 from voice_usage.emulator import (
     Emulator,
     EmulatorRequest,
@@ -225,6 +224,13 @@ class World:
     servers: dict[str, EmulatorServer]
     other: EmulatorServer
     log_file: Path
+    connect: Callable[..., Connection]
+    """Opens a connection that retries quickly and sleeps into `sleeps`."""
+
+    @property
+    def settings(self) -> Settings:
+        """The command line's settings: these providers, these connections."""
+        return Settings(load_registry=lambda: self.registry, connect=self.connect)
 
     def env(self, **override: str) -> dict[str, str]:
         env = {}
@@ -236,7 +242,7 @@ class World:
 
 
 @pytest.fixture
-def world(monkeypatch, sleeps, tmp_path, caplog) -> Iterator[World]:
+def world(sleeps, tmp_path, caplog) -> Iterator[World]:
     caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
     log_file = tmp_path / "debug.log"
     handler = logging.FileHandler(log_file, encoding="utf-8")
@@ -247,24 +253,21 @@ def world(monkeypatch, sleeps, tmp_path, caplog) -> Iterator[World]:
     for name in PROVIDERS:
         info = installed.providers[name]
         registry.add(SETUPS[name].provider(type(info.provider)), info.distribution, info.version)
-    monkeypatch.setattr(cli_module, "load_registry", lambda: registry)
-    original = Connection.__init__
 
-    def quick(self: Connection, *args: Any, **options: Any) -> None:
+    def quick(*args: Any, **options: Any) -> Connection:
         options.setdefault("sleep", sleeps)
         options.setdefault("async_sleep", sleeps.asleep)
         options.setdefault("retry", QUICK)
         options.setdefault("timeout", httpx.Timeout(5.0))
-        original(self, *args, **options)
+        return Connection(*args, **options)
 
-    monkeypatch.setattr(Connection, "__init__", quick)
     servers = {
         name: EmulatorServer(SETUPS[name].emulator(registry.get(name))).start()
         for name in PROVIDERS
     }
     other = EmulatorServer(Recorder()).start()
     try:
-        yield World(registry, servers, other, log_file)
+        yield World(registry, servers, other, log_file, quick)
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
@@ -290,7 +293,7 @@ def exception_texts(exc: BaseException | None) -> list[str]:
 
 
 def invoke(world: World, *args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, ["--debug", *args], env=env or world.env())
+    return CliRunner().invoke(cli, ["--debug", *args], env=env or world.env(), obj=world.settings)
 
 
 def check_cli(world: World, result: Result, caplog: Any, tmp_path: Path) -> None:
@@ -319,7 +322,7 @@ def test_the_library_never_shows_the_key(name, breaker, world, caplog, tmp_path)
     error: BaseException | None = None
     # Only the hang needs a short read timeout; the others keep a generous one.
     timeout = httpx.Timeout(0.2 if breaker == "read timeout" else 5.0)
-    connection = voice_usage.connect(
+    connection = world.connect(
         world.registry.get(name),
         credentials=setup.credentials(SECRET),
         base_url=server.base_url,
@@ -350,9 +353,7 @@ def test_connection_refused_never_shows_the_key(world, caplog):
     name = PROVIDERS[0]
     closed = f"http://127.0.0.1:{_closed_port()}"
     with (
-        voice_usage.connect(
-            world.registry.get(name), api_key=SECRET, base_url=closed
-        ) as connection,
+        world.connect(world.registry.get(name), api_key=SECRET, base_url=closed) as connection,
         pytest.raises(voice_usage.TransportError) as caught,
     ):
         connection.fetch(*SETUPS[name].window).to_list()
@@ -361,7 +362,7 @@ def test_connection_refused_never_shows_the_key(world, caplog):
 
 def test_a_connection_and_its_sessions_hold_the_key_as_a_secret(world):
     name = PROVIDERS[0]
-    with voice_usage.connect(world.registry.get(name), api_key=SECRET) as connection:
+    with world.connect(world.registry.get(name), api_key=SECRET) as connection:
         session = connection._session()
         assert_no_secret(repr(connection), repr(session), str(vars(session)))
 
@@ -399,6 +400,7 @@ def test_a_one_line_error_never_shows_the_key(world, caplog):
         cli,
         ["fetch", name, "--since", since, "--until", until, "--granularity", granularity],
         env=world.env(),
+        obj=world.settings,
     )
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()

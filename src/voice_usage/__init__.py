@@ -88,7 +88,6 @@ if TYPE_CHECKING:
         default_rate_book,
         load_rate_book,
         price_record,
-        using_rate_book,
     )
     from voice_usage._pricing._reprice import RepriceTarget, reprice
     from voice_usage._rollup import Totals, rollup
@@ -200,7 +199,6 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "default_rate_book",
         "load_rate_book",
         "price_record",
-        "using_rate_book",
     ),
     "voice_usage._pricing._reprice": (
         "RepriceTarget",
@@ -318,7 +316,6 @@ __all__ = [
     "sync",
     "to_focus",
     "to_pandas",
-    "using_rate_book",
     "write_csv",
     "write_focus_csv",
     "write_json",

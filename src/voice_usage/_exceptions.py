@@ -6,7 +6,11 @@
     ├── ConfigurationError            bad arguments or set-up; the CLI exits 2
     │   ├── ProviderNotFoundError     no provider by that name is installed
     │   ├── MissingCredentialsError   no API key in the arguments or the environment
-    │   └── InsecureBaseURLError      plain http:// to a host that is not loopback
+    │   ├── InsecureBaseURLError      plain http:// to a host that is not loopback
+    │   ├── UnsupportedQueryError     the vendor's API cannot answer this query (asked before
+    │   │                             any request: a filter, option or granularity it lacks)
+    │   ├── RateCardError             no rate card for that vendor, item or date; a bad card file
+    │   └── MissingRateError          a currency conversion without its exchange rate
     └── ProviderError                 the provider or its API failed; the CLI exits 1
         ├── TransportError            connection refused/reset, timeout, a body cut short
         ├── APIStatusError            the API answered with an HTTP error status
@@ -21,15 +25,18 @@
         │   └── ServerError               5xx
         ├── ResponseValidationError   the body did not fit the vendor's documented shape
         ├── PaginationError           a page walk that loops, stalls or exceeds its cap
-        ├── UnsafeRedirectError       a redirect to another origin (the key is never sent there)
-        └── UnsupportedQueryError     the vendor's API cannot answer this query
+        └── UnsafeRedirectError       a redirect to another origin (the key is never sent there)
 
-`status_error` is the one place where an HTTP status becomes an exception class.
+`status_error` is the one place where an HTTP status becomes an exception class, and
+`invalid_input` the one place where a pydantic validation error of the caller's input becomes a
+`ConfigurationError`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import ValidationError
 
 __all__ = [
     "APIStatusError",
@@ -53,6 +60,7 @@ __all__ = [
     "UnsafeRedirectError",
     "UnsupportedQueryError",
     "VoiceUsageError",
+    "invalid_input",
     "status_error",
 ]
 
@@ -62,7 +70,25 @@ class VoiceUsageError(Exception):
 
 
 class ConfigurationError(VoiceUsageError):
-    """Raised before any request when arguments or set-up are wrong."""
+    """Raised before any request when arguments or set-up are wrong.
+
+    `argument` names the library argument at fault (`currency`, `fx`, `targets`...) when there
+    is one, so a front end can name its own flag for it.
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+def invalid_input(exc: ValidationError) -> ConfigurationError:
+    """A pydantic validation error of the caller's input, as one line: where, then what is wrong."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if where and not message.startswith(where):
+        message = f"{where}: {message}"
+    return ConfigurationError(message)
 
 
 class ProviderNotFoundError(ConfigurationError):
@@ -250,11 +276,17 @@ class UnsafeRedirectError(ProviderError):
     """Raised when the API redirects to another origin; the request is not followed there."""
 
 
-class UnsupportedQueryError(ProviderError):
-    """Raised when the vendor's API cannot answer the query.
+class UnsupportedQueryError(ConfigurationError):
+    """Raised before any request when the vendor's API cannot answer the query.
 
-    For example a period further back than it keeps, or a granularity it does not report.
+    For example a filter or option the provider does not declare, a period further back than it
+    keeps, or a granularity it does not report. The message starts with the provider name.
     """
+
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(f"{provider}: {message}")
+        self.provider = provider
+        self.detail = message
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

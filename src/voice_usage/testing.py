@@ -41,6 +41,7 @@ from voice_usage._engine._provider import (
     Walk,
 )
 from voice_usage._exceptions import UnsupportedQueryError
+from voice_usage._pricing._ratecard import RateBook
 from voice_usage._schema import CostSource, Grain, Granularity, UsageQuery, UsageRecord
 
 __all__ = ["FakeCall", "FakeProvider", "RecordsProvider", "check_provider", "check_records"]
@@ -102,7 +103,9 @@ class FakeProvider(Provider):
         self.currency = currency
         self.page_size = page_size
 
-    def plan(self, query: UsageQuery) -> FetchPlan[_WireCall]:  # noqa: D102
+    def plan(  # noqa: D102
+        self, query: UsageQuery, rates: RateBook | None = None
+    ) -> FetchPlan[_WireCall]:
         return FetchPlan(
             walks=[_walk(query, self.page_size)],
             to_records=lambda pages, report: self._records(pages, report, query),
@@ -189,11 +192,16 @@ class RecordsProvider(Provider):
         self.billing = None if billing is None else list(billing)
         native = frozenset(granularities)
         self.capabilities = Capabilities(
-            granularities=native, reports_cost=reports_cost, notes=tuple(notes)
+            granularities=native,
+            filters=frozenset({"source"}) if billing is not None else frozenset(),
+            reports_cost=reports_cost,
+            notes=tuple(notes),
         )
         self._native = min(native, key=lambda g: g.rank)
 
-    def plan(self, query: UsageQuery) -> FetchPlan[UsageRecord]:  # noqa: D102
+    def plan(  # noqa: D102
+        self, query: UsageQuery, rates: RateBook | None = None
+    ) -> FetchPlan[UsageRecord]:
         source = query.options.get("source", "usage")
         if source not in ("usage", "billing") or (source == "billing" and self.billing is None):
             raise UnsupportedQueryError(self.name, f"unknown source {source!r}")

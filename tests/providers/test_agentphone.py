@@ -433,7 +433,7 @@ def test_a_query_that_cuts_the_vendor_period_is_refused_with_the_range_to_ask(co
     with pytest.raises(UnsupportedQueryError) as caught:
         connect().fetch("2026-11-01", "2026-11-22", options=MONTH).to_list()
     assert "cannot be cut" in str(caught.value)
-    assert "--since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z" in str(caught.value)
+    assert "since 2026-11-01T00:00:00Z until 2026-12-01T00:00:00Z" in str(caught.value)
 
 
 def test_a_query_far_from_today_is_refused_before_any_request(connect, server):

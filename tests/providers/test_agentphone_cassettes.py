@@ -26,13 +26,14 @@ def _no_mode_env(monkeypatch):
     monkeypatch.delenv("VOICE_USAGE_RATECARDS", raising=False)
 
 
-def connect(today: date, fake_key: str, sleeps, **provider_options):
+def connect(today: date, fake_key: str, sleeps, **options):
     # The vendor's real https base URL: vcrpy answers from the cassette.
     return voice_usage.connect(
-        AgentPhoneProvider(today=today, **provider_options),
+        AgentPhoneProvider(today=today),
         api_key=fake_key,
         concurrency=1,
         sleep=sleeps,
+        **options,
     )
 
 

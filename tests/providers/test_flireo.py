@@ -102,14 +102,15 @@ def test_page_size_is_bounded_by_the_documented_maximum() -> None:
         FlireoProvider(page_size=1001)
 
 
-def test_agent_and_number_filters_are_refused() -> None:
-    query = UsageQuery(since="2026-10-01", until="2026-10-02", granularity="call", agent_ids=("a",))
-    with pytest.raises(UnsupportedQueryError, match="no agent or number filter"):
-        FlireoProvider().plan(query)
-    with pytest.raises(UnsupportedQueryError, match="unknown option"):
-        FlireoProvider().plan(
-            UsageQuery(since="2026-10-01", until="2026-10-02", options={"foo": "1"})
-        )
+def test_agent_and_number_filters_are_refused_before_any_request(fake_key: str) -> None:
+    # A closed port: were a request made, the error would be a TransportError instead.
+    with voice_usage.connect("flireo", api_key=fake_key, base_url="http://127.0.0.1:9") as flireo:
+        with pytest.raises(UnsupportedQueryError, match="flireo: the API has no agent filter"):
+            flireo.fetch("2026-10-01", "2026-10-02", "call", agent_ids=("a",))
+        with pytest.raises(UnsupportedQueryError, match="flireo: the API has no phone-number"):
+            flireo.fetch("2026-10-01", "2026-10-02", "call", number_ids=("n",))
+        with pytest.raises(UnsupportedQueryError, match=r"unknown option 'foo'.*takes no options"):
+            flireo.fetch("2026-10-01", "2026-10-02", options={"foo": "1"})
 
 
 # -- the must-show walk --------------------------------------------------------------------------
@@ -281,11 +282,11 @@ def test_a_user_rate_card_prices_the_logs(tmp_path: Any) -> None:
         'covers = ["platform"]\n'
         'source = "https://example.invalid/contract"\nchecked = 2026-11-01\n'
     )
-    provider = FlireoProvider(rate_book=load_rate_book([card], use_env=False))
+    book = load_rate_book([card], use_env=False)
     log = voice_usage_flireo_log(
         {"id": "u", "duration_sec": 130, "created_at": "2026-10-02T00:00:00Z"}
     )
-    assert provider.record(log).cost == Decimal("0.18")  # 3 min * 0.06
+    assert FlireoProvider().record(log, book).cost == Decimal("0.18")  # 3 min * 0.06
 
 
 def voice_usage_flireo_log(data: dict[str, Any]) -> Any:

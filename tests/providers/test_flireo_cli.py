@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import voice_usage
-from voice_usage.cli import _fetch as cli_module
+from voice_usage.cli import Settings, cli
 from voice_usage.emulator import EmulatorServer, Fault
 from voice_usage_flireo import FlireoEmulator
 
@@ -59,9 +59,11 @@ def serve(fake_key: str) -> Iterator[Any]:
         server.stop()
 
 
-def invoke(args: list[str], server: EmulatorServer, key: str) -> Result:
+def invoke(
+    args: list[str], server: EmulatorServer, key: str, settings: Settings | None = None
+) -> Result:
     env = {"FLIREO_API_KEY": key, "FLIREO_BASE_URL": server.base_url}
-    return CliRunner().invoke(cli_module.cli, args, env=env)
+    return CliRunner().invoke(cli, args, env=env, obj=settings)
 
 
 def server_summary(server: EmulatorServer, key: str) -> dict[str, Any]:
@@ -189,17 +191,13 @@ def test_auth_and_credit_errors_exit_1_with_one_line(
     assert key not in result.output
 
 
-def test_429_with_retry_after_then_success(
-    serve: Any, fake_key: str, sleeps: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(
-        cli_module,
-        "Connection",
-        functools.partial(voice_usage.Connection, sleep=sleeps, async_sleep=sleeps.asleep),
+def test_429_with_retry_after_then_success(serve: Any, fake_key: str, sleeps: Any) -> None:
+    settings = Settings(
+        connect=functools.partial(voice_usage.Connection, sleep=sleeps, async_sleep=sleeps.asleep)
     )
     server = serve(logs_per_day=october_2345)
     server.faults.add(Fault(status=429, headers={"Retry-After": "1"}))
-    result = invoke(FETCH_OCTOBER, server, fake_key)
+    result = invoke(FETCH_OCTOBER, server, fake_key, settings)
     assert result.exit_code == 0, result.stderr
     assert len(json.loads(result.stdout)) == 2345
     assert sleeps == [1]

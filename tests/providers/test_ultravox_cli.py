@@ -151,8 +151,8 @@ def test_fetch_by_month_rolls_up_and_by_agent_keeps_agents():
     ("args", "code", "message"),
     [
         (["--option", "colour=red"], 2, "unknown option 'colour'"),
-        (["--option", "source=billing", "--granularity", "hour"], 1, "per UTC day only"),
-        (["--number", "n1"], 1, "no phone-number filter"),
+        (["--option", "source=billing", "--granularity", "hour"], 2, "per UTC day only"),
+        (["--number", "n1"], 2, "no phone-number filter"),
     ],
 )
 def test_bad_queries_fail_with_one_line(args, code, message):

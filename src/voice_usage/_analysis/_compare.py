@@ -177,6 +177,8 @@ def compare(
     group_by: GroupBy | str = GroupBy.PROVIDER,
     options: Mapping[str, Mapping[str, str]] | None = None,
     registry: Registry | None = None,
+    rate_book: RateBook | None = None,
+    connect: Callable[..., Connection] = Connection,
     connect_options: Mapping[str, Mapping[str, Any]] | None = None,
     progress: ProgressCallback | None = None,
     use_billing: bool = True,
@@ -195,6 +197,9 @@ def compare(
         group_by: `provider` (default), `day`, `month`, `agent` or `number`.
         options: Per provider name, provider-specific query options (`{"x": {"view": "y"}}`).
         registry: Where to look provider names up; defaults to the installed providers.
+        rate_book: The rate cards providers without reported costs price with; defaults to
+            `default_rate_book()`. Connections passed in open keep their own.
+        connect: Opens each `Connection` (called like `Connection`); a seam for tests.
         connect_options: Per provider name, `Connection` options (`api_key`, `base_url`...).
         progress: Called as `progress(provider, records_so_far)` from the fetching threads.
         use_billing: Take billed minutes and cost from a provider's authoritative billing
@@ -222,10 +227,15 @@ def compare(
 
     query_options = dict(options or {})
     connections, owned = open_connections(
-        chosen, registry, per_provider, common_options, query_options
+        chosen,
+        registry,
+        per_provider,
+        {"rate_book": rate_book, **common_options},
+        query_options,
+        connect=connect,
     )
     try:
-        check_rates([c.provider for c in connections], start, end, target, rates)
+        check_rates(connections, start, end, target, rates)
         fetched = _fetch_all(connections, start, end, by, progress, use_billing, query_options)
     finally:
         for connection in owned:
@@ -249,6 +259,8 @@ def open_connections(
     per_provider: Mapping[str, Mapping[str, Any]],
     common_options: Mapping[str, Any],
     query_options: Mapping[str, Mapping[str, str]],
+    *,
+    connect: Callable[..., Connection] = Connection,
 ) -> tuple[list[Source], list[Source]]:
     """A `Connection` for each of ``chosen``, and those of them opened here (for the caller to close).
 
@@ -264,7 +276,7 @@ def open_connections(
                 continue
             name = item if isinstance(item, str) else item.name
             settings = {**common_options, **per_provider.get(name, {})}
-            opened = Connection(item, registry=registry, **settings)
+            opened = connect(item, registry=registry, **settings)
             connections.append(opened)
             owned.append(opened)
         names = [c.provider.name for c in connections]
@@ -284,7 +296,7 @@ def open_connections(
 
 
 def check_rates(
-    providers: Sequence[Provider],
+    sources: Sequence[Source],
     since: datetime,
     until: datetime,
     target: str | None,
@@ -297,10 +309,12 @@ def check_rates(
     """
     if target is None:
         return
-    book = default_rate_book()
     missing: set[tuple[str, str]] = set()
     needers: set[str] = set()
-    for provider in providers:
+    for source in sources:
+        provider = source.provider
+        # A live connection prices with its own cards; stored records were priced when synced.
+        book = source.rate_book if isinstance(source, Connection) else default_rate_book()
         for code in _expected_currencies(provider, since, until, book):
             if not rates.has(code, target):
                 missing.add((code, target))

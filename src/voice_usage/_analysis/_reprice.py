@@ -54,7 +54,9 @@ def reprice_comparison(
     book = book or default_rate_book()
     parsed = [RepriceTarget.parse(t) for t in targets]
     if not parsed:
-        raise ConfigurationError("name at least one rate card to reprice under: --to VENDOR")
+        raise ConfigurationError(
+            "name at least one rate card to reprice under (a vendor)", argument="targets"
+        )
     for target in parsed:
         target.check(book)
     rates = FxRates.coerce(fx)

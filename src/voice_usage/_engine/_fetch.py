@@ -29,7 +29,7 @@ from datetime import date, datetime
 from typing import Any, Self
 
 import httpx
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from voice_usage._engine import _constants
 from voice_usage._engine._http import AsyncSession, Session
@@ -56,7 +56,9 @@ from voice_usage._exceptions import (
     MissingCredentialsError,
     ResponseValidationError,
     UnsupportedQueryError,
+    invalid_input,
 )
+from voice_usage._pricing._ratecard import RateBook, default_rate_book
 from voice_usage._rollup import rollup
 from voice_usage._schema import Granularity, UsageQuery, UsageRecord
 
@@ -213,6 +215,8 @@ class Connection:
             Defaults to `VOICE_USAGE_CONCURRENCY`, else 8.
         retry: Retry budget; see `RetryPolicy`.
         registry: Where to look provider names up; defaults to the installed providers.
+        rate_book: The rate cards to price records the vendor gives no cost for; defaults to
+            `default_rate_book()` (the shipped cards plus `VOICE_USAGE_RATECARDS`).
         sleep: How the sequential path waits between retries (tests pass a recorder).
         async_sleep: How the concurrent path waits (an awaitable; tests pass a recorder).
         session_options: Passed to the sessions (`timeout`, `deadline`).
@@ -231,6 +235,7 @@ class Connection:
         concurrency: int | None = None,
         retry: RetryPolicy | None = None,
         registry: Registry | None = None,
+        rate_book: RateBook | None = None,
         sleep: Callable[[float], None] | None = None,
         async_sleep: Callable[[float], Awaitable[None]] | None = None,
         **session_options: Any,
@@ -253,6 +258,7 @@ class Connection:
             base_url or os.environ.get(f"{prefix}_BASE_URL") or provider.default_base_url
         )
         self.concurrency = _concurrency(concurrency)
+        self._rate_book = rate_book
         self.transport = transport
         self.retry = retry
         self._sleeps: tuple[dict[str, Any], dict[str, Any]] = (
@@ -270,6 +276,13 @@ class Connection:
 
     def _plain_credentials(self) -> dict[str, str]:
         return {name: secret.get_secret_value() for name, secret in self._credentials.items()}
+
+    @property
+    def rate_book(self) -> RateBook:
+        """The rate cards this connection's records are priced with."""
+        if self._rate_book is None:
+            self._rate_book = default_rate_book()
+        return self._rate_book
 
     def _session(self) -> Session:
         if self._sync_session is None:
@@ -311,8 +324,15 @@ class Connection:
         granularity: str | Granularity = Granularity.DAY,
         **filters: Any,
     ) -> UsageQuery:
-        """Build a validated `UsageQuery`."""
-        return UsageQuery(since=since, until=until, granularity=granularity, **filters)
+        """Build a validated `UsageQuery`.
+
+        Raises:
+            ConfigurationError: when a value is not valid (one line naming the field).
+        """
+        try:
+            return UsageQuery(since=since, until=until, granularity=granularity, **filters)
+        except ValidationError as exc:
+            raise invalid_input(exc) from None
 
     def fetch(
         self,
@@ -324,7 +344,8 @@ class Connection:
         """Fetch usage in `[since, until)` at ``granularity``; see `FetchResult`.
 
         Raises:
-            UnsupportedQueryError: when the vendor's API cannot answer the query.
+            UnsupportedQueryError: when the vendor's API cannot answer the query (before any
+                request: a filter or option the provider does not declare, say).
             ProviderError: subclasses, while iterating, when the API fails.
         """
         if isinstance(since, UsageQuery):
@@ -333,8 +354,11 @@ class Connection:
             if until is None:
                 raise TypeError("fetch() needs until= when since is not a UsageQuery")
             query = self.query(since, until, granularity, **filters)
+        self.provider.capabilities.check(self.provider.name, query)
         native = _native_granularity(self.provider, query.granularity)
-        plan = self.provider.plan(query.model_copy(update={"granularity": native}))
+        plan = self.provider.plan(
+            query.model_copy(update={"granularity": native}), rates=self.rate_book
+        )
         report = FetchReport(self.provider.name)
         records = self._records(plan, query, report)
         return FetchResult(query, report, records)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
+from voice_usage._exceptions import UnsupportedQueryError
+from voice_usage._pricing._ratecard import RateBook
 from voice_usage._schema import Granularity, UsageQuery, UsageRecord
 
 __all__ = [
@@ -221,7 +223,8 @@ class Capabilities:
     granularities: frozenset[Granularity]
     """Granularities the vendor reports natively; coarser ones are rolled up by the core."""
     filters: frozenset[str] = frozenset()
-    """Filters understood: `agent`, `number`, and provider-specific option names."""
+    """Filters understood: `agent`, `number`, and provider-specific option names. An option
+    family is declared with a `<key>` suffix: `metadata.<key>` accepts `metadata.team`."""
     reports_cost: bool = False
     """Whether the vendor's API reports money; otherwise cost comes from a rate card."""
     balance: bool = False
@@ -244,6 +247,31 @@ class Capabilities:
             return wanted
         finer = [g for g in self.granularities if g.rank < wanted.rank]
         return max(finer, key=lambda g: g.rank) if finer else None
+
+    def accepts_option(self, name: str) -> bool:
+        """Whether ``name`` is a declared option, or belongs to a declared `prefix.<key>` family."""
+        if name in self.filters:
+            return True
+        prefix, dot, rest = name.partition(".")
+        return bool(dot and rest and f"{prefix}.<key>" in self.filters)
+
+    def check(self, provider: str, query: UsageQuery) -> None:
+        """Refuse, before any request, a filter or option the provider does not declare.
+
+        Raises:
+            UnsupportedQueryError: naming the filter or option, and what the provider understands.
+        """
+        if query.agent_ids and "agent" not in self.filters:
+            raise UnsupportedQueryError(provider, "the API has no agent filter")
+        if query.number_ids and "number" not in self.filters:
+            raise UnsupportedQueryError(provider, "the API has no phone-number filter")
+        unknown = sorted(name for name in query.options if not self.accepts_option(name))
+        if unknown:
+            options = sorted(self.filters - {"agent", "number"})
+            known = f"it understands: {', '.join(options)}" if options else "it takes no options"
+            raise UnsupportedQueryError(
+                provider, f"unknown option {', '.join(repr(n) for n in unknown)} ({known})"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -495,11 +523,18 @@ class Provider(ABC):
         return self.credentials or (default,)
 
     @abstractmethod
-    def plan(self, query: UsageQuery) -> FetchPlan[Any]:
+    def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[Any]:
         """Describe how to answer ``query``.
 
-        Called with a granularity from `capabilities.granularities`. Raise
+        Called with a granularity from `capabilities.granularities`, and only with the filters
+        and options that `capabilities.filters` declares (the core refuses the others). Raise
         `UnsupportedQueryError` when the vendor's API cannot answer it.
+
+        Args:
+            query: What to fetch.
+            rates: The rate cards the connection prices with; a provider whose API reports no
+                money prices its records from them. `None` (a direct call, as in a unit test)
+                means `default_rate_book()`.
         """
 
     def balance(self) -> Walk[Any] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -34,6 +34,7 @@ from voice_usage._analysis._comparison import Comparison, ProviderFailure, Skipp
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity, group_key
 from voice_usage._analysis._reprice import reprice_comparison
 from voice_usage._analysis._rows import GroupMap, RowTotals
+from voice_usage._engine._fetch import Connection
 from voice_usage._engine._plugins import Registry
 from voice_usage._engine._provider import Provider, Reconciliation
 from voice_usage._exceptions import ConfigurationError
@@ -286,6 +287,7 @@ def _figures(
     repricing: Comparison | None,
     skipped: Sequence[Skipped],
     source: str,
+    book: RateBook,
 ) -> ReportFigures:
     """The page's figures: `compare`'s rows every way the page shows them, and their grounds."""
     overall = _comparison(fetched, since, until, GroupBy.PROVIDER, currency, rates, skipped)
@@ -307,7 +309,7 @@ def _figures(
             if got.usage is not None
         },
         reconciliations={g.provider.name: g.reconciliations for g in fetched if g.reconciliations},
-        rates=_rates_used(fetched, overall, default_rate_book()),
+        rates=_rates_used(fetched, overall, book),
         missing_ranges=[
             got.failure.message
             for got in fetched
@@ -342,6 +344,8 @@ def report(
     repricing: Comparison | None = None,
     options: Mapping[str, Mapping[str, str]] | None = None,
     registry: Registry | None = None,
+    rate_book: RateBook | None = None,
+    connect: Callable[..., Connection] = Connection,
     connect_options: Mapping[str, Mapping[str, Any]] | None = None,
     **common_options: Any,
 ) -> Report:
@@ -364,6 +368,8 @@ def report(
             repricing table instead of making one.
         options: Per provider name, provider-specific query options.
         registry: Where to look provider names up; defaults to the installed providers.
+        rate_book: The rate cards to price and reprice with; defaults to `default_rate_book()`.
+        connect: Opens each `Connection` (called like `Connection`); a seam for tests.
         connect_options: Per provider name, `Connection` options (`api_key`, `base_url`...).
         common_options: `Connection` options for every provider (`transport`, `sleep`...).
 
@@ -385,7 +391,7 @@ def report(
     by = bucket_of(start, end, group_by)
     wanted = target_currency(currency)
     rates = FxRates.coerce(fx)
-    book = default_rate_book()
+    book = rate_book if rate_book is not None else default_rate_book()
     for spec in reprice_to:
         RepriceTarget.parse(spec).check(book)  # a card that does not exist fails before any request
     if reprice_from and not reprice_to:
@@ -394,10 +400,15 @@ def report(
     chosen, skipped, registry = resolve_providers(providers, registry, per_provider)
     query_options = dict(options or {})
     connections, owned = open_connections(
-        chosen, registry, per_provider, common_options, query_options
+        chosen,
+        registry,
+        per_provider,
+        {"rate_book": book, **common_options},
+        query_options,
+        connect=connect,
     )
     try:
-        check_rates([c.provider for c in connections], start, end, wanted, rates)
+        check_rates(connections, start, end, wanted, rates)
         if not connections:
             fetched: list[ProviderFigures] = []
         else:
@@ -430,9 +441,10 @@ def report(
             until=end,
             currency=wanted,
             fx=rates,
+            book=book,
         )
     figures = _figures(
-        fetched, start, end, by, wanted, rates, repricing, skipped, _source(connections)
+        fetched, start, end, by, wanted, rates, repricing, skipped, _source(connections), book
     )
     page = Report(render_page(figures), figures)
     if target is not None:

@@ -29,7 +29,9 @@ def target_currency(code: str | None) -> str | None:
     if code is None:
         return None
     if not re.fullmatch(r"[A-Za-z]{3}", code):
-        raise ConfigurationError(f"--currency must be an ISO 4217 code such as EUR, got {code!r}")
+        raise ConfigurationError(
+            f"the currency must be an ISO 4217 code such as EUR, got {code!r}", argument="currency"
+        )
     return code.upper()
 
 
@@ -40,11 +42,12 @@ class MissingRateError(ConfigurationError):
         self.pairs = sorted(set(pairs))
         self.needed_by = sorted(set(needed_by))
         names = ", ".join(f"{source}:{target}" for source, target in self.pairs)
-        flags = " ".join(f"--fx {source}:{target}=RATE" for source, target in self.pairs)
+        specs = " ".join(f"{source}:{target}=RATE" for source, target in self.pairs)
         who = f" (needed for {', '.join(self.needed_by)})" if self.needed_by else ""
         super().__init__(
-            f"no exchange rate for {names}{who}; give it explicitly, e.g. {flags} "
-            f"(1 {self.pairs[0][0]} = RATE {self.pairs[0][1]})"
+            f"no exchange rate for {names}{who}; give it explicitly, e.g. {specs} "
+            f"(1 {self.pairs[0][0]} = RATE {self.pairs[0][1]})",
+            argument="fx",
         )
 
 
@@ -159,15 +162,22 @@ def parse_rate(spec: str) -> FxRate:
     match = _SPEC.match(spec)
     if match is None:
         raise ConfigurationError(
-            f"--fx expects FROM:TO=RATE with ISO 4217 codes, e.g. USD:EUR=0.9, got {spec!r}"
+            f"an exchange rate is FROM:TO=RATE with ISO 4217 codes, e.g. USD:EUR=0.9, got {spec!r}",
+            argument="fx",
         )
     source, target, text = match.group(1).upper(), match.group(2).upper(), match.group(3)
     try:
         rate = Decimal(text)
     except InvalidOperation:
-        raise ConfigurationError(f"--fx {spec!r}: the rate {text!r} is not a number") from None
+        raise ConfigurationError(
+            f"exchange rate {spec!r}: the rate {text!r} is not a number", argument="fx"
+        ) from None
     if not rate.is_finite() or rate <= 0:
-        raise ConfigurationError(f"--fx {spec!r}: the rate must be a positive number")
+        raise ConfigurationError(
+            f"exchange rate {spec!r}: the rate must be a positive number", argument="fx"
+        )
     if source == target:
-        raise ConfigurationError(f"--fx {spec!r}: both currencies are {source}")
+        raise ConfigurationError(
+            f"exchange rate {spec!r}: both currencies are {source}", argument="fx"
+        )
     return FxRate(source, target, rate)

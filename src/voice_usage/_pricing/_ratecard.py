@@ -14,12 +14,11 @@ divide evenly, and vendors round only on their invoices.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import os
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
@@ -49,7 +48,6 @@ __all__ = [
     "describe_rate",
     "load_rate_book",
     "price_record",
-    "using_rate_book",
 ]
 
 COST_QUANTUM = Decimal("0.000001")
@@ -454,37 +452,18 @@ def load_rate_book(overrides: Sequence[Path | str] = (), *, use_env: bool = True
     )
 
 
-_override: RateBook | None = None
-
-
 def default_rate_book() -> RateBook:
-    """The rate book in force (shipped cards plus `VOICE_USAGE_RATECARDS`), read once and cached.
+    """The shipped cards plus `VOICE_USAGE_RATECARDS`, read once and cached.
 
-    Inside `using_rate_book(book)`, that book instead.
+    What a `Connection` prices with when it is given no `rate_book`; pass a book explicitly
+    (`load_rate_book([path])`) to price with negotiated cards.
     """
-    if _override is not None:
-        return _override
     return _cached_rate_book()
 
 
 @functools.cache
 def _cached_rate_book() -> RateBook:
     return load_rate_book()
-
-
-@contextlib.contextmanager
-def using_rate_book(book: RateBook) -> Iterator[RateBook]:
-    """Make ``book`` the default rate book inside the block, for every thread.
-
-    The CLI's `--ratecards FILE` uses it, so providers that price from `default_rate_book()`
-    price from the file too. Not meant to be nested from several threads at once.
-    """
-    global _override
-    previous, _override = _override, book
-    try:
-        yield book
-    finally:
-        _override = previous
 
 
 def price_record(

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn, TypeVar
 
@@ -22,14 +21,20 @@ import click
 from click.exceptions import NoArgsIsHelpError
 from pydantic import ValidationError
 
+from voice_usage._engine._fetch import Connection
 from voice_usage._engine._pagination import OUT_OF_RANGE, out_of_range
 from voice_usage._engine._plugins import Registry, load_registry
-from voice_usage._exceptions import ConfigurationError, ProviderError, VoiceUsageError
-from voice_usage._pricing._ratecard import RateBook, load_rate_book, using_rate_book
+from voice_usage._exceptions import (
+    ConfigurationError,
+    ProviderError,
+    VoiceUsageError,
+    invalid_input,
+)
+from voice_usage._pricing._ratecard import RateBook, load_rate_book
 from voice_usage._schema import Granularity, UsageQuery, parse_instant
 from voice_usage._version import __version__
 
-__all__ = ["cli", "main"]
+__all__ = ["Settings", "cli", "main", "registry_from", "settings_of"]
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,6 +54,10 @@ def fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+FLAGS = {"currency": "--currency", "fx": "--fx", "targets": "--to"}
+"""The flag of each library argument named by a `ConfigurationError`: the CLI names its flag."""
+
+
 def handle_errors(func: F) -> F:
     """Turn library errors into one line on stderr and the contract's exit code."""
 
@@ -63,10 +72,9 @@ def handle_errors(func: F) -> F:
             if isinstance(exc, ProviderError):
                 fail(str(exc), EXIT_PROVIDER)
             if isinstance(exc, ValidationError):
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                message = first["msg"].removeprefix("Value error, ")
-                fail(f"{where}: {message}" if where else message, EXIT_USAGE)
+                fail(str(invalid_input(exc)), EXIT_USAGE)
+            if isinstance(exc, ConfigurationError) and exc.argument in FLAGS:
+                fail(f"{FLAGS[exc.argument]}: {exc}", EXIT_USAGE)
             if isinstance(exc, ConfigurationError | ValueError):
                 fail(str(exc), EXIT_USAGE)
             fail(str(exc), EXIT_PROVIDER)
@@ -97,25 +105,60 @@ class DateParam(click.ParamType[datetime]):
 DATE = DateParam()
 
 
-def registry_from(ctx: click.Context) -> Registry:
-    """The provider registry, loaded once per command line."""
-    root = ctx.find_root()
-    registry = root.meta.get("registry")
-    if registry is None:
-        registry = root.meta["registry"] = load_registry()
-    assert isinstance(registry, Registry)
-    return registry
+@dataclass
+class Settings:
+    """What the commands of one command line share; the group puts it in `ctx.obj`.
 
-
-@contextmanager
-def rate_book_from(path: str | None) -> Iterator[RateBook]:
-    """The rate cards for one command: shipped, `VOICE_USAGE_RATECARDS`, then ``path``.
-
-    Read afresh and made the default for the command, so providers pricing their records and
-    the command itself use the same cards.
+    It reaches the library as arguments (a registry, a rate book, a concurrency), never through
+    the environment or a module global. Tests pass their own, through `CliRunner.invoke(...,
+    obj=Settings(...))`, to open connections with a transport or recorded sleeps.
     """
-    with using_rate_book(load_rate_book([path] if path else [])) as book:
-        yield book
+
+    concurrency: int | None = None
+    """Requests in flight per provider; `None` leaves it to `Connection` (its env default)."""
+    connect: Callable[..., Connection] = Connection
+    """Opens a `Connection`: called as `connect(provider, registry=..., concurrency=...,
+    rate_book=...)`."""
+    load_registry: Callable[[], Registry] = load_registry
+    """Finds the installed providers; called at most once."""
+    _registry: Registry | None = field(default=None, repr=False)
+
+    @property
+    def registry(self) -> Registry:
+        """The installed providers, loaded on first use."""
+        if self._registry is None:
+            self._registry = self.load_registry()
+        return self._registry
+
+    def rate_book(self, path: str | None = None) -> RateBook:
+        """The rate cards for one command: shipped, `VOICE_USAGE_RATECARDS`, then ``path``."""
+        return load_rate_book([path] if path else [])
+
+    def connection(self, provider: str, *, rate_book: RateBook | None = None) -> Connection:
+        """A connection to ``provider`` with these settings, pricing with ``rate_book``."""
+        return self.connect(
+            provider,
+            registry=self.registry,
+            concurrency=self.concurrency,
+            rate_book=rate_book,
+        )
+
+    def connect_options(self) -> dict[str, Any]:
+        """The `Connection` options every provider of a comparison shares."""
+        return {"concurrency": self.concurrency}
+
+
+def registry_from(ctx: click.Context) -> Registry:
+    """The installed providers of this command line (its `Settings`' registry)."""
+    return settings_of(ctx).registry
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """The command line's `Settings`."""
+    settings = ctx.find_root().obj
+    if not isinstance(settings, Settings):
+        raise TypeError(f"ctx.obj must be Settings, got {type(settings).__name__}")
+    return settings
 
 
 class _BadArguments(click.ClickException):
@@ -170,11 +213,13 @@ class _OneLineErrors(click.Group):
     envvar="VOICE_USAGE_CONCURRENCY",
     help="Requests in flight at once per provider (default 8; env VOICE_USAGE_CONCURRENCY).",
 )
-def cli(debug: bool, concurrency: int | None) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, concurrency: int | None) -> None:
     """What your voice AI minutes cost, across vendors."""
+    if ctx.obj is None:
+        ctx.obj = Settings()
     if concurrency is not None:
-        # Every connection a command opens reads its default from here.
-        os.environ["VOICE_USAGE_CONCURRENCY"] = str(concurrency)
+        settings_of(ctx).concurrency = concurrency
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
 

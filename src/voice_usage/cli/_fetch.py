@@ -16,10 +16,9 @@ from pydantic import BaseModel
 from rich.table import Table
 
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity, group_records
-from voice_usage._engine._fetch import Connection, FetchResult
+from voice_usage._engine._fetch import FetchResult
 from voice_usage._outputs._export import write_focus_csv, write_parquet
 from voice_usage._outputs._serialize import write_csv, write_json, write_jsonl
-from voice_usage._pricing._ratecard import load_rate_book, using_rate_book
 from voice_usage._schema import UsageRecord
 from voice_usage.cli._app import (
     DATE,
@@ -28,7 +27,7 @@ from voice_usage.cli._app import (
     format_option,
     handle_errors,
     query_options,
-    registry_from,
+    settings_of,
 )
 from voice_usage.cli._progress import FetchProgress, counted
 from voice_usage.cli._render import print_records, print_warnings, stdout_console
@@ -95,12 +94,9 @@ def fetch_command(
     query = build_query(since, until, granularity, agents, numbers, extra_options)
     by = GroupBy(group_by) if group_by else None
     # Rate cards (VOICE_USAGE_RATECARDS) read now: a bad file is an error before any request.
-    with (
-        using_rate_book(load_rate_book()),
-        sources(ctx, [provider], SourceOptions(account, from_store, store), Connection) as (
-            connection,
-        ),
-    ):
+    book = settings_of(ctx).rate_book()
+    chosen = SourceOptions(account, from_store, store)
+    with sources(ctx, [provider], chosen, rate_book=book) as (connection,):
         if by is not None:
             wanted = fetch_granularity(connection.provider, by)
             query = query.model_copy(update={"granularity": wanted})
@@ -120,7 +116,7 @@ def _snapshot_json(snapshot: Any) -> Any:
 @handle_errors
 def balance_command(ctx: click.Context, provider: str, output_format: str) -> None:
     """Show PROVIDER's account snapshot: credit balance or plan limits."""
-    with Connection(provider, registry=registry_from(ctx)) as connection:
+    with settings_of(ctx).connection(provider) as connection:
         data = _snapshot_json(connection.balance())
     if output_format == "json":
         click.echo(json.dumps(data, indent=2, default=str))
@@ -190,10 +186,10 @@ def export_command(
         )
     if focus and suffix not in (".csv", ".parquet"):
         raise click.BadParameter("--focus writes .csv or .parquet", param_hint="--focus")
+    book = settings_of(ctx).rate_book()
+    chosen = SourceOptions(account, from_store, store)
     with (
-        sources(ctx, [provider], SourceOptions(account, from_store, store), Connection) as (
-            connection,
-        ),
+        sources(ctx, [provider], chosen, rate_book=book) as (connection,),
         _replaced_on_success(Path(output)) as target,
     ):
         result = connection.fetch(since, until, granularity)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from voice_usage.cli._app import cli, format_option, handle_errors, registry_from
+from voice_usage.cli._app import cli, format_option, handle_errors, settings_of
 from voice_usage.cli._render import stdout_console
 
 __all__ = ["providers_command"]
@@ -20,7 +20,7 @@ __all__ = ["providers_command"]
 @handle_errors
 def providers_command(ctx: click.Context, output_format: str) -> None:
     """List installed providers, their distribution, version and capabilities."""
-    registry = registry_from(ctx)
+    registry = settings_of(ctx).registry
     rows: list[dict[str, Any]] = []
     for name in registry.names():
         info = registry.providers[name]

@@ -17,7 +17,7 @@ from voice_usage.cli._app import (
     cli,
     format_option,
     handle_errors,
-    rate_book_from,
+    settings_of,
 )
 from voice_usage.cli._render import stdout_console
 
@@ -30,8 +30,10 @@ __all__ = ["ratecards_command"]
 @click.option("--all", "show_all", is_flag=True, help="Show every price line, past and future too.")
 @format_option("table", "json")
 @click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
+@click.pass_context
 @handle_errors
 def ratecards_command(
+    ctx: click.Context,
     providers: tuple[str, ...],
     at: datetime | None,
     show_all: bool,
@@ -40,22 +42,22 @@ def ratecards_command(
 ) -> None:
     """Show the rate cards in force: shipped cards plus VOICE_USAGE_RATECARDS and --ratecards."""
     instant = at or datetime.now(UTC)
-    with rate_book_from(ratecards_file) as book:
-        lines: list[Rate] = list(book.rates) if show_all else book.in_force(instant)
-        fixed = [f for f in book.fixed if show_all or f.applies_at(instant)]
-        if providers:
-            unknown = sorted(
-                set(providers) - {r.provider for r in book.rates} - {f.provider for f in book.fixed}
+    book = settings_of(ctx).rate_book(ratecards_file)
+    lines: list[Rate] = list(book.rates) if show_all else book.in_force(instant)
+    fixed = [f for f in book.fixed if show_all or f.applies_at(instant)]
+    if providers:
+        unknown = sorted(
+            set(providers) - {r.provider for r in book.rates} - {f.provider for f in book.fixed}
+        )
+        if unknown:
+            raise ConfigurationError(
+                f"no rate card for {', '.join(unknown)}; cards exist for: "
+                + ", ".join(book.providers())
             )
-            if unknown:
-                raise ConfigurationError(
-                    f"no rate card for {', '.join(unknown)}; cards exist for: "
-                    + ", ".join(book.providers())
-                )
-            lines = [r for r in lines if r.provider in providers]
-            fixed = [f for f in fixed if f.provider in providers]
-        data = [{**describe_rate(r), "origin": book.origin(r)} for r in lines]
-        fixed_data = [{**describe_fixed(f), "origin": book.origin(f)} for f in fixed]
+        lines = [r for r in lines if r.provider in providers]
+        fixed = [f for f in fixed if f.provider in providers]
+    data = [{**describe_rate(r), "origin": book.origin(r)} for r in lines]
+    fixed_data = [{**describe_fixed(f), "origin": book.origin(f)} for f in fixed]
     if output_format == "json":
         payload = {
             "at": None if show_all else instant.isoformat(),

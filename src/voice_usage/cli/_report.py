@@ -16,8 +16,7 @@ from voice_usage.cli._app import (
     RATECARDS_HELP,
     cli,
     handle_errors,
-    rate_book_from,
-    registry_from,
+    settings_of,
 )
 from voice_usage.cli._reports import FX_HELP, _fx, _provider_options, _targets, report_problems
 from voice_usage.cli._sources import SourceOptions, source_options, sources
@@ -106,9 +105,12 @@ def report_command(
         raise click.BadParameter("--until must be after --since", param_hint="--until")
     rates = _fx(fx_specs, currency)
     chosen = SourceOptions(account, from_store, store)
+    settings = settings_of(ctx)
+    book = settings.rate_book(ratecards_file)
     with (
-        rate_book_from(ratecards_file),
-        sources(ctx, providers, chosen) if account or from_store else nullcontext() as opened,
+        sources(ctx, providers, chosen, rate_book=book)
+        if account or from_store
+        else nullcontext() as opened
     ):
         page = report(
             opened or providers,
@@ -120,8 +122,11 @@ def report_command(
             reprice_to=_targets(reprice_to) if reprice_to else (),
             reprice_from=reprice_from,
             options=_provider_options(extra_options),
-            registry=registry_from(ctx),
+            registry=settings.registry,
+            rate_book=book,
+            connect=settings.connect,
             output=path,
+            **settings.connect_options(),
         )
     click.echo(str(path))
     report_problems(page.figures.overall)

@@ -26,8 +26,7 @@ from voice_usage.cli._app import (
     cli,
     format_option,
     handle_errors,
-    rate_book_from,
-    registry_from,
+    settings_of,
 )
 from voice_usage.cli._progress import FetchProgress, counted
 from voice_usage.cli._render import print_comparison, print_warnings
@@ -110,9 +109,12 @@ def compare_command(
     """
     rates = _fx(fx_specs, currency)
     chosen = SourceOptions(account, from_store, store)
+    settings = settings_of(ctx)
+    book = settings.rate_book(ratecards_file)
     with (
-        rate_book_from(ratecards_file),
-        sources(ctx, providers, chosen) if account or from_store else nullcontext() as opened,
+        sources(ctx, providers, chosen, rate_book=book)
+        if account or from_store
+        else nullcontext() as opened,
         FetchProgress(list(providers)) as progress,
     ):
         comparison = compare(
@@ -123,8 +125,11 @@ def compare_command(
             fx=rates,
             group_by=group_by,
             options=_provider_options(extra_options),
-            registry=registry_from(ctx),
+            registry=settings.registry,
+            rate_book=book,
+            connect=settings.connect,
             progress=progress.update,
+            **settings.connect_options(),
         )
     title = f"Usage {_day(since)} → {_day(until)} (UTC)"
     print_comparison(comparison, output_format, title=title)
@@ -240,20 +245,20 @@ def reprice_command(
     rates = _fx(fx_specs, currency)
     if since is not None and until is not None and until <= since:
         raise click.BadParameter("--until must be after --since", param_hint="--until")
-    with rate_book_from(ratecards_file) as book:
-        if input_path is not None:
-            records = _records_from_file(input_path, provider, since, until)
-            comparison = reprice_comparison(
-                records, names, since=since, until=until, currency=currency, fx=rates, book=book
-            )
-            warnings: list[str] = []
-        else:
-            if provider is None or since is None or until is None:
-                raise click.UsageError("give PROVIDER, --since and --until, or --input FILE")
-            chosen = SourceOptions(account, from_store, store)
-            comparison, warnings = _reprice_fetched(
-                ctx, provider, since, until, names, currency, rates, book, chosen
-            )
+    book = settings_of(ctx).rate_book(ratecards_file)
+    if input_path is not None:
+        records = _records_from_file(input_path, provider, since, until)
+        comparison = reprice_comparison(
+            records, names, since=since, until=until, currency=currency, fx=rates, book=book
+        )
+        warnings: list[str] = []
+    else:
+        if provider is None or since is None or until is None:
+            raise click.UsageError("give PROVIDER, --since and --until, or --input FILE")
+        chosen = SourceOptions(account, from_store, store)
+        comparison, warnings = _reprice_fetched(
+            ctx, provider, since, until, names, currency, rates, book, chosen
+        )
     label = provider or "the input"
     period = f" {_day(comparison.since)} → {_day(comparison.until)} (UTC)" if since else ""
     print_comparison(comparison, output_format, title=f"{label} repriced{period}")
@@ -271,7 +276,7 @@ def _reprice_fetched(
     book: RateBook,
     chosen: SourceOptions,
 ) -> tuple[Comparison, list[str]]:
-    with sources(ctx, [provider], chosen) as (connection,):
+    with sources(ctx, [provider], chosen, rate_book=book) as (connection,):
         query = UsageQuery(
             since=since,
             until=until,

@@ -16,9 +16,10 @@ import click
 from voice_usage._engine._accounts import load_accounts
 from voice_usage._engine._fetch import Connection
 from voice_usage._exceptions import ConfigurationError
+from voice_usage._pricing._ratecard import RateBook
 from voice_usage._store._source import StoreSource
 from voice_usage._store._store import Store, open_store
-from voice_usage.cli._app import registry_from
+from voice_usage.cli._app import settings_of
 
 __all__ = ["SourceOptions", "source_options", "sources"]
 
@@ -70,20 +71,23 @@ def sources(
     ctx: click.Context,
     providers: Sequence[str],
     chosen: SourceOptions,
-    connect: Callable[..., Connection] = Connection,
+    *,
+    rate_book: RateBook | None = None,
 ) -> Iterator[list[Connection | StoreSource]]:
     """Open one source per provider; closed on exit.
 
     With no provider named: every provider the store holds (from the store), or every one with
     the account in the accounts file (with `--account`); otherwise none.
 
-    ``connect`` opens a live connection (a seam for tests, which pass one that never sleeps).
+    Live connections are opened by the command line's `Settings` (tests pass theirs), and price
+    with ``rate_book``.
 
     Raises:
         ConfigurationError: for an account the accounts file does not list.
         StoreError: when the store cannot be opened.
     """
-    registry = registry_from(ctx)
+    settings = settings_of(ctx)
+    registry = settings.registry
     if chosen.store is not None and not chosen.from_store:
         raise ConfigurationError("--store is for --from-store here (or 'voice-usage sync')")
     accounts = load_accounts() if chosen.account is not None else None
@@ -110,5 +114,7 @@ def sources(
             options: dict[str, Any] = {}
             if accounts is not None and chosen.account is not None:
                 options = accounts.get(registry.get(name).name, chosen.account).connection_options()
-            opened.append(stack.enter_context(connect(name, registry=registry, **options)))
+            options.setdefault("concurrency", settings.concurrency)
+            connection = settings.connect(name, registry=registry, rate_book=rate_book, **options)
+            opened.append(stack.enter_context(connection))
         yield opened

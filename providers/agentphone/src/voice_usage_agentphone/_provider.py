@@ -69,7 +69,7 @@ OPTIONS = ("view", "period", "tz", "mode")
 _DAY = timedelta(days=1)
 _NO_DURATION = (
     "AgentPhone reports no cost, and its {what} counts calls without their duration, so no "
-    "rate card can price it (per-agent usage has durations: --option view=by-agent)"
+    "rate card can price it (per-agent usage has durations: option view=by-agent)"
 )
 
 
@@ -166,6 +166,8 @@ class _Settings:
     mode: str
     period: str
     tz: str | None
+    rates: RateBook
+    """The rate cards records are priced with."""
 
 
 class AgentPhoneProvider(Provider):
@@ -174,7 +176,6 @@ class AgentPhoneProvider(Provider):
     Args:
         today: The date "today" is (UTC), or a function returning it; defaults to the real date.
             AgentPhone counts back from today, so tests pin it.
-        rate_book: The rate cards to price with; defaults to `voice_usage.default_rate_book()`.
     """
 
     name = "agentphone"
@@ -194,8 +195,8 @@ class AgentPhoneProvider(Provider):
         notes=(
             f"No date range: daily usage covers the last {MAX_DAYS} days, monthly the last "
             f"{MAX_MONTHS} months, per-agent usage only the current week, month or year.",
-            "No money: cost comes from the rate card (webhook or hosted mode, --option mode=).",
-            "Durations only per agent (--option view=by-agent); daily and monthly usage count "
+            "No money: cost comes from the rate card (webhook or hosted mode, option mode=).",
+            "Durations only per agent (option view=by-agent); daily and monthly usage count "
             "calls without durations unless the API adds voiceMinutes.",
         ),
     )
@@ -204,10 +205,8 @@ class AgentPhoneProvider(Provider):
         self,
         *,
         today: date | Callable[[], date] | None = None,
-        rate_book: RateBook | None = None,
     ) -> None:
         self._clock = today
-        self._rate_book = rate_book
 
     # --- configuration ------------------------------------------------------------------------
 
@@ -219,12 +218,7 @@ class AgentPhoneProvider(Provider):
             return self._clock
         return self._clock()
 
-    @property
-    def rate_book(self) -> RateBook:
-        """The rate cards used to price records."""
-        return self._rate_book if self._rate_book is not None else default_rate_book()
-
-    def _settings(self, query: UsageQuery) -> _Settings:
+    def _settings(self, query: UsageQuery, rates: RateBook | None) -> _Settings:
         options = query.options
         unknown = sorted(set(options) - set(OPTIONS))
         if unknown:
@@ -256,13 +250,14 @@ class AgentPhoneProvider(Provider):
                 f"{self.name}: options period and tz apply to view=by-agent only"
             )
         tz = options.get("tz") or None
-        return _Settings(view=view, mode=mode, period=period, tz=tz)
+        book = rates if rates is not None else default_rate_book()
+        return _Settings(view=view, mode=mode, period=period, tz=tz, rates=book)
 
     # --- the plan -----------------------------------------------------------------------------
 
-    def plan(self, query: UsageQuery) -> FetchPlan[Any]:
+    def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[Any]:
         """Pick the endpoint for ``query``; see the module docstring and the provider docs."""
-        settings = self._settings(query)
+        settings = self._settings(query, rates)
         if settings.view == "by-agent":
             return self._by_agent_plan(query, settings)
         if settings.view == "by-number":
@@ -271,7 +266,7 @@ class AgentPhoneProvider(Provider):
             raise UnsupportedQueryError(
                 self.name,
                 "daily and monthly usage are account-wide; filter by agent with "
-                "--option view=by-agent, or by number with --option view=by-number",
+                "option view=by-agent, or by number with option view=by-number",
             )
         if query.granularity is Granularity.MONTH:
             return self._monthly_plan(query, settings)
@@ -287,7 +282,7 @@ class AgentPhoneProvider(Provider):
                 f"AgentPhone's daily usage reaches back {MAX_DAYS} days at most (its days "
                 f"parameter is 1 to {MAX_DAYS}): the earliest day it can return is "
                 f"{earliest.isoformat()} (today is {today.isoformat()} UTC), but since is "
-                f"{first.date().isoformat()}; monthly usage (--granularity month) reaches back "
+                f"{first.date().isoformat()}; monthly usage (granularity month) reaches back "
                 f"{MAX_MONTHS} months",
             )
         cut = []
@@ -459,7 +454,7 @@ class AgentPhoneProvider(Provider):
                         f"AgentPhone's per-agent usage covers the whole current calendar "
                         f"{body.period} [{_stamp(start)}, {_stamp(end)}) and cannot be cut to "
                         f"[{_stamp(query.since)}, {_stamp(query.until)}); ask for "
-                        f"--since {_stamp(start)} --until {_stamp(end)} (or a wider range)",
+                        f"since {_stamp(start)} until {_stamp(end)} (or a wider range)",
                     )
                 for item in page.items:
                     if agents and item.agentId not in agents:
@@ -481,7 +476,7 @@ class AgentPhoneProvider(Provider):
                             tz=settings.tz,
                         ),
                     )
-                    yield self._price(record, settings.mode)
+                    yield self._price(record, settings)
 
         return FetchPlan(
             walks=[Walk("/v1/usage/by-agent", _parse_by_agent, params=params)],
@@ -553,12 +548,13 @@ class AgentPhoneProvider(Provider):
             cost_note=_NO_DURATION.format(what=what) if minutes is None else None,
             extras=_extras(point, messages=point.messages, webhooks=point.webhooks),
         )
-        return record if minutes is None else self._price(record, settings.mode)
+        return record if minutes is None else self._price(record, settings)
 
-    def _price(self, record: UsageRecord, mode: str) -> UsageRecord:
+    def _price(self, record: UsageRecord, settings: _Settings) -> UsageRecord:
         """Price a window that has a duration under the mode's rate card, approximately."""
+        mode = settings.mode
         try:
-            rate = self.rate_book.find(self.name, record.period_start, item="call", variant=mode)
+            rate = settings.rates.find(self.name, record.period_start, item="call", variant=mode)
         except RateCardError as exc:
             return record.model_copy(
                 update={

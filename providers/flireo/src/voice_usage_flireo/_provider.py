@@ -37,7 +37,6 @@ from voice_usage.provider import (
     RateBook,
     RateCardError,
     RateLimit,
-    UnsupportedQueryError,
     UsageQuery,
     UsageRecord,
     VendorError,
@@ -186,7 +185,7 @@ class _Normalizer:
         self.tally = _Tally()
         self._event = UsageRecord.template(provider=provider, grain=Grain.EVENT, calls=1)
 
-    def record(self, log: UsageLog) -> UsageRecord:
+    def record(self, log: UsageLog, rates: RateBook | None = None) -> UsageRecord:
         """The `event` record of one log, whatever its date (the log is left as it is)."""
         return next(self.records([Page([UsageLog(**log)])], *_EVER))
 
@@ -299,8 +298,6 @@ class FlireoProvider(Provider):
 
     Args:
         page_size: `limit` asked of `GET /usage` (at most 1000, the documented maximum).
-        rate_book: Rate cards for logs without a cost; defaults to the shipped cards plus
-            `VOICE_USAGE_RATECARDS`.
     """
 
     name = "flireo"
@@ -325,29 +322,15 @@ class FlireoProvider(Provider):
         ),
     )
 
-    def __init__(
-        self, *, page_size: int = MAX_PAGE_SIZE, rate_book: RateBook | None = None
-    ) -> None:
+    def __init__(self, *, page_size: int = MAX_PAGE_SIZE) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
         self.page_size = page_size
-        self._rate_book = rate_book
 
-    @property
-    def rate_book(self) -> RateBook:
-        """The rate cards used to price logs the vendor gave no cost for."""
-        return self._rate_book if self._rate_book is not None else default_rate_book()
-
-    def plan(self, query: UsageQuery) -> FetchPlan[UsageLog]:
+    def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[UsageLog]:
         """Read `GET /usage` for the query's dates, to the last page."""
-        if query.agent_ids or query.number_ids:
-            raise UnsupportedQueryError(
-                self.name,
-                "the usage API has no agent or number filter; fetch all and group instead",
-            )
-        if query.options:
-            names = ", ".join(sorted(query.options))
-            raise UnsupportedQueryError(self.name, f"unknown option(s): {names}")
+        # No filter or option is declared in `capabilities.filters`: the core refuses them.
+        book = rates if rates is not None else default_rate_book()
         walk = Walk(
             path="/usage",
             parse=parse_usage_page,
@@ -358,20 +341,25 @@ class FlireoProvider(Provider):
         )
         return FetchPlan(
             walks=[walk],
-            to_records=lambda pages, report: self._records(pages, report, query),
+            to_records=lambda pages, report: self._records(pages, report, query, book),
             granularity=Granularity.CALL,
         )
 
     def _records(
-        self, pages: Iterator[Page[UsageLog]], report: FetchReport, query: UsageQuery
+        self,
+        pages: Iterator[Page[UsageLog]],
+        report: FetchReport,
+        query: UsageQuery,
+        rates: RateBook,
     ) -> Iterator[UsageRecord]:
-        normalizer = _Normalizer(self.name, self.rate_book)
+        normalizer = _Normalizer(self.name, rates)
         yield from normalizer.records(pages, query.since, query.until)
         self._reconcile(normalizer.tally, report, query)
 
-    def record(self, log: UsageLog) -> UsageRecord:
+    def record(self, log: UsageLog, rates: RateBook | None = None) -> UsageRecord:
         """The `event` record of one usage log (the log is left as it is)."""
-        return _Normalizer(self.name, self.rate_book).record(log)
+        book = rates if rates is not None else default_rate_book()
+        return _Normalizer(self.name, book).record(log)
 
     def _reconcile(self, tally: _Tally, report: FetchReport, query: UsageQuery) -> None:
         name = self.name

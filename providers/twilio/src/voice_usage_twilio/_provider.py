@@ -43,6 +43,7 @@ from voice_usage.provider import (
     Page,
     ParamValue,
     Provider,
+    RateBook,
     UnsupportedQueryError,
     UsageQuery,
     UsageRecord,
@@ -161,7 +162,7 @@ class TwilioProvider(Provider):
 
     # -- planning ------------------------------------------------------------------------------
 
-    def plan(self, query: UsageQuery) -> FetchPlan[Any]:
+    def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[Any]:
         """Describe the walks answering ``query``; see the module docstring for the mapping."""
         if query.agent_ids:
             raise UnsupportedQueryError(NAME, "Twilio has no agents to filter by")
@@ -177,8 +178,8 @@ class TwilioProvider(Provider):
         if not (_is_midnight(query.since) and _is_midnight(query.until)):
             raise UnsupportedQueryError(
                 NAME,
-                "Usage Records are whole UTC days: --since and --until must be dates "
-                "(or use --granularity call)",
+                "Usage Records are whole UTC days: since and until must be dates "
+                "(or ask for granularity call)",
             )
         if query.granularity is Granularity.MONTH and _whole_months(query):
             return self._plan_usage(query, MONTHLY_PATH, Granularity.MONTH)

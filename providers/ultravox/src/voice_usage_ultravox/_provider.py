@@ -282,7 +282,6 @@ class UltravoxProvider(Provider):
     """Ultravox (ultravox.ai): call usage aggregates, billed minutes, calls, per-agent usage.
 
     Args:
-        rate_book: Rate cards to price with; defaults to the shipped cards (and user overrides).
         page_size: `pageSize` asked of `GET /api/calls`.
     """
 
@@ -310,67 +309,64 @@ class UltravoxProvider(Provider):
         ),
     )
 
-    def __init__(self, rate_book: RateBook | None = None, *, page_size: int = 100) -> None:
+    def __init__(self, *, page_size: int = 100) -> None:
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
-        self._rate_book = rate_book
         self.page_size = page_size
-
-    @property
-    def rate_book(self) -> RateBook:
-        """The rate cards used to price records."""
-        return self._rate_book if self._rate_book is not None else default_rate_book()
 
     # -- planning ------------------------------------------------------------------------------
 
-    def plan(self, query: UsageQuery) -> FetchPlan[Any]:
+    def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[Any]:
         """Describe the walks answering ``query``; see the module docstring for the mapping."""
         options = _Options.parse(query)
+        pricer = _Pricer(rates if rates is not None else default_rate_book())
         if query.number_ids:
             raise UnsupportedQueryError(
                 NAME, "Ultravox has no phone-number filter (filter by agent instead)"
             )
         if options.source == "billing":
-            return self._plan_billing(query, options)
+            return self._plan_billing(query, options, pricer)
         if options.source == "agents":
-            return self._plan_agents(query, options)
+            return self._plan_agents(query, options, pricer)
         if query.granularity is Granularity.CALL:
-            return self._plan_calls(query, options)
+            return self._plan_calls(query, options, pricer)
         if query.granularity in (Granularity.DAY, Granularity.HOUR):
-            return self._plan_usage(query, options)
+            return self._plan_usage(query, options, pricer)
         raise UnsupportedQueryError(
             NAME, f"granularity {query.granularity.value!r} is not reported natively"
         )
 
-    def _plan_usage(self, query: UsageQuery, options: _Options) -> FetchPlan[CallUsage]:
+    def _plan_usage(
+        self, query: UsageQuery, options: _Options, pricer: _Pricer
+    ) -> FetchPlan[CallUsage]:
         walk = Walk(
             path=USAGE_CALLS_PATH,
             parse=_parse_call_usage,
             params={**_inclusive_range(query), **options.filters},
         )
         hourly = query.granularity is Granularity.HOUR
-        pricer = _Pricer(self.rate_book)
         return FetchPlan(
             walks=[walk],
             to_records=lambda pages, report: _usage_records(pages, report, query, pricer, hourly),
             granularity=query.granularity,
         )
 
-    def _plan_calls(self, query: UsageQuery, options: _Options) -> FetchPlan[Call]:
+    def _plan_calls(self, query: UsageQuery, options: _Options, pricer: _Pricer) -> FetchPlan[Call]:
         walk = Walk(
             path=CALLS_PATH,
             parse=_parse_call_page,
             params={**_inclusive_range(query), **options.filters, "pageSize": self.page_size},
             paging=CursorPaging(),
         )
-        pricer = _Pricer(self.rate_book)
         return FetchPlan(
             walks=[walk],
             to_records=lambda pages, report: _call_records(pages, report, query, pricer),
             granularity=Granularity.CALL,
         )
 
-    def _plan_billing(self, query: UsageQuery, options: _Options) -> FetchPlan[UsageResponse]:
+    def _plan_billing(
+        self, query: UsageQuery, options: _Options, pricer: _Pricer
+    ) -> FetchPlan[UsageResponse]:
         if query.granularity is not Granularity.DAY:
             raise UnsupportedQueryError(
                 NAME, "billing usage (source=billing) is reported per UTC day only"
@@ -383,7 +379,7 @@ class UltravoxProvider(Provider):
         if not (_is_midnight(query.since) and _is_midnight(query.until)):
             raise UnsupportedQueryError(
                 NAME,
-                "billing usage (source=billing) is reported per UTC day: --since and --until "
+                "billing usage (source=billing) is reported per UTC day: since and until "
                 "must be dates (midnight UTC)",
             )
         chunks = billing_chunks(query.since.date(), query.until.date())
@@ -395,14 +391,15 @@ class UltravoxProvider(Provider):
             )
             for start, end in chunks
         ]
-        pricer = _Pricer(self.rate_book)
         return FetchPlan(
             walks=walks,
             to_records=lambda pages, report: _billing_records(pages, report, query, pricer),
             granularity=Granularity.DAY,
         )
 
-    def _plan_agents(self, query: UsageQuery, options: _Options) -> FetchPlan[AgentUsage]:
+    def _plan_agents(
+        self, query: UsageQuery, options: _Options, pricer: _Pricer
+    ) -> FetchPlan[AgentUsage]:
         if query.granularity is not Granularity.DAY:
             raise UnsupportedQueryError(
                 NAME, "per-agent usage (source=agents) is reported per UTC day only"
@@ -412,7 +409,6 @@ class UltravoxProvider(Provider):
             parse=_parse_agent_usage,
             params={**_inclusive_range(query), **options.filters},
         )
-        pricer = _Pricer(self.rate_book)
         return FetchPlan(
             walks=[walk],
             to_records=lambda pages, report: _agent_records(pages, report, query, pricer),
