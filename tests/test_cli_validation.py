@@ -46,9 +46,12 @@ def at_once() -> Settings:
 @pytest.fixture
 def env() -> dict[str, str]:
     values = {"VOICE_USAGE_RATECARDS": ""}
+    registry = load_registry()
     for name in PROVIDERS:
         values[f"{name.upper()}_API_KEY"] = KEY
         values[f"{name.upper()}_BASE_URL"] = NOWHERE
+        for credential in registry.get(name).credentials:  # the vendor's own variables too
+            values[credential.env] = KEY if credential.secret else "AC0123456789"
     return values
 
 
