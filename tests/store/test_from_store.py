@@ -222,7 +222,7 @@ def test_compare_from_the_store_reaches_past_the_vendor_retention(
         "VOICE_USAGE_RATECARDS": "",
     }
     live = run(env, "fetch", "agentphone", "--since", "2025-09-01", "--until", "2025-10-01")
-    assert live.exit_code == 1  # refused before any request: the vendor no longer has it
+    assert live.exit_code == 2  # refused before any request: the vendor no longer has it
     assert "reaches back 365 days at most" in live.stderr
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
