@@ -461,11 +461,15 @@ def test_agent_filter_is_sent_and_number_filter_is_applied_after_listing(sleeps)
     assert records and {r.number_id for r in records} == {number}
 
 
-def test_an_unknown_option_is_refused_before_any_request():
-    with pytest.raises(voice_usage.ConfigurationError, match="retell: unknown option"):
-        RetellProvider().plan(
-            voice_usage.UsageQuery(since="2026-10-01", until="2026-10-02", options={"x": "1"})
-        )
+def test_an_unknown_option_is_refused_before_any_request(fake_key):
+    # A closed port: were a request made, the error would be a TransportError instead.
+    with (
+        voice_usage.connect(
+            RetellProvider(), api_key=fake_key, base_url="http://127.0.0.1:9"
+        ) as retell,
+        pytest.raises(voice_usage.UnsupportedQueryError, match="retell: unknown option 'x'"),
+    ):
+        retell.fetch("2026-10-01", "2026-10-02", options={"x": "1"})
 
 
 # -- pages that do not add up, bodies that are not Retell's -------------------------------------

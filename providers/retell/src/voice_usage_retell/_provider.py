@@ -25,7 +25,6 @@ from voice_usage.provider import (
     BearerAuth,
     CallPart,
     Capabilities,
-    ConfigurationError,
     CostSource,
     FetchPlan,
     FetchReport,
@@ -34,6 +33,7 @@ from voice_usage.provider import (
     Page,
     PaginationError,
     Provider,
+    RateBook,
     TokenPaging,
     UsageQuery,
     UsageRecord,
@@ -163,13 +163,10 @@ class RetellProvider(Provider):
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
         self.page_size = page_size
 
-    def plan(self, query: UsageQuery) -> FetchPlan[Call]:
+    def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[Call]:
         """`POST /v3/list-calls` for the query's range, `/v2/list-calls` where v3 is absent."""
-        if query.options:
-            raise ConfigurationError(
-                f"{NAME}: unknown option(s) {', '.join(sorted(query.options))} "
-                "(Retell takes none; filter with --agent and --number)"
-            )
+        # Retell reports its costs (no rate card needed), and declares no option: the core
+        # refuses any before this is called.
         return FetchPlan(
             walks=[self.walk(query)],
             to_records=lambda pages, report: _records(pages, report, query),
