@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Literal
@@ -48,12 +49,19 @@ Kind = Literal["text", "int", "bool", "decimal", "instant", "json"]
 
 _E9 = Decimal(10) ** 9
 _E9_LIMIT = 2**62
-_STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+_E9_CACHE: dict[Decimal, int | None] = {}
+_MISSING = object()
+_NO_OFFSET = timedelta(0)
 
 
 def format_stamp(instant: datetime) -> str:
-    """An instant as fixed-width UTC text (`2026-10-01T12:00:00.000000Z`): sorts as time does."""
-    return instant.astimezone(UTC).strftime(_STAMP)
+    """An instant as fixed-width UTC text (`2026-10-01T12:00:00.000000+00:00`): sorts as time does.
+
+    Records' instants are UTC already (or a zone at offset 0), so no conversion is made then.
+    """
+    if instant.utcoffset() != _NO_OFFSET:
+        instant = instant.astimezone(UTC)
+    return instant.isoformat(timespec="microseconds")
 
 
 def parse_stamp(text: str) -> datetime:
@@ -69,9 +77,15 @@ def e9(value: Decimal | None) -> int | None:
     """
     if value is None:
         return None
-    scaled = value * _E9
-    whole = int(scaled)
-    return whole if whole == scaled and abs(whole) < _E9_LIMIT else None
+    found = _E9_CACHE.get(value, _MISSING)
+    if found is _MISSING:
+        scaled = value.scaleb(9)
+        whole = int(scaled)
+        found = whole if whole == scaled and abs(whole) < _E9_LIMIT else None
+        if len(_E9_CACHE) > 100_000:  # usage repeats a few prices and durations many times
+            _E9_CACHE.clear()
+        _E9_CACHE[value] = found
+    return found  # type: ignore[return-value]
 
 
 def _base_types(annotation: Any) -> list[Any]:
@@ -170,10 +184,13 @@ def _json_encoder(annotation: Any) -> Callable[[Any], str]:
     return lambda value: json.dumps(adapter.dump_python(value, mode="json"), separators=(",", ":"))
 
 
+_ENCODE_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _plain_json(value: Any) -> str:
     # Extras are JSON values by the schema's contract; anything else is refused rather than
     # stored in a form that would read back as something different.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE_JSON(value) if value else "{}"
 
 
 class RowCodec:
@@ -205,8 +222,15 @@ class RowCodec:
             else ()
         )
         self.all_columns = self.KEY_COLUMNS + self.field_names + self.e9_columns
-        self._encoders = [self._encoder(c, fields[c.name].annotation) for c in self.columns]
-        self._decimal_positions = [i for i, c in enumerate(self.columns) if c.kind == "decimal"]
+        encoders = [self._encoder(c, fields[c.name].annotation) for c in self.columns]
+        offset = len(self.KEY_COLUMNS)
+        self._get = operator.itemgetter(*self.field_names)
+        self._encoding = [
+            (offset + i, encode) for i, encode in enumerate(encoders) if encode is not None
+        ]
+        self._decimal_positions = [
+            offset + i for i, c in enumerate(self.columns) if c.kind == "decimal"
+        ]
 
     def _encoder(self, column: Column, annotation: Any) -> Callable[[Any], Any] | None:
         """How a field value becomes a stored value; `None` when it is stored as it is."""
@@ -223,15 +247,19 @@ class RowCodec:
         return None
 
     def row(self, account_key: str, series: str, key: str, record: UsageRecord) -> tuple[Any, ...]:
-        """The row of ``record`` (every column of `all_columns`, in order)."""
-        values = record.__dict__
-        out: list[Any] = [account_key, series, key]
-        for name, encode in zip(self.field_names, self._encoders, strict=True):
-            value = values[name]
-            out.append(value if value is None or encode is None else encode(value))
-        if self.e9_columns:
-            out += [e9(values[self.field_names[i]]) for i in self._decimal_positions]
-        return tuple(out)
+        """The row of ``record`` (every column of `all_columns`, in order).
+
+        Runs once per record written, so it is written for speed: the values are taken in one
+        `itemgetter` call and only the columns that need it are converted.
+        """
+        out = [account_key, series, key, *self._get(record.__dict__)]
+        # Billionths are taken from the Decimals, before they become text.
+        billionths = [e9(out[p]) for p in self._decimal_positions] if self.e9_columns else []
+        for position, encode in self._encoding:
+            value = out[position]
+            if value is not None:
+                out[position] = encode(value)
+        return (*out, *billionths)
 
     def values(self, stored: tuple[Any, ...]) -> dict[str, Any]:
         """The field values of a row holding `field_names` columns, in order."""
