@@ -9,15 +9,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from voice_usage import CostSource, Grain, UsageRecord
 
@@ -77,9 +80,24 @@ def write_throughput(count: int = 200_000) -> dict[str, float]:
         out["sqlite_per_s"] = count / _write_all(store, batch, "flireo")
     url = os.environ.get(POSTGRES_ENV)
     if url:
-        with open_store(url) as store:
-            out["postgresql_per_s"] = count / _write_all(store, batch, f"bench-{os.getpid()}")
+        with _fresh_database(url) as fresh, open_store(fresh) as store:
+            out["postgresql_per_s"] = count / _write_all(store, batch, "flireo")
     return out
+
+
+@contextlib.contextmanager
+def _fresh_database(url: str) -> Iterator[str]:
+    """An empty database next to the one ``url`` names, dropped afterwards."""
+    import psycopg
+
+    name = f"voice_usage_bench_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 def daily_resync() -> dict[str, float]:

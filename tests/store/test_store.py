@@ -356,3 +356,12 @@ def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "usage.sqlite3"
     open_store(str(path)).close()
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_record_of_another_provider_is_refused(store_url: str) -> None:
+    with open_store(store_url) as store:
+        with pytest.raises(StoreError, match="a flireo record given to write as ultravox"):
+            store.write(
+                "ultravox", None, "call", [event(0)], since=DAY, until=DAY + timedelta(days=1)
+            )
+        assert store.count() == 0

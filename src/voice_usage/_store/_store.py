@@ -136,6 +136,10 @@ class Store:
         account_key = _account_key(account)
         incoming: dict[str, UsageRecord] = {}
         for record in records:
+            if record.provider != provider:
+                raise StoreError(
+                    f"store {self.name}: a {record.provider} record given to write as {provider}"
+                )
             key = record_key(record)
             if key in incoming:
                 raise StoreError(
