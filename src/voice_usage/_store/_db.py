@@ -137,6 +137,9 @@ class Database:
     def lock_series(self, provider: str, account_key: str, series: str) -> None:
         """Hold writers of the same series apart until the transaction ends."""
 
+    def analyze(self, table: str) -> None:
+        """Refresh the planner's statistics of ``table`` (PostgreSQL; SQLite needs none)."""
+
     def table_columns(self, table: str) -> set[str]:
         """The columns ``table`` has, or an empty set when it does not exist."""
         raise NotImplementedError
@@ -196,6 +199,9 @@ class PostgreSQLDatabase(Database):
     def transaction(self) -> Iterator[None]:
         with self.connection.transaction():
             yield
+
+    def analyze(self, table: str) -> None:
+        self.execute(f"ANALYZE {table}")
 
     def lock_series(self, provider: str, account_key: str, series: str) -> None:
         digest = hashlib.blake2b(

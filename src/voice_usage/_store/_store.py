@@ -29,6 +29,9 @@ __all__ = ["Revision", "Store", "WriteCounts", "open_store"]
 
 _IN_BATCH = 500
 """Keys per `IN (...)` look-up: well under SQLite's limit of bound parameters."""
+_ANALYZE_AFTER = 5_000
+"""New rows after which PostgreSQL's statistics are refreshed: a table it still believes
+small is scanned whole for every look-up by key, which makes a first sync quadratic."""
 
 
 @dataclass
@@ -214,6 +217,8 @@ class Store:
         )
         columns = (*rows.all_columns, "synced_at")
         db.insert_rows("vu_records", columns, inserts)
+        if len(inserts) >= _ANALYZE_AFTER:
+            db.analyze("vu_records")
         if updates:
             assignments = ", ".join(f"{name} = ?" for name in (*columns[3:],))
             db.executemany(
