@@ -32,7 +32,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from voice_usage._engine import _constants
-from voice_usage._engine._http import AsyncSession, Session
+from voice_usage._engine._http import AsyncSession, Session, checked_credential
 from voice_usage._engine._pagination import (
     OUT_OF_RANGE,
     awalk_pages,
@@ -89,7 +89,14 @@ def gather_credentials(
         given[API_KEY] = api_key
     found = {}
     for credential in provider.credential_spec:
-        value = given.pop(credential.name, None) or os.environ.get(credential.env)
+        name = credential.name
+        value = given.pop(name, None)
+        source = "api_key=" if name == API_KEY else f"credentials[{name!r}]"
+        if not value:
+            value, source = os.environ.get(credential.env), credential.env
+        # A value pasted with a newline or read from a CRLF file is stripped; one with a control
+        # character inside is refused in a line that names where it came from, never the value.
+        value = checked_credential(provider.name, value or "", source, credential.name)
         if value:
             found[credential.name] = value
     if given:

@@ -12,6 +12,7 @@ import functools
 import ipaddress
 import logging
 import os
+import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -33,6 +34,7 @@ from voice_usage._engine._retry import (
 )
 from voice_usage._exceptions import (
     APIStatusError,
+    ConfigurationError,
     InsecureBaseURLError,
     ProviderError,
     TransportError,
@@ -41,7 +43,14 @@ from voice_usage._exceptions import (
 )
 from voice_usage._version import __version__
 
-__all__ = ["AsyncSession", "RawResponse", "Session", "check_base_url"]
+__all__ = [
+    "AsyncSession",
+    "RawResponse",
+    "Session",
+    "check_base_url",
+    "checked_credential",
+    "redact_key",
+]
 
 logger = logging.getLogger("voice_usage.http")
 
@@ -51,6 +60,63 @@ _MAX_REDIRECTS = 5
 
 
 def _unchanged(text: str) -> str:
+    return text
+
+
+def checked_credential(provider: str, value: str, source: str, name: str = API_KEY) -> str:
+    """A credential as sent: surrounding whitespace stripped, what a header cannot carry refused.
+
+    A key pasted with a trailing newline, or read from a CRLF file, is the same key; a control
+    or non-ASCII character inside it is a copying mistake no header can carry (httpx would refuse
+    it with the key in its message). The error names ``source`` and never shows the value.
+    """
+    stripped = value.strip()
+    bad = [i for i, char in enumerate(stripped) if not " " <= char <= "~"]
+    if bad:
+        what = "the API key" if name == API_KEY else f"the {name}"
+        raise ConfigurationError(
+            f"{provider}: {what} from {source} holds a control or non-ASCII character "
+            f"(at position {bad[0] + 1} of {len(stripped)}); copy it again"
+        )
+    return stripped
+
+
+_MIN_ECHOED_PREFIX = 8
+"""Characters of the key's start that a vendor must echo before the echo is taken for the key."""
+
+
+def _key_forms(key: str) -> list[str]:
+    """The ways a message can spell the key: as is, and escaped as a repr writes it."""
+    forms = [key, repr(key)[1:-1], repr(key.encode())[2:-1]]
+    return sorted(set(forms), key=len, reverse=True)
+
+
+def redact_key(text: str, key: str) -> str:
+    """``text`` with the key, in any letter case and any long start of it, replaced by `***`.
+
+    A vendor may echo the key upper-cased, or a start of it (`sk_SECRE...`); a message may quote
+    it escaped (the repr of a header value). Starts of at least 8 characters count.
+    """
+    if not key:
+        return text
+    for form in _key_forms(key):
+        shortest = min(len(form), _MIN_ECHOED_PREFIX)
+        pattern = re.compile(re.escape(form[:shortest]), re.IGNORECASE)
+        pieces: list[str] = []
+        position = 0
+        for match in pattern.finditer(text):
+            if match.start() < position:
+                continue
+            end = match.end()
+            while (
+                end < len(text)
+                and end - match.start() < len(form)
+                and text[end].lower() == form[end - match.start()].lower()
+            ):
+                end += 1
+            pieces += [text[position : match.start()], "***"]
+            position = end
+        text = "".join(pieces) + text[position:]
     return text
 
 
@@ -141,6 +207,10 @@ class _SessionCore:
         given = dict(credentials or {})
         if api_key:
             given[API_KEY] = api_key
+        given = {
+            name: checked_credential(provider.name, value, "the connection", name)
+            for name, value in given.items()
+        }
         self._credentials = {name: SecretStr(value) for name, value in given.items() if value}
         public = {c.name for c in provider.credential_spec if not c.secret}
         # Non-secret values (an account id) may stand in paths; everything else is hidden.
@@ -201,7 +271,7 @@ class _SessionCore:
     def redact(self, text: str) -> str:
         """Remove the secrets from text that came from elsewhere (a vendor message echoing one)."""
         for value in self._hidden:  # longest first: a header before the secret inside it
-            text = text.replace(value.get_secret_value(), "***")
+            text = redact_key(text, value.get_secret_value())  # any case, any long start
         return text
 
     def resolve(self, target: str) -> httpx.URL:
@@ -239,6 +309,7 @@ class _SessionCore:
             body: Any = json_body(content)
         except ValueError:
             body = content.decode("utf-8", "replace")
+        body = self._redacted(body)  # a vendor echoing the key: keep it out of `body` too
         vendor = self.provider.parse_error(response.status_code, body)
         request_id = next(
             (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None
@@ -248,10 +319,19 @@ class _SessionCore:
             response.status_code,
             vendor_code=vendor.code and self.redact(vendor.code),
             vendor_message=vendor.message and self.redact(vendor.message),
-            request_id=request_id,
+            request_id=request_id and self.redact(request_id),
             retry_after=parse_retry_after(response.headers.get("retry-after")),
             body=body,
         )
+
+    def _redacted(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, list):
+            return [self._redacted(item) for item in value]
+        if isinstance(value, dict):
+            return {self._redacted(k): self._redacted(v) for k, v in value.items()}
+        return value
 
     def gave_up(
         self, exc: ProviderError, method: str, url: httpx.URL, attempts: int, waited: float
@@ -266,6 +346,11 @@ class _SessionCore:
             exc.retry_after_cap = cap
 
     def transport_failure(self, exc: httpx.HTTPError, url: httpx.URL) -> TransportError:
+        failure = self._transport_failure(exc, url)
+        # httpx may quote a header, key included: no transport message goes out unredacted.
+        return TransportError(self.name, self.redact(failure.detail), retryable=failure.retryable)
+
+    def _transport_failure(self, exc: httpx.HTTPError, url: httpx.URL) -> TransportError:
         port = f":{url.port}" if url.port else ""
         where = f"{url.scheme}://{url.host}{port}{url.path}"
         if isinstance(exc, httpx.TimeoutException):
