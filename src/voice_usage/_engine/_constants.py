@@ -13,3 +13,7 @@ DEFAULT_MAX_CONNECTIONS = 8
 
 DEFAULT_PAGE_CONCURRENCY = 8
 """Offset pages fetched at once after the first page told the total."""
+
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+"""Bytes one response body may hold (32 MiB): a page of the largest documented size is under
+1 MiB, and a server sending more is refused before it fills memory (and is not asked again)."""

@@ -37,6 +37,7 @@ from voice_usage._exceptions import (
     ConfigurationError,
     InsecureBaseURLError,
     ProviderError,
+    ResponseValidationError,
     TransportError,
     UnsafeRedirectError,
     status_error,
@@ -198,6 +199,7 @@ class _SessionCore:
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | None = None,
         deadline: float = _constants.DEFAULT_REQUEST_DEADLINE,
+        max_response_bytes: int = _constants.MAX_RESPONSE_BYTES,
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
@@ -226,6 +228,7 @@ class _SessionCore:
         self.retry = retry or RetryPolicy()
         self.timeout = timeout or _constants.DEFAULT_TIMEOUT
         self.deadline = deadline
+        self.max_response_bytes = max_response_bytes
         self.gate = RateGate(provider.rate_limit, monotonic=monotonic, wall=wall)
         self._monotonic = monotonic
         self.requests_sent = 0
@@ -386,6 +389,19 @@ class _SessionCore:
             raise self.status_failure(response, content)
         return RawResponse(str(url), response.status_code, response.headers, content, self.redact)
 
+    def check_size(self, url: httpx.URL, response: httpx.Response, received: int) -> None:
+        """Refuse a body over the limit, by its announced length or by the bytes read so far."""
+        announced = response.headers.get("content-length", "")
+        size = max(received, int(announced) if announced.isdigit() else 0)
+        if size > self.max_response_bytes:
+            limit = self.max_response_bytes
+            shown = f"{limit // 2**20} MiB" if limit % 2**20 == 0 else f"{limit} bytes"
+            raise ResponseValidationError(
+                self.name,
+                f"the response from {url.host}{url.path} is over {shown}, the most one response "
+                "may hold; refused before reading the rest",
+            )
+
     def check_deadline(self, started: float, url: httpx.URL) -> None:
         if self._monotonic() - started > self.deadline:
             raise TransportError(
@@ -478,9 +494,12 @@ class Session(_SessionCore):
                     method, url, params=params, json=body, headers=self._auth_headers()
                 ) as response:
                     answered = response.headers
-                    chunks = []
+                    self.check_size(url, response, 0)
+                    chunks, received = [], 0
                     for chunk in response.iter_bytes():
                         chunks.append(chunk)
+                        received += len(chunk)
+                        self.check_size(url, response, received)
                         self.check_deadline(started, url)
             except httpx.HTTPError as exc:
                 raise self.transport_failure(exc, url) from None
@@ -567,7 +586,13 @@ class AsyncSession(_SessionCore):
                         method, url, params=params, json=body, headers=self._auth_headers()
                     ) as response:
                         answered = response.headers
-                        content = await response.aread()
+                        self.check_size(url, response, 0)
+                        chunks, received = [], 0
+                        async for chunk in response.aiter_bytes():
+                            chunks.append(chunk)
+                            received += len(chunk)
+                            self.check_size(url, response, received)
+                        content = b"".join(chunks)
             except TimeoutError:
                 raise TransportError(
                     self.name, f"response from {url.host}{url.path} took over {self.deadline:g} s"

@@ -65,6 +65,10 @@ DAYS_PER_MONTH = 30
 """A monthly fixed charge is spread over 30-day months (AgentPhone renews numbers every 30 days),
 so a period's share is the charge times its length in days over 30."""
 
+MAX_PRICE = Decimal(1_000_000)
+"""The most a rate card may charge for a minute, a call or a month: a figure past it is a typo, and one
+past 28 digits could not even be computed with."""
+
 
 class RateCardError(ConfigurationError):
     """Raised for a malformed rate-card file, or when no card covers what must be priced."""
@@ -142,11 +146,11 @@ class Rate(_Dated):
 
     item: str = "call"
     """Metered item: `call` minutes, or `sip` trunk minutes."""
-    price_per_minute: Decimal = Field(ge=0, allow_inf_nan=False)
+    price_per_minute: Decimal = Field(ge=0, le=MAX_PRICE, allow_inf_nan=False)
     """Price of one billed minute, in `currency`."""
     increment_seconds: int = Field(default=1, ge=1)
     """Billing increment: each call's duration is rounded up to a multiple of this (1, 6, 60)."""
-    minimum_charge: Decimal = Field(default=Decimal(0), ge=0, allow_inf_nan=False)
+    minimum_charge: Decimal = Field(default=Decimal(0), ge=0, le=MAX_PRICE, allow_inf_nan=False)
     """Least a single call costs, in `currency`."""
     covers: tuple[CallPart, ...]
     """The parts of a voice call this price pays for (`platform`, `telephony`, `stt`, `llm`,
@@ -236,7 +240,7 @@ class FixedCharge(_Dated):
 
     name: str
     """What is charged: `subscription`, `number`, `recording`..."""
-    price_per_month: Decimal = Field(ge=0, allow_inf_nan=False)
+    price_per_month: Decimal = Field(ge=0, le=MAX_PRICE, allow_inf_nan=False)
     """Price per month of 30 days (`DAYS_PER_MONTH`), in `currency`, for one `per` unit."""
     per: Literal["account", "number"] = "account"
     """The unit charged: once per `account`, or per phone `number` held."""
@@ -388,6 +392,10 @@ def _parse_lines(data: Mapping[str, Any], origin: str) -> list[Rate | FixedCharg
     return parsed
 
 
+MAX_RATE_CARD_BYTES = 1024 * 1024
+"""Bytes a rate-card file may hold (1 MiB): the shipped cards are a few kB each."""
+
+
 def _card_name(table: str, index: int, entry: Any) -> str:
     """How an error names a line that did not validate: its label as far as it can be read."""
     where = f"[[{table}]] #{index + 1}"
@@ -416,10 +424,22 @@ def _check_no_overlap(lines: Sequence[Rate | FixedCharge], origin: str) -> None:
 
 def read_rate_file(path: Path) -> list[Rate | FixedCharge]:
     """Read one rate-card TOML file."""
+    limit = MAX_RATE_CARD_BYTES
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            content = handle.read(limit + 1)  # never more: `/dev/zero` or a huge file is refused
     except OSError as exc:
         raise RateCardError(f"cannot read rate-card file {path}: {exc.strerror}") from None
+    if len(content) > limit:
+        raise RateCardError(
+            f"rate-card file {path} is over {limit // 1024} KiB, the most a rate-card file may hold"
+        )
+    try:
+        data = tomllib.loads(content.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RateCardError(
+            f"rate-card file {path} is not UTF-8 text (byte {exc.start + 1})"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise RateCardError(f"rate-card file {path} is not valid TOML: {exc}") from None
     return _parse_lines(data, str(path))
