@@ -80,7 +80,7 @@ def test_a_template_fixes_shared_values_and_the_call_supplies_the_rest():
     assert record == UsageRecord(**values)
     assert record.grain is Grain.EVENT  # coerced once, when the template was made
     assert record.model_fields_set == set(values)
-    overridden = event(**{**values, "calls": 3, "failed_calls": 1})
+    overridden = event(**{**values, "grain": "window", "calls": 3, "failed_calls": 1})
     assert (overridden.calls, overridden.failed_calls) == (3, 1)
 
 

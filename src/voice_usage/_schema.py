@@ -48,7 +48,15 @@ def _to_utc(value: datetime) -> datetime:
 UTCDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 """An aware datetime, normalized to UTC. Naive datetimes are rejected."""
 
-NonNegativeDecimal = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+
+def _no_negative_zero(value: Decimal) -> Decimal:
+    """`-0` (a vendor's `-0.0`) is zero: written `0`, never `-0`."""
+    return value.copy_abs() if not value and value.is_signed() else value
+
+
+NonNegativeDecimal = Annotated[
+    Decimal, Field(ge=0, allow_inf_nan=False), AfterValidator(_no_negative_zero)
+]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 
 
@@ -237,6 +245,7 @@ _DEFAULTS: dict[str, Any] = {
     for name, info in UsageRecord.model_fields.items()
 }
 _FIELD_COUNT = len(_DEFAULTS)
+_FIGURES = ("duration_seconds", "billed_minutes", "cost")
 _new = object.__new__
 _set = object.__setattr__
 
@@ -267,6 +276,8 @@ def _inconsistency(values: Mapping[str, Any]) -> str | None:
     if values["rate_card"] is not None and values["cost_source"] is not CostSource.RATE_CARD:
         return "rate_card is set but cost_source is not 'rate_card'"
     calls, failed = values["calls"], values["failed_calls"]
+    if values["grain"] is Grain.EVENT and calls is not None and calls != 1:
+        return f"an event is one call: calls must be 1, got {calls}"
     if calls is not None and failed is not None and failed > calls:
         return f"failed_calls ({failed}) cannot exceed calls ({calls})"
     return None
@@ -318,6 +329,10 @@ def _template(fixed: dict[str, Any]) -> RecordTemplate:
             (zone := end.tzinfo) is not UTC and (zone is None or zone.utcoffset(None) != _NO_OFFSET)
         ):
             data["period_end"] = _as_utc("period_end", end)
+        for name in _FIGURES:  # a vendor's -0.0 is zero; `not` is cheap, is_signed rarely runs
+            value = data[name]
+            if value is not None and not value and value.is_signed():
+                data[name] = value.copy_abs()
         if problem := _inconsistency(data):
             raise ValueError(problem)
         record = _new(UsageRecord)

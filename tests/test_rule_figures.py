@@ -1,0 +1,108 @@
+"""Rule 4: a figure says what it is, and unknown stays unknown.
+
+Odd values do not pass silently: an event is one call, and a vendor's `-0.0` is zero, written
+`0`. (The display side of the rule, rounding and zeros a provider never reports, is in
+tests/test_rule_output.py.)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import voice_usage
+from voice_usage import Grain, UsageRecord
+from voice_usage import _schema as schema
+from voice_usage.cli import cli
+from voice_usage.emulator import EmulatorServer, Fault
+
+KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
+START = datetime(2026, 11, 1, 10, tzinfo=UTC)
+
+
+def _event(**values: Any) -> dict[str, Any]:
+    return {
+        "provider": "flireo",
+        "grain": "event",
+        "period_start": START,
+        "period_end": datetime(2026, 11, 1, 10, 1, 24, tzinfo=UTC),
+        "calls": 1,
+        "duration_seconds": Decimal(84),
+        "call_id": "c1",
+        **values,
+    }
+
+
+@pytest.fixture(params=["fast", "strict"])
+def fast_and_strict(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records built by trusted() and templates, both as providers build them and validated."""
+    monkeypatch.setattr(schema, "_STRICT_RECORDS", request.param == "strict")
+
+
+@pytest.mark.parametrize("calls", [0, 2])
+def test_rule4_figure_says_what_it_is_an_event_is_one_call(calls, fast_and_strict):
+    for build in (UsageRecord, UsageRecord.trusted, UsageRecord.template(provider="flireo")):
+        with pytest.raises(ValueError, match=f"an event is one call: calls must be 1, got {calls}"):
+            build(**_event(calls=calls))
+    assert UsageRecord(**_event(calls=None)).calls is None  # a vendor that does not count
+    window = UsageRecord(**_event(grain="window", calls=calls))
+    assert window.calls == calls
+
+
+def test_rule4_figure_says_what_it_is_an_event_of_two_calls_in_a_records_file_is_refused(
+    tmp_path: Path,
+):
+    good = UsageRecord(**_event())
+    line = json.loads(good.model_dump_json())
+    path = tmp_path / "records.jsonl"
+    path.write_text(
+        good.model_dump_json() + "\n" + json.dumps({**line, "calls": 2}) + "\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(cli, ["reprice", "--to", "flireo", "--input", str(path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"voice-usage: error: {path}, line 2: ")
+    assert "an event is one call: calls must be 1, got 2" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("zero", ["-0", "-0.0", "-0E-6"])
+def test_rule4_figure_says_what_it_is_minus_zero_is_zero(zero, fast_and_strict):
+    figures = {"cost": Decimal(zero), "currency": "EUR", "cost_source": "reported"}
+    figures |= {"duration_seconds": Decimal(zero), "billed_minutes": Decimal(zero)}
+    for build in (UsageRecord, UsageRecord.trusted, UsageRecord.template(provider="flireo")):
+        record = build(**_event(**figures))
+        for name in ("cost", "duration_seconds", "billed_minutes"):
+            value = getattr(record, name)
+            assert value == 0 and not value.is_signed(), (build, name)
+        out = io.StringIO()
+        voice_usage.write_jsonl([record], out)
+        assert '"-0' not in out.getvalue()
+
+
+def test_rule4_figure_says_what_it_is_a_vendors_minus_zero_cost_is_written_0():
+    from voice_usage_flireo import FlireoEmulator
+
+    def minus_zero(body: Any, request: Any) -> Any:
+        for log in body["logs"]:
+            log["cost"] = -0.0
+        return body
+
+    with EmulatorServer(FlireoEmulator(api_key=KEY, rate_limit=None, logs_per_day=2)) as server:
+        server.faults.add(Fault(action="rewrite", rewrite=minus_zero, path="/usage"), None)
+        env = {"FLIREO_API_KEY": KEY, "FLIREO_BASE_URL": server.base_url}
+        args = ["fetch", "flireo", "--since", "2026-11-01", "--until", "2026-11-02"]
+        result = CliRunner().invoke(
+            cli, [*args, "--granularity", "call", "--format", "jsonl"], env=env
+        )
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["cost"] for r in records] == ["0", "0"]
+    assert all(r["grain"] == Grain.EVENT.value for r in records)
