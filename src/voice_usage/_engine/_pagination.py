@@ -139,10 +139,10 @@ class _OffsetWalk:
             )
         return True
 
-    def remaining_offsets(self) -> range:
-        """Offsets still to fetch once the first page told the total."""
+    def remaining_offsets(self, start: int) -> range:
+        """Offsets still to fetch from ``start`` on, once the first page told the total."""
         assert self.total is not None
-        return range(self.stride, self.total, self.stride)
+        return range(start, self.total, self.stride)
 
 
 class _CursorWalk:
@@ -324,7 +324,18 @@ async def _offset_pages(
             if not more:
                 return
             offset += state.stride
-    offsets = iter(state.remaining_offsets())
+    offset = state.stride
+    if state.stride < paging.limit:
+        # A first page shorter than asked is a server's page-size cap, or a walk that is short
+        # of its total (documented examples show one log of 42): one more page, alone, tells
+        # which before any fan-out, so a short walk stops at its first empty page.
+        page = parse_page(name, walk, await session.get(walk.path, state.params(offset)))
+        more = state.accept(offset, page)
+        yield page
+        if not more:
+            return
+        offset += state.stride
+    offsets = iter(state.remaining_offsets(offset))
     window: deque[tuple[int, asyncio.Future[RawResponse]]] = deque()
 
     def refill() -> None:

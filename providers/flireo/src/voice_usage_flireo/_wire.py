@@ -147,8 +147,10 @@ class FlireoOrganization(_Wire):
 
     id: str | None = None
     name: str | None = Field(default=None, validation_alias=AliasChoices("name", "company_name"))
-    minutes_balance: Annotated[Decimal, Field(strict=True, allow_inf_nan=False)]
-    """Pre-paid minutes left (may go negative on some platforms; kept as given)."""
+    minutes_balance: Annotated[Decimal, Field(strict=True, allow_inf_nan=False)] | None = None
+    """Pre-paid minutes left (may go negative on some platforms; kept as given); `None` when the
+    body does not carry it (the SDK's tests send `{"id", "name"}` alone, its v1.0.1 type
+    `credits_balance` instead): a figure the body does not carry is unknown, not an error."""
     monthly_usage_minutes: Quantity | None = None
     """Minutes used this calendar month (resets on the 1st at midnight UTC)."""
     active_numbers: Count | None = None
