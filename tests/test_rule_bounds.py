@@ -35,6 +35,7 @@ increment_seconds = 6
 effective_from = 2025-01-01
 source = "https://example.com/contract"
 checked = 2026-11-01
+covers = ["platform"]
 """
 
 
@@ -138,6 +139,7 @@ def test_rule6_inputs_bounded_an_absurd_price_names_the_file_and_the_field(tmp_p
     result = CliRunner().invoke(cli, ["ratecards", "ultravox", "--ratecards", str(card)])
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        f"voice-usage: error: {card}: rate #1: field 'price_per_minute': "
+        f"voice-usage: error: {card}: card ultravox/call@2025-01-01 ([[rate]] #1): "
+        "field 'price_per_minute': "
     )
     assert len(result.stderr.splitlines()) == 1
