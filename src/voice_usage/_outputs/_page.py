@@ -20,7 +20,7 @@ from typing import Any
 from voice_usage._analysis._comparison import Comparison, ComparisonRow, ProviderFailure
 from voice_usage._analysis._grouping import GroupBy
 from voice_usage._engine._provider import Reconciliation
-from voice_usage._outputs._charts import Chart, ChartKind, Series, render_svg
+from voice_usage._outputs._charts import PALETTE, Chart, ChartKind, Series, render_svg
 from voice_usage._pricing._ratecard import COST_QUANTUM, Rate
 from voice_usage._rollup import bucket
 from voice_usage._schema import Granularity, format_instant
@@ -140,10 +140,13 @@ def money(value: Decimal) -> str:
 
 
 def count(value: Decimal | int | None) -> str:
-    """A count or a quantity in full, `unknown` when unknown."""
+    """A count or a quantity to the millionth the project computes, `unknown` when unknown."""
     if value is None:
         return "unknown"
-    text = format(Decimal(value).normalize(), "f")
+    exact = Decimal(value)
+    if exact.as_tuple().exponent < -6:  # type: ignore[operator]
+        exact = exact.quantize(COST_QUANTUM, ROUND_HALF_UP)  # 978.8333... min from 58730 s / 60
+    text = format(exact.normalize(), "f")
     sign = "-" if text.startswith("-") else ""
     whole, dot, fraction = text.lstrip("-").partition(".")
     return f"{sign}{int(whole):,}{dot}{fraction}"
@@ -227,16 +230,27 @@ def _cost_charts(figures: ReportFigures, keys: list[str], by: GroupBy) -> list[P
     ):
         series: list[Series] = []
         columns: list[tuple[str, list[Decimal | None]]] = []
+        splits = {p: _split(figures, rows, p, keys, currency) for p in providers}
+        drawn = dict(splits)
+        # One colour per series: the vendors with the most line items are drawn whole until
+        # every series has a colour of its own (the table still gives each line item).
+        while sum(len(v) or 1 for v in drawn.values()) > len(PALETTE) and any(drawn.values()):
+            drawn[max(drawn, key=lambda p: (len(drawn[p]), p))] = {}
         for provider in providers:
             totals = [_bucket_cost(rows.get((provider, k)), currency) for k in keys]
             columns.append((provider, totals))
-            split = _split(figures, rows, provider, keys, currency)
-            series.extend(Series(f"{provider} · {n}", v) for n, v in split.items())
-            columns.extend((f"{provider} · {n}", v) for n, v in split.items())
-            if not split:
+            columns.extend((f"{provider} · {n}", v) for n, v in splits[provider].items())
+            series.extend(Series(f"{provider} · {n}", v) for n, v in drawn[provider].items())
+            if not drawn[provider]:
                 series.append(Series(provider, totals))
         unit = code or "own currency"
         notes = _unknown_notes((r for r in timeline.rows if r.provider in providers), "cost")
+        whole = [p for p in providers if splits[p] and not drawn[p]]
+        if whole:
+            notes.append(
+                f"Drawn as one bar segment each (too many line items to colour apart): "
+                f"{', '.join(whole)}; the table gives their line items."
+            )
         if currency is not None and len(series) > len(providers):
             notes.append(
                 "Line items are each one's share of the vendor's cost, in " + currency + "."
