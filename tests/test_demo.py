@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import voice_usage
 from voice_usage import run_demo
 
-VENDORS = ("agentphone", "flireo", "retell", "twilio", "ultravox")
+VENDORS = ("agentphone", "flireo", "retell", "twilio", "ultravox", "vapi")
 
 
 def test_demo_command_exits_0_quickly_with_every_vendor(tmp_path):
@@ -55,7 +55,7 @@ def test_run_demo_returns_the_figures():
     assert result.repricing is not None
     as_run, *targets = result.repricing.rows
     assert as_run.basis == "as run" and as_run.provider == "flireo"
-    assert [t.provider for t in targets] == ["agentphone", "retell", "twilio", "ultravox"]
+    assert [t.provider for t in targets] == ["agentphone", "retell", "twilio", "ultravox", "vapi"]
     assert all(t.calls == as_run.calls and t.cost is not None for t in targets)
     assert (result.until - result.since).days == 30
     assert result.until == datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

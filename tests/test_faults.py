@@ -170,6 +170,18 @@ def _retell_expected(emulator: Any) -> Figures:
     return Figures(len(calls), seconds, cents / 100)
 
 
+def _vapi_emulator(provider: Provider) -> Emulator:
+    from voice_usage_vapi.emulator import VapiEmulator
+
+    return VapiEmulator(KEY, calls_per_day=(12, 12), today=TODAY)
+
+
+def _vapi_expected(emulator: Any) -> Figures:
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    totals = emulator.totals(start, start + timedelta(days=1))  # ended calls, Vapi's own costs
+    return Figures(totals["calls"], totals["seconds"], totals["cost"])
+
+
 def _agentphone_expected(emulator: Any) -> Figures:
     return Figures(emulator.days(date(2026, 10, 5), date(2026, 10, 12)).calls, None, None)
 
@@ -261,6 +273,19 @@ SCENARIOS: dict[str, Scenario] = {
             Breakage(
                 "null number", _set("items.0.start_timestamp", 1.5), "items.0.start_timestamp"
             ),
+        ),
+    ),
+    "vapi": Scenario(
+        make=lambda cls: cls(page_size=5),  # type: ignore[call-arg]
+        emulator=_vapi_emulator,
+        query=CALL_QUERY,  # 12 calls: pages 1, 2 and 3 of /v2/call
+        path="/v2/call",
+        expected=_vapi_expected,
+        paging="cursor",
+        breakages=(
+            Breakage("missing field", _drop("results.0.createdAt"), "results.0.createdAt"),
+            Breakage("wrong type", _set("results.0.cost", "0.12"), "results.0.cost"),
+            Breakage("null number", _set("metadata.totalItems", None), "metadata.totalItems"),
         ),
     ),
     "agentphone": Scenario(

@@ -69,6 +69,7 @@ QUERIES: dict[str, list[dict[str, Any]]] = {
         {"granularity": "month", "since": "2026-10-01", "until": "2026-11-01"},
     ],
     "retell": [{"granularity": "call"}],  # /v3/list-calls, and /v2/list-calls as its fallback
+    "vapi": [{"granularity": "call"}, {"granularity": "call", "options": {"endpoint": "call"}}],
 }
 """Queries reaching each endpoint a provider reads (2026-10-05 .. 2026-10-12 unless said)."""
 WINDOW = {"since": "2026-10-05", "until": "2026-10-12"}
@@ -280,7 +281,11 @@ def small_document(endpoint: Endpoint) -> Any:
             return {key: trim(item) for key, item in value.items()}
         return value
 
-    return trim(json.loads(emulator_body(endpoint.provider, endpoint.path)))
+    document = trim(json.loads(emulator_body(endpoint.provider, endpoint.path)))
+    meta = document.get("metadata") if isinstance(document, dict) else None
+    if isinstance(meta, dict) and "totalItems" in meta:  # Vapi's page: still whole once cut
+        meta["totalItems"] = len(document["results"])
+    return document
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

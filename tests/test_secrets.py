@@ -102,6 +102,12 @@ def _retell_emulator(provider: Provider) -> Emulator:
     return RetellEmulator(SECRET, calls_per_day=(6, 6), today=TODAY)
 
 
+def _vapi_emulator(provider: Provider) -> Emulator:
+    from voice_usage_vapi.emulator import VapiEmulator
+
+    return VapiEmulator(SECRET, calls_per_day=(6, 6), today=TODAY)
+
+
 SETUPS = {
     "flireo": Setup(
         lambda cls: cls(page_size=25),  # type: ignore[call-arg]
@@ -120,6 +126,12 @@ SETUPS = {
         _retell_emulator,
         ("2026-10-01", "2026-10-02", "call"),
         "items.0.duration_ms",
+    ),
+    "vapi": Setup(
+        lambda cls: cls(page_size=5),  # type: ignore[call-arg]
+        _vapi_emulator,
+        ("2026-10-01", "2026-10-02", "call"),
+        "results.0.cost",
     ),
     "agentphone": Setup(
         lambda cls: cls(today=TODAY),  # type: ignore[call-arg]

@@ -1,0 +1,546 @@
+"""An emulator of Vapi's call lists, for the demo and the tests.
+
+Serves, from deterministic data for any date range (each UTC day's calls are drawn from a random
+generator seeded with the day):
+
+- `GET /v2/call`: `{results, metadata}` pages (`page` from 1, `limit` at most 1000, `sortOrder`
+  `ASC`/`DESC`, newest first by default), `metadata.itemsBeyondRetention` when a retention is set;
+- `GET /call`: a bare array of at most `limit` calls (100 by default), newest first, no paging;
+- both filtered by `createdAtGt/Ge/Lt/Le`, `assistantId` and `phoneNumberId`.
+
+`v2=False` makes `/v2/call` answer 404, as a deployment without it does. Auth is
+`Authorization: Bearer <private key>`; errors are NestJS bodies (`{"statusCode", "message",
+"error"}`). Faults (429 with `Retry-After`, resets, cut bodies...) are scripted on the
+`EmulatorServer`.
+
+Money is what Vapi sends: each cost item a float of at most 8 decimals, the call's `cost` their sum
+added as doubles (so it may carry the float's rounding, 0.1 + 0.2 = 0.30000000000000004), and
+`costBreakdown` the same figures by part. Calls share their creation instant now and then (a
+campaign starts calls in a batch), which is what a window walk of `/call` must survive.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from voice_usage.emulator import Emulator, EmulatorRequest, EmulatorResponse, json_response
+
+__all__ = ["DEMO_ASSISTANTS", "DEMO_NUMBERS", "EmulatedCall", "VapiEmulator"]
+
+ORG_ID = "5d6f1b0e-3c2a-4e8b-9f7d-1a2b3c4d5e6f"
+DEMO_ASSISTANTS: tuple[str, ...] = (
+    "7f3e9a1c-2b4d-4e6f-8a0c-1d3e5f7a9b2c",
+    "2c4e6a8b-0d1f-4a3c-9e5b-7d9f1b3d5e7a",
+)
+"""Assistant ids of the demo org."""
+SQUAD_ID = "9b1d3f5a-7c9e-4b2d-8f4a-6c8e0a2c4e6b"
+WORKFLOW_ID = "4a6c8e0b-2d4f-4c6e-9a1b-3c5e7a9c1e3d"
+DEMO_NUMBERS: tuple[tuple[str, str], ...] = (
+    ("3e5a7c9e-1b3d-4f5a-8c7e-9a1c3e5a7c9b", "vapi"),
+    ("8c0e2a4c-6e8a-4c0e-9b2d-4f6a8c0e2a4d", "twilio"),
+)
+"""Phone-number ids and the line they use: a Vapi number (transport charged by Vapi) and one
+imported from the user's own Twilio account (no transport charge: Twilio bills the user)."""
+
+_REASONS: tuple[tuple[str, float], ...] = (
+    ("customer-ended-call", 0.42),
+    ("assistant-ended-call", 0.18),
+    ("silence-timed-out", 0.08),
+    ("voicemail", 0.06),
+    ("exceeded-max-duration", 0.02),
+    ("customer-busy", 0.06),
+    ("customer-did-not-answer", 0.08),
+    ("twilio-failed-to-connect-call", 0.03),
+    ("pipeline-error-openai-llm-failed", 0.04),
+    ("call.in-progress.error-vapifault-deepgram-transcriber-failed", 0.03),
+)
+_NOT_CONNECTED = frozenset(
+    {"customer-busy", "customer-did-not-answer", "twilio-failed-to-connect-call"}
+)
+FAILED = frozenset(
+    {
+        "customer-busy",
+        "customer-did-not-answer",
+        "twilio-failed-to-connect-call",
+        "pipeline-error-openai-llm-failed",
+        "call.in-progress.error-vapifault-deepgram-transcriber-failed",
+    }
+)
+"""The emulator's reasons that the documented failure rule counts as failed."""
+
+_PER_MINUTE = {
+    "transport": Decimal("0.01"),
+    "transcriber": Decimal("0.01"),
+    "vapi": Decimal("0.05"),
+}
+_PROMPT_TOKEN = Decimal("0.00000015")
+_COMPLETION_TOKEN = Decimal("0.0000006")
+_VOICE_CHARACTER = Decimal("0.00003")
+_SUMMARY = Decimal("0.0004")
+_PLACES = Decimal("0.00000001")
+
+
+def _wire_instant(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(_PLACES)
+
+
+@dataclass(frozen=True)
+class EmulatedCall:
+    """One call of the emulated org."""
+
+    call_id: str
+    created: datetime
+    started: datetime | None
+    ended: datetime | None
+    status: str
+    ended_reason: str | None
+    call_type: str
+    assistant_id: str | None
+    squad_id: str | None
+    workflow_id: str | None
+    number_id: str | None
+    line: str | None
+    """`vapi`, `twilio` (the user's own account) or `None` for a web call."""
+    carrier_call_id: str | None
+    items: tuple[dict[str, Any], ...]
+    """`costs[]` as sent, each `cost` a float."""
+
+    @property
+    def ended_call(self) -> bool:
+        """Whether the call has ended (only ended calls have a final cost)."""
+        return self.status == "ended"
+
+    @property
+    def cost(self) -> float | None:
+        """`cost` as Vapi sends it: the items added as doubles, in order."""
+        if not self.ended_call:
+            return None
+        return functools.reduce(operator.add, (item["cost"] for item in self.items), 0.0)
+
+    @property
+    def cost_decimal(self) -> Decimal | None:
+        """`cost` as the shortest decimal text of the double, as a JSON reader sees it."""
+        cost = self.cost
+        return None if cost is None else Decimal(repr(cost))
+
+    @property
+    def talk_seconds(self) -> Decimal | None:
+        """`endedAt - startedAt`, exact; 0 for a call never started, `None` before it ends."""
+        if self.ended is None:
+            return None
+        if self.started is None:
+            return Decimal(0)
+        return Decimal((self.ended - self.started) // timedelta(microseconds=1)) / 1_000_000
+
+    @property
+    def failed(self) -> bool:
+        """Whether the documented failure rule counts the call as failed."""
+        return self.ended_reason in FAILED
+
+    def breakdown(self) -> dict[str, Any]:
+        """`costBreakdown`: the items by part, and `total`."""
+        by_type: dict[str, float] = {}
+        for item in self.items:
+            by_type[item["type"]] = by_type.get(item["type"], 0.0) + item["cost"]
+        model = next((i for i in self.items if i["type"] == "model"), None)
+        voice = next((i for i in self.items if i["type"] == "voice"), None)
+        breakdown: dict[str, Any] = {
+            "transport": by_type.get("transport", 0.0),
+            "stt": by_type.get("transcriber", 0.0),
+            "llm": by_type.get("model", 0.0),
+            "tts": by_type.get("voice", 0.0),
+            "vapi": by_type.get("vapi", 0.0),
+            "total": self.cost,
+            "llmPromptTokens": model["promptTokens"] if model else 0,
+            "llmCompletionTokens": model["completionTokens"] if model else 0,
+            "ttsCharacters": voice["characters"] if voice else 0,
+        }
+        if "analysis" in by_type:
+            breakdown["analysisCostBreakdown"] = {
+                "summary": by_type["analysis"],
+                "summaryPromptTokens": 310,
+                "summaryCompletionTokens": 42,
+            }
+        return breakdown
+
+    def to_json(self) -> dict[str, Any]:
+        """The call as the `Call` schema has it (the fields usage reads, and a few others)."""
+        body: dict[str, Any] = {
+            "id": self.call_id,
+            "orgId": ORG_ID,
+            "type": self.call_type,
+            "createdAt": _wire_instant(self.created),
+            "updatedAt": _wire_instant(self.ended or self.created),
+            "status": self.status,
+            "name": None,
+            "messages": [],
+            "assistantOverrides": {"variableValues": {}},
+        }
+        if self.started is not None:
+            body["startedAt"] = _wire_instant(self.started)
+        if self.ended is not None:
+            body["endedAt"] = _wire_instant(self.ended)
+        if self.ended_reason is not None:
+            body["endedReason"] = self.ended_reason
+        for key, value in (
+            ("assistantId", self.assistant_id),
+            ("squadId", self.squad_id),
+            ("workflowId", self.workflow_id),
+            ("phoneNumberId", self.number_id),
+        ):
+            if value is not None:
+                body[key] = value
+        if self.line is not None:
+            body["phoneCallProvider"] = self.line
+            body["phoneCallTransport"] = "pstn"
+            body["phoneCallProviderId"] = self.carrier_call_id
+        if self.ended_call:
+            body["cost"] = self.cost
+            body["costs"] = [dict(item) for item in self.items]
+            body["costBreakdown"] = self.breakdown()
+        return body
+
+
+class _BadRequest(Exception):
+    def __init__(self, *messages: str) -> None:
+        super().__init__(*messages)
+        self.messages = list(messages)
+
+
+class VapiEmulator(Emulator):
+    """Vapi's call lists over deterministic data.
+
+    Args:
+        api_key: The private key the `Authorization: Bearer` header must carry.
+        v2: Serve `GET /v2/call`; `False` answers it 404, as an older deployment does.
+        calls_per_day: Inclusive range of calls drawn for each UTC day.
+        stuck_rate: Share of calls left `in-progress` (never ended: no final cost).
+        tie_rate: Share of calls created at the same instant as the call before.
+        retention_days: Calls older than this many days before `today` are not listed (and
+            `/v2/call` says `itemsBeyondRetention`); `None` keeps every call.
+        seed: Changes every generated figure; the same seed always gives the same data.
+        today: The emulated current date.
+    """
+
+    name = "vapi"
+
+    def __init__(
+        self,
+        api_key: str = "test-key",
+        *,
+        v2: bool = True,
+        calls_per_day: tuple[int, int] = (4, 10),
+        stuck_rate: float = 0.0,
+        tie_rate: float = 0.15,
+        retention_days: int | None = None,
+        seed: str = "vapi-demo",
+        today: date | None = None,
+    ) -> None:
+        super().__init__(api_key)
+        self.v2 = v2
+        self.calls_per_day = calls_per_day
+        self.stuck_rate = stuck_rate
+        self.tie_rate = tie_rate
+        self.retention_days = retention_days
+        self.seed = seed
+        self.today = today or datetime.now(UTC).date()
+        self._days: dict[date, list[EmulatedCall]] = {}
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def unauthorized(self, request: EmulatorRequest) -> EmulatorResponse:
+        """NestJS's 401 body."""
+        return json_response(
+            {"statusCode": 401, "message": "Invalid Key.", "error": "Unauthorized"}, 401
+        )
+
+    def error(self, status: int, request: EmulatorRequest) -> EmulatorResponse:
+        """NestJS's body for a scripted status."""
+        if status == 429:
+            return json_response(
+                {"statusCode": 429, "message": "ThrottlerException: Too Many Requests"}, 429
+            )
+        if status >= 500:
+            return json_response({"statusCode": status, "message": "Internal server error"}, status)
+        return json_response(
+            {"statusCode": status, "message": f"Injected error (HTTP {status})"}, status
+        )
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def calls_on(self, day: date) -> list[EmulatedCall]:
+        """Every call created on UTC ``day``, in creation order (the same on every run)."""
+        calls = self._days.get(day)
+        if calls is None:
+            calls = self._days[day] = self._generate(day)
+        return calls
+
+    def calls_between(self, since: datetime, until: datetime) -> list[EmulatedCall]:
+        """Calls created in `[since, until)`, listed or not, in creation order."""
+        found: list[EmulatedCall] = []
+        day = since.date()
+        while datetime.combine(day, time.min, UTC) < until:
+            found.extend(c for c in self.calls_on(day) if since <= c.created < until)
+            day += timedelta(days=1)
+        return found
+
+    def retained(self, call: EmulatedCall) -> bool:
+        """Whether the call is within the plan's call-history retention."""
+        if self.retention_days is None:
+            return True
+        return call.created.date() >= self.today - timedelta(days=self.retention_days)
+
+    def totals(self, since: datetime, until: datetime) -> dict[str, Any]:
+        """The emulator's own figures for `[since, until)`: ended, listed calls only."""
+        calls = [c for c in self.calls_between(since, until) if c.ended_call and self.retained(c)]
+        return {
+            "calls": len(calls),
+            "failed": sum(1 for c in calls if c.failed),
+            "seconds": sum((c.talk_seconds or Decimal(0) for c in calls), Decimal(0)),
+            "cost": sum((c.cost_decimal or Decimal(0) for c in calls), Decimal(0)),
+        }
+
+    def _generate(self, day: date) -> list[EmulatedCall]:
+        rng = random.Random(f"{self.seed}:{day.isoformat()}")
+        count = rng.randint(*self.calls_per_day)
+        midnight = datetime.combine(day, time.min, UTC)
+        offsets = sorted(rng.randrange(86_400_000) for _ in range(count))
+        calls: list[EmulatedCall] = []
+        for ms in offsets:
+            created = midnight + timedelta(milliseconds=ms)
+            if calls and rng.random() < self.tie_rate:
+                created = calls[-1].created  # started in the same batch
+            calls.append(self._call(rng, created))
+        return calls
+
+    def _call(self, rng: random.Random, created: datetime) -> EmulatedCall:
+        call_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        roll = rng.random()
+        assistant_id = squad_id = workflow_id = None
+        if roll < 0.8:
+            assistant_id = rng.choice(DEMO_ASSISTANTS)
+        elif roll < 0.9:
+            squad_id = SQUAD_ID
+        else:
+            workflow_id = WORKFLOW_ID
+        kind = rng.choice(("inboundPhoneCall", "outboundPhoneCall", "webCall"))
+        number_id = line = carrier_id = None
+        if kind != "webCall":
+            number_id, line = rng.choice(DEMO_NUMBERS)
+            carrier_id = "CA" + uuid.UUID(int=rng.getrandbits(128)).hex
+        reason = rng.choices([r for r, _ in _REASONS], [w for _, w in _REASONS])[0]
+        if kind == "webCall" and reason in _NOT_CONNECTED:
+            reason = "customer-ended-call"
+        if rng.random() < self.stuck_rate:
+            # The telephony "completed" callback never came: still in progress, no final cost.
+            started = created + timedelta(milliseconds=rng.randrange(800, 3000))
+            return EmulatedCall(
+                call_id, created, started, None, "in-progress", None, kind, assistant_id,
+                squad_id, workflow_id, number_id, line, carrier_id, (),
+            )  # fmt: skip
+        if reason in _NOT_CONNECTED:
+            ended = created + timedelta(milliseconds=rng.randrange(5_000, 30_000))
+            items = self._items(rng, Decimal(0), line, squad=False, analysis=False)
+            return EmulatedCall(
+                call_id, created, None, ended, "ended", reason, kind, assistant_id, squad_id,
+                workflow_id, number_id, line, carrier_id, items,
+            )  # fmt: skip
+        started = created + timedelta(milliseconds=rng.randrange(800, 3000))
+        talk_ms = rng.randrange(8_000, 600_000)
+        ended = started + timedelta(milliseconds=talk_ms)
+        items = self._items(
+            rng,
+            Decimal(talk_ms) / 60_000,
+            line,
+            squad=squad_id is not None,
+            analysis=rng.random() < 0.5,
+        )
+        return EmulatedCall(
+            call_id, created, started, ended, "ended", reason, kind, assistant_id, squad_id,
+            workflow_id, number_id, line, carrier_id, items,
+        )  # fmt: skip
+
+    def _items(
+        self, rng: random.Random, minutes: Decimal, line: str | None, *, squad: bool, analysis: bool
+    ) -> tuple[dict[str, Any], ...]:
+        """`costs[]` for a call of ``minutes``: what Vapi charges, item by item."""
+        transport_rate = _PER_MINUTE["transport"] if line == "vapi" else Decimal(0)
+        items: list[dict[str, Any]] = [
+            {
+                "type": "transport",
+                "provider": {"vapi": "vapi.sip", "twilio": "twilio", None: "daily"}[line],
+                "minutes": float(minutes),
+                "cost": float(_money(minutes * transport_rate)),
+            }
+        ]
+        # A squad hands the call from one assistant to the next: an item of each kind per assistant.
+        shares = (Decimal("0.4"), Decimal("0.6")) if squad else (Decimal(1),)
+        for share in shares:
+            part = minutes * share
+            prompt = int(part * rng.randrange(300, 900))
+            completion = int(part * rng.randrange(40, 120))
+            characters = int(part * rng.randrange(500, 900))
+            items += [
+                {
+                    "type": "transcriber",
+                    "transcriber": {"provider": "deepgram", "model": "nova-3"},
+                    "minutes": float(part),
+                    "cost": float(_money(part * _PER_MINUTE["transcriber"])),
+                },
+                {
+                    "type": "model",
+                    "model": {"provider": "openai", "model": "gpt-4o-mini"},
+                    "promptTokens": prompt,
+                    "completionTokens": completion,
+                    "cost": float(_money(prompt * _PROMPT_TOKEN + completion * _COMPLETION_TOKEN)),
+                },
+                {
+                    "type": "voice",
+                    "voice": {"provider": "11labs", "voiceId": "burt"},
+                    "characters": characters,
+                    "cost": float(_money(characters * _VOICE_CHARACTER)),
+                },
+            ]
+        items.append(
+            {
+                "type": "vapi",
+                "subType": "normal",
+                "minutes": float(minutes),
+                "cost": float(_money(minutes * _PER_MINUTE["vapi"])),
+            }
+        )
+        if analysis:
+            items.append(
+                {
+                    "type": "analysis",
+                    "analysisType": "summary",
+                    "model": {"provider": "openai", "model": "gpt-4o"},
+                    "promptTokens": 310,
+                    "completionTokens": 42,
+                    "cost": float(_SUMMARY),
+                }
+            )
+        return tuple(items)
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def handle(self, request: EmulatorRequest) -> EmulatorResponse:
+        """Answer an authorized request."""
+        path = request.path.rstrip("/") or "/"
+        try:
+            if path == "/v2/call" and self.v2:
+                return self._v2_calls(request)
+            if path == "/call":
+                return self._calls(request)
+        except _BadRequest as exc:
+            return json_response(
+                {"message": exc.messages, "error": "Bad Request", "statusCode": 400}, 400
+            )
+        return json_response(
+            {
+                "message": f"Cannot GET {request.path}",
+                "error": "Not Found",
+                "statusCode": 404,
+            },
+            404,
+        )
+
+    def _matching(self, request: EmulatorRequest) -> tuple[list[EmulatedCall], bool]:
+        """Calls the filters select, in creation order, and whether some lie beyond retention."""
+        bounds = {
+            name: self._instant(request, name)
+            for name in ("createdAtGt", "createdAtGe", "createdAtLt", "createdAtLe")
+        }
+        lo = bounds["createdAtGe"] or bounds["createdAtGt"]
+        hi = bounds["createdAtLt"] or bounds["createdAtLe"]
+        first = (lo or datetime.combine(self.today - timedelta(days=30), time.min, UTC)).date()
+        last = (hi or datetime.combine(self.today, time.max, UTC)).date()
+        assistant = request.param("assistantId")
+        number = request.param("phoneNumberId")
+        found: list[EmulatedCall] = []
+        beyond = False
+        day = first
+        while day <= last:
+            for call in self.calls_on(day):
+                c = call.created
+                if (
+                    (bounds["createdAtGt"] is not None and not c > bounds["createdAtGt"])
+                    or (bounds["createdAtGe"] is not None and not c >= bounds["createdAtGe"])
+                    or (bounds["createdAtLt"] is not None and not c < bounds["createdAtLt"])
+                    or (bounds["createdAtLe"] is not None and not c <= bounds["createdAtLe"])
+                    or (assistant is not None and call.assistant_id != assistant)
+                    or (number is not None and call.number_id != number)
+                ):
+                    continue
+                if not self.retained(call):
+                    beyond = True
+                    continue
+                found.append(call)
+            day += timedelta(days=1)
+        return found, beyond
+
+    @staticmethod
+    def _instant(request: EmulatorRequest, name: str) -> datetime | None:
+        value = request.param(name)
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise _BadRequest(f"{name} must be a valid ISO 8601 date string") from None
+        if parsed.tzinfo is None:
+            raise _BadRequest(f"{name} must be a valid ISO 8601 date string")
+        return parsed.astimezone(UTC)
+
+    @staticmethod
+    def _number(request: EmulatorRequest, name: str, default: int, low: int, high: int) -> int:
+        value = request.param(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise _BadRequest(
+                f"{name} must be a number conforming to the specified constraints"
+            ) from None
+        if number < low:
+            raise _BadRequest(f"{name} must not be less than {low}")
+        if number > high:
+            raise _BadRequest(f"{name} must not be greater than {high}")
+        return number
+
+    def _v2_calls(self, request: EmulatorRequest) -> EmulatorResponse:
+        limit = self._number(request, "limit", 100, 0, 1000)
+        page = self._number(request, "page", 1, 1, 1_000_000)
+        order = request.param("sortOrder", "DESC")
+        if order not in ("ASC", "DESC"):
+            raise _BadRequest("sortOrder must be one of the following values: ASC, DESC")
+        calls, beyond = self._matching(request)
+        if order == "DESC":
+            calls.reverse()
+        chunk = calls[(page - 1) * limit : page * limit]
+        metadata: dict[str, Any] = {
+            "itemsPerPage": limit,
+            "totalItems": len(calls),
+            "currentPage": page,
+        }
+        if self.retention_days is not None:
+            metadata["itemsBeyondRetention"] = beyond
+        return json_response({"results": [c.to_json() for c in chunk], "metadata": metadata})
+
+    def _calls(self, request: EmulatorRequest) -> EmulatorResponse:
+        limit = self._number(request, "limit", 100, 0, 1000)
+        calls, _ = self._matching(request)
+        calls.reverse()  # newest first
+        return json_response([c.to_json() for c in calls[:limit]])

@@ -1,0 +1,117 @@
+"""`voice-usage fetch vapi ...` against the Vapi emulator: the issue's must-shows, end to end.
+
+Expected figures are the emulator's own (`VapiEmulator.totals`), not the program's output.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import voice_usage
+from voice_usage.cli import _fetch as cli_module
+from voice_usage.cli import cli
+from voice_usage.emulator import EmulatorServer, Fault
+from voice_usage_vapi.emulator import VapiEmulator
+
+pytestmark = pytest.mark.emulator
+
+KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
+TODAY = date(2026, 11, 20)
+SINCE, UNTIL = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
+FETCH = ["fetch", "vapi", "--since", "2026-10-01", "--until", "2026-11-01"]
+
+
+def run(server: EmulatorServer, *args: str, key: str = KEY) -> Any:
+    env = {"VAPI_API_KEY": key, "VAPI_BASE_URL": server.base_url}
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def jsonl(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+@pytest.mark.parametrize("v2", [True, False], ids=["v2", "call-fallback"])
+def test_fetch_every_ended_call_as_jsonl(v2):
+    emulator = VapiEmulator(KEY, v2=v2, today=TODAY)
+    with EmulatorServer(emulator) as server:
+        result = run(server, *FETCH, "--granularity", "call", "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    rows = jsonl(result.stdout)
+    expected = emulator.totals(SINCE, UNTIL)
+    ended = {c.call_id for c in emulator.calls_between(SINCE, UNTIL) if c.ended_call}
+    assert [row["call_id"] for row in rows].count(rows[0]["call_id"]) == 1
+    assert {row["call_id"] for row in rows} == ended and len(rows) == expected["calls"]
+    total = sum(Decimal(row["cost"]) for row in rows)
+    assert total.quantize(Decimal("0.01")) == expected["cost"].quantize(Decimal("0.01"))
+    assert total == expected["cost"]
+    for row in rows:
+        assert row["provider"] == "vapi" and row["grain"] == "event"
+        assert row["currency"] == "USD" and row["cost_source"] == "reported"
+        assert sum(Decimal(v) for v in row["cost_components"].values()) == Decimal(row["cost"])
+        assert row["rate_card"] is None
+
+
+def test_day_windows_sum_to_the_same_totals():
+    emulator = VapiEmulator(KEY, today=TODAY)
+    with EmulatorServer(emulator) as server:
+        result = run(server, *FETCH, "--granularity", "day", "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    rows = jsonl(result.stdout)
+    expected = emulator.totals(SINCE, UNTIL)
+    assert len(rows) == 31 and {row["grain"] for row in rows} == {"window"}
+    assert sum(row["calls"] for row in rows) == expected["calls"]
+    assert sum(Decimal(row["cost"]) for row in rows) == expected["cost"]
+    assert sum(Decimal(row["duration_seconds"]) for row in rows) == expected["seconds"]
+
+
+def test_a_wrong_key_exits_1_with_one_line_naming_vapi():
+    with EmulatorServer(VapiEmulator(KEY, today=TODAY)) as server:
+        result = run(server, *FETCH, key="sk-wrong-" + KEY[::-1])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("voice-usage: error: vapi: HTTP 401")
+    assert "Invalid Key." in lines[0]
+    assert "Traceback" not in result.output
+    assert KEY not in result.output and KEY[::-1] not in result.output
+
+
+def test_429_with_retry_after_is_honoured(sleeps, monkeypatch):
+    monkeypatch.setattr(
+        cli_module,
+        "Connection",
+        functools.partial(voice_usage.Connection, sleep=sleeps, async_sleep=sleeps.asleep),
+    )
+    emulator = VapiEmulator(KEY, today=TODAY)
+    with EmulatorServer(emulator) as server:
+        server.faults.add(Fault(status=429, headers={"Retry-After": "7"}, path="/v2/call"), 2)
+        result = run(server, *FETCH, "--granularity", "call", "--format", "jsonl")
+        requests = len(server.requests)
+    assert result.exit_code == 0, result.output
+    assert sleeps == [7.0, 7.0]
+    assert requests == 3
+    assert len(jsonl(result.stdout)) == emulator.totals(SINCE, UNTIL)["calls"]
+    assert KEY not in result.output
+
+
+def test_a_zoneless_timestamp_exits_1_naming_the_field():
+    def rewrite(body: Any, request: Any) -> Any:
+        body["results"][0]["endedAt"] = "2026-10-01T10:00:00"
+        return body
+
+    with EmulatorServer(VapiEmulator(KEY, today=TODAY)) as server:
+        server.faults.add(Fault(action="rewrite", rewrite=rewrite))
+        result = run(server, *FETCH, "--granularity", "call")
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(
+        "voice-usage: error: vapi: unexpected response from /v2/call: field 'results.0.endedAt'"
+    )
+    assert "timezone" in line
