@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from voice_usage import (
+    CallPart,
     ConfigurationError,
     CostSource,
     Grain,
@@ -233,3 +234,21 @@ def test_the_library_refuses_a_currency_that_is_not_iso_4217():
 
     with pytest.raises(ConfigurationError, match=r"^the currency must be an ISO 4217 code"):
         reprice_comparison([], ["ultravox"], currency="EURO")
+
+
+def test_a_vendors_own_split_does_not_survive_repricing():
+    # A Vapi call: 84 s for EUR 0.50, split by the vendor into its own items.
+    split = call(84).model_copy(
+        update={
+            "cost_components": {"transport": Decimal("0.10"), "vapi": Decimal("0.40")},
+            "cost_covers": (CallPart.PLATFORM, CallPart.TELEPHONY),
+        }
+    )
+    UsageRecord.model_validate(split.model_dump())  # a valid record to begin with
+    [priced] = reprice([split], "secondly", book=BOOK)
+    assert priced.cost == Decimal("0.182")  # 84/60 x USD 0.13
+    assert priced.cost_components is None and priced.cost_covers is None
+    no_duration = split.model_copy(update={"duration_seconds": None})
+    [unpriced] = reprice([no_duration], "secondly", book=BOOK)
+    assert unpriced.cost is None
+    assert unpriced.cost_components is None and unpriced.cost_covers is None

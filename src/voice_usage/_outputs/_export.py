@@ -233,6 +233,15 @@ def _record_row(record: UsageRecord) -> dict[str, Any]:
     row["grain"] = record.grain.value
     row["cost_source"] = record.cost_source.value if record.cost_source else None
     row["extras"] = json.dumps(record.extras, sort_keys=True) if record.extras else None
+    # The structured cost as JSON text, as in CSV: a column of one type whatever the vendor.
+    components = record.cost_components
+    row["cost_components"] = (
+        None
+        if components is None
+        else json.dumps({name: str(value) for name, value in components.items()}, sort_keys=True)
+    )
+    covered = record.cost_covers
+    row["cost_covers"] = None if covered is None else json.dumps([p.value for p in covered])
     return row
 
 

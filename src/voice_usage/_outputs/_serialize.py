@@ -105,6 +105,9 @@ def write_csv(records: Iterable[UsageRecord], out: IO[str]) -> int:
         for record in records:
             data = _TO_DATA(record, mode="json")
             row = ["" if data[c] is None else data[c] for c in columns]
+            for index in _STRUCTURED:  # the structured cost is JSON text, like extras
+                if row[index] != "":
+                    row[index] = json.dumps(row[index], sort_keys=True)
             row.append(json.dumps(data["extras"], sort_keys=True) if data["extras"] else "")
             writer.writerow(row)
             batches.add(text.getvalue())
@@ -120,6 +123,10 @@ def _csv_line(row: Iterable[Any]) -> str:
     text = io.StringIO()
     csv.writer(text, lineterminator="\n").writerow(row)
     return text.getvalue()
+
+
+_STRUCTURED = tuple(CSV_COLUMNS.index(name) for name in ("cost_components", "cost_covers"))
+"""CSV columns holding an object or a list (written as JSON)."""
 
 
 def read_jsonl(source: Iterable[str] | str, *, origin: str = "input") -> Iterator[UsageRecord]:

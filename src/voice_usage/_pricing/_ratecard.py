@@ -526,6 +526,8 @@ def price_record(
             "cost": None,
             "currency": None,
             "cost_source": None,
+            "cost_components": None,
+            "cost_covers": None,
             "cost_note": f"cannot price under {rate.label}: the record has no duration or billed minutes",
         }
     )
@@ -549,6 +551,9 @@ def _priced(
         cost_note=note,
         billed_minutes=billed_minutes,
         approximate=approximate,
+        # A vendor's own split (Vapi's items) and what it covered describe the old cost.
+        cost_components=None,
+        cost_covers=None,
     )
     return UsageRecord.model_validate(data)
 
