@@ -115,3 +115,36 @@ def test_a_zoneless_timestamp_exits_1_naming_the_field():
         "voice-usage: error: vapi: unexpected response from /v2/call: field 'results.0.endedAt'"
     )
     assert "timezone" in line
+
+
+def test_export_writes_the_split_as_json_in_csv_and_parquet(tmp_path):
+    import csv
+
+    import pyarrow.parquet as pq
+
+    emulator = VapiEmulator(KEY, today=TODAY)
+    outputs = {suffix: tmp_path / f"calls{suffix}" for suffix in (".csv", ".parquet")}
+    with EmulatorServer(emulator) as server:
+        for output in outputs.values():
+            result = run(server, "export", *FETCH[1:], "--output", str(output))
+            assert result.exit_code == 0, result.output
+    with outputs[".csv"].open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    table = pq.read_table(outputs[".parquet"]).to_pylist()
+    expected = emulator.totals(SINCE, UNTIL)
+    # Parquet holds decimals to 9 places (a float's last digits of noise go); CSV holds them all.
+    for written, places in ((rows, None), (table, Decimal("1e-9"))):
+        assert len(written) == expected["calls"]
+        for row in written:
+            split = json.loads(row["cost_components"])
+            total = sum(Decimal(v) for v in split.values())
+            if places is not None:
+                total = total.quantize(places)
+            assert total == Decimal(str(row["cost"]))
+            assert set(json.loads(row["cost_covers"])) <= {
+                "platform",
+                "telephony",
+                "stt",
+                "llm",
+                "tts",
+            }
