@@ -338,6 +338,9 @@ class VapiProvider(Provider):
         granularities=frozenset({Granularity.CALL}),
         filters=frozenset({"agent", "number", "endpoint"}),
         reports_cost=True,
+        # A call's cost fills in after it ends and its analysis runs, and a call whose carrier
+        # callback was late ends later still: a sync re-reads three days to pick them up.
+        lookback_days=3,
         notes=(
             "Costs are Vapi's own, in USD, per call; hour, day and month are sums of the calls.",
             "Calls not ended yet have no final cost: they are skipped and counted in a warning.",
