@@ -69,7 +69,8 @@ QUERIES: dict[str, list[dict[str, Any]]] = {
         {"granularity": "month", "since": "2026-10-01", "until": "2026-11-01"},
     ],
     "retell": [{"granularity": "call"}],  # /v3/list-calls, and /v2/list-calls as its fallback
-    "vapi": [{"granularity": "call"}, {"granularity": "call", "options": {"endpoint": "call"}}],
+    # endpoint=call first: its fetch reads /call itself (a /v2/call request also ends in /call).
+    "vapi": [{"granularity": "call", "options": {"endpoint": "call"}}, {"granularity": "call"}],
 }
 """Queries reaching each endpoint a provider reads (2026-10-05 .. 2026-10-12 unless said)."""
 WINDOW = {"since": "2026-10-05", "until": "2026-10-12"}
@@ -173,13 +174,15 @@ def _documented_examples() -> list[Any]:
             if interaction["response"]["status"]["code"] != 200:
                 continue
             url_path = httpx.URL(interaction["request"]["uri"]).path
-            endpoint = next(
+            # The longest path that fits: `/v2/call` ends in `/call` too.
+            endpoint = max(
                 (
                     e
                     for e in ENDPOINTS
                     if e.provider == provider and on_path(url_path.rstrip("/"), e.path)
                 ),
-                None,
+                key=lambda e: len(e.path),
+                default=None,
             )
             if endpoint is None:
                 continue
