@@ -15,8 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import voice_usage
-from voice_usage.cli import _fetch as cli_module
-from voice_usage.cli import cli
+from voice_usage.cli import Settings, cli
 from voice_usage.emulator import EmulatorServer, Fault
 from voice_usage_vapi.emulator import VapiEmulator
 
@@ -28,9 +27,9 @@ SINCE, UNTIL = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=U
 FETCH = ["fetch", "vapi", "--since", "2026-10-01", "--until", "2026-11-01"]
 
 
-def run(server: EmulatorServer, *args: str, key: str = KEY) -> Any:
+def run(server: EmulatorServer, *args: str, key: str = KEY, settings: Any = None) -> Any:
     env = {"VAPI_API_KEY": key, "VAPI_BASE_URL": server.base_url}
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    return CliRunner().invoke(cli, list(args), env=env, obj=settings, catch_exceptions=False)
 
 
 def jsonl(text: str) -> list[dict[str, Any]]:
@@ -83,16 +82,16 @@ def test_a_wrong_key_exits_1_with_one_line_naming_vapi():
     assert KEY not in result.output and KEY[::-1] not in result.output
 
 
-def test_429_with_retry_after_is_honoured(sleeps, monkeypatch):
-    monkeypatch.setattr(
-        cli_module,
-        "Connection",
-        functools.partial(voice_usage.Connection, sleep=sleeps, async_sleep=sleeps.asleep),
+def test_429_with_retry_after_is_honoured(sleeps):
+    settings = Settings(
+        connect=functools.partial(voice_usage.Connection, sleep=sleeps, async_sleep=sleeps.asleep)
     )
     emulator = VapiEmulator(KEY, today=TODAY)
     with EmulatorServer(emulator) as server:
         server.faults.add(Fault(status=429, headers={"Retry-After": "7"}, path="/v2/call"), 2)
-        result = run(server, *FETCH, "--granularity", "call", "--format", "jsonl")
+        result = run(
+            server, *FETCH, "--granularity", "call", "--format", "jsonl", settings=settings
+        )
         requests = len(server.requests)
     assert result.exit_code == 0, result.output
     assert sleeps == [7.0, 7.0]

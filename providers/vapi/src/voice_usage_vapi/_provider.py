@@ -35,6 +35,7 @@ from voice_usage.provider import (
     Page,
     ParamValue,
     Provider,
+    RateBook,
     UsageQuery,
     UsageRecord,
     VendorError,
@@ -356,8 +357,11 @@ class VapiProvider(Provider):
             raise ValueError(f"page_size must be between 1 and {MAX_LIMIT}, got {page_size}")
         self.page_size = page_size
 
-    def plan(self, query: UsageQuery) -> FetchPlan[Call]:
-        """One walk per assistant and phone-number filter (all calls when there is none)."""
+    def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[Call]:
+        """One walk per assistant and phone-number filter (all calls when there is none).
+
+        Vapi reports every cost itself: ``rates`` is not used.
+        """
         options = _Options.parse(query)
         walks = [
             self._walk(query, options, filters)
