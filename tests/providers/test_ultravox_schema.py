@@ -1,6 +1,7 @@
 """Emulator responses and cassette bodies validated against Ultravox's own OpenAPI document.
 
-The document (`../shared/vendor-specs/ultravox-openapi.yaml`, 260 KB) is loaded once per session;
+The document (`tests/specs/ultravox-openapi.yaml`: the vendor's, trimmed to the paths read) is
+loaded once per session;
 each response is checked against the schema its path documents for a 200, `$ref`s into
 `components/schemas` resolved, formats (uuid, date, date-time) checked, as a read (read-only
 fields, which are most of them, are required in a response). A missing document fails
@@ -24,7 +25,9 @@ from voice_usage.emulator import EmulatorServer
 from voice_usage_ultravox.emulator import DEMO_AGENTS, DEMO_VOICES, UltravoxEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT.parent / "shared" / "vendor-specs" / "ultravox-openapi.yaml"
+SPEC = ROOT / "tests" / "specs" / "ultravox-openapi.yaml"
+FULL = ROOT.parent / "shared" / "vendor-specs" / "ultravox-openapi.yaml"
+"""The vendor's whole document, when it is at hand beside the repository."""
 CASSETTES = ROOT / "cassettes" / "test_ultravox_cassettes"
 SPEC_URI = "urn:ultravox-openapi"
 KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
@@ -62,11 +65,8 @@ def _null_alternatives(node: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def spec() -> dict[str, Any]:
-    assert SPEC.is_file(), (
-        f"Ultravox's OpenAPI document is missing at {SPEC}: the shared folder must sit beside "
-        "the repository (it is the contract these tests check)"
-    )
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader: 260 KB, once
+    assert SPEC.is_file(), f"Ultravox's OpenAPI document is missing at {SPEC}"
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     document = yaml.load(SPEC.read_text(encoding="utf-8"), Loader=loader)
     return _null_alternatives(document)
 
@@ -229,3 +229,22 @@ def test_every_cassette_body_fits_the_vendor_schema(validators):
     assert len(bodies) >= 5
     for path, body in bodies:
         assert problems(validators[path], body) == [], path
+
+
+def test_the_vendored_document_is_the_full_one_trimmed():
+    if not FULL.is_file():
+        pytest.skip(f"the vendor's full document is not beside the repository ({FULL})")
+    trim = _trim_module()
+    full = yaml.safe_load(FULL.read_text(encoding="utf-8"))
+    vendored = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    assert trim.trim(full, list(PATHS)) == vendored
+
+
+def _trim_module() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("trim", ROOT / "tests" / "specs" / "trim.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
