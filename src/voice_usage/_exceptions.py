@@ -34,9 +34,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+if TYPE_CHECKING:  # the exception tree itself is imported by `voice-usage --version`: kept light
+    from pydantic import ValidationError
 
 __all__ = [
     "APIStatusError",

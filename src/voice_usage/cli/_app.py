@@ -4,37 +4,81 @@ Exit codes: 0 success; 1 a provider or API error (one line on stderr naming the 
 cause); 2 bad arguments or set-up. `--debug` shows tracebacks and DEBUG logs (keys never appear).
 
 The commands live one group per module beside this one (`_fetch`, `_reports`, `_ratecards`,
-`_providers`, `_demo`) and register themselves on `cli`.
+`_providers`, `_demo`, `_report`) and register themselves on `cli` when imported. The group imports
+a command's module only when that command runs (`COMMANDS` says where each lives), and this
+module imports nothing heavy at the top: `--version` and `--help` answer without loading the HTTP
+stack, pydantic or rich.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from click.exceptions import NoArgsIsHelpError
-from pydantic import ValidationError
 
-from voice_usage._engine._fetch import Connection
-from voice_usage._engine._pagination import OUT_OF_RANGE, out_of_range
-from voice_usage._engine._plugins import Registry, load_registry
-from voice_usage._exceptions import (
-    ConfigurationError,
-    ProviderError,
-    VoiceUsageError,
-    invalid_input,
-)
-from voice_usage._pricing._ratecard import RateBook, load_rate_book
-from voice_usage._schema import Granularity, UsageQuery, parse_instant
+from voice_usage._exceptions import ConfigurationError, ProviderError, VoiceUsageError
 from voice_usage._version import __version__
 
-__all__ = ["Settings", "cli", "main", "registry_from", "settings_of"]
+if TYPE_CHECKING:
+    from voice_usage._engine._fetch import Connection
+    from voice_usage._engine._plugins import Registry
+    from voice_usage._pricing._ratecard import RateBook
+    from voice_usage._schema import UsageQuery
+
+__all__ = ["COMMANDS", "Settings", "cli", "main", "registry_from", "settings_of"]
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "balance": (
+        "voice_usage.cli._fetch",
+        "Show PROVIDER's account snapshot: credit balance or plan limits.",
+    ),
+    "compare": (
+        "voice_usage.cli._reports",
+        "Compare PROVIDERs over [--since, --until): calls, minutes and cost side by side.",
+    ),
+    "demo": (
+        "voice_usage.cli._demo",
+        "Run the whole job against the bundled vendor emulators on loopback: no account needed.",
+    ),
+    "export": (
+        "voice_usage.cli._fetch",
+        "Write PROVIDER's records in [--since, --until) to a file for analysis or FinOps tools.",
+    ),
+    "fetch": (
+        "voice_usage.cli._fetch",
+        "Fetch PROVIDER's usage in [--since, --until) as normalized records.",
+    ),
+    "providers": (
+        "voice_usage.cli._providers",
+        "List installed providers, their distribution, version and capabilities.",
+    ),
+    "ratecards": (
+        "voice_usage.cli._ratecards",
+        "Show the rate cards in force: shipped cards plus VOICE_USAGE_RATECARDS and --ratecards.",
+    ),
+    "report": (
+        "voice_usage.cli._report",
+        "Write one HTML page with charts of PROVIDERs' usage over [--since, --until).",
+    ),
+    "reprice": (
+        "voice_usage.cli._reports",
+        "Price PROVIDER's traffic in [--since, --until) under other vendors' rate cards.",
+    ),
+    "sync": (
+        "voice_usage.cli._sync",
+        "Bring the store up to date with PROVIDERS (default: every one with credentials).",
+    ),
+}
+"""Each command: the module that defines it, and the first line of its help (what `--help`
+lists without importing the module; a test holds the two to the same text)."""
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,6 +107,11 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pydantic import ValidationError
+
+        from voice_usage._engine._pagination import OUT_OF_RANGE, out_of_range
+        from voice_usage._exceptions import invalid_input
+
         ctx = click.get_current_context()
         try:
             return func(*args, **kwargs)
@@ -96,6 +145,8 @@ class DateParam(click.ParamType[datetime]):
     ) -> datetime:
         if isinstance(value, datetime):
             return value
+        from voice_usage._schema import parse_instant
+
         try:
             return parse_instant(str(value), name=f"--{param.name}" if param else "date")
         except ValueError as exc:
@@ -116,10 +167,10 @@ class Settings:
 
     concurrency: int | None = None
     """Requests in flight per provider; `None` leaves it to `Connection` (its env default)."""
-    connect: Callable[..., Connection] = Connection
+    connect: Callable[..., Connection] = field(default_factory=lambda: _open_connection)
     """Opens a `Connection`: called as `connect(provider, registry=..., concurrency=...,
     rate_book=...)`."""
-    load_registry: Callable[[], Registry] = load_registry
+    load_registry: Callable[[], Registry] = field(default_factory=lambda: _load_registry)
     """Finds the installed providers; called at most once."""
     _registry: Registry | None = field(default=None, repr=False)
 
@@ -132,6 +183,8 @@ class Settings:
 
     def rate_book(self, path: str | None = None) -> RateBook:
         """The rate cards for one command: shipped, `VOICE_USAGE_RATECARDS`, then ``path``."""
+        from voice_usage._pricing._ratecard import load_rate_book
+
         return load_rate_book([path] if path else [])
 
     def connection(self, provider: str, *, rate_book: RateBook | None = None) -> Connection:
@@ -151,6 +204,18 @@ class Settings:
 def registry_from(ctx: click.Context) -> Registry:
     """The installed providers of this command line (its `Settings`' registry)."""
     return settings_of(ctx).registry
+
+
+def _open_connection(*args: Any, **kwargs: Any) -> Connection:
+    from voice_usage._engine._fetch import Connection
+
+    return Connection(*args, **kwargs)
+
+
+def _load_registry() -> Registry:
+    from voice_usage._engine._plugins import load_registry
+
+    return load_registry()
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -179,7 +244,36 @@ class _BadArguments(click.ClickException):
 
 
 class _OneLineErrors(click.Group):
-    """The command group: bad arguments are one line on stderr and exit 2, not a usage dump."""
+    """The command group: bad arguments are one line on stderr and exit 2, not a usage dump.
+
+    Commands are loaded when they run (see `COMMANDS`); `--help` lists them from the table.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(COMMANDS[cmd_name][0])  # it registers itself on the group
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is not None:
+                if command.hidden:
+                    continue
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                stand_in = click.Command(name, help=COMMANDS[name][1])  # not loaded yet
+                rows.append((name, stand_in.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def make_context(
         self,
@@ -238,6 +332,8 @@ def format_option(*choices: str) -> Callable[[F], F]:
 
 def query_options(func: F) -> F:
     """The `--since/--until/--granularity/--agent/--number` options shared by commands."""
+    from voice_usage._schema import Granularity
+
     options = [
         click.option(
             "--since",
@@ -281,6 +377,8 @@ def build_query(
     extra_options: Sequence[str],
 ) -> UsageQuery:
     """A validated query from command-line values."""
+    from voice_usage._schema import Granularity, UsageQuery
+
     options: dict[str, str] = {}
     for item in extra_options:
         key, sep, value = item.partition("=")

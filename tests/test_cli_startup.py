@@ -1,0 +1,60 @@
+"""The command line answers `--version` and `--help` without loading what the commands need."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import click
+from click.testing import CliRunner
+
+from voice_usage.cli import cli
+from voice_usage.cli._app import COMMANDS
+
+HEAVY = ("httpx", "pydantic", "rich", "voice_usage._engine", "voice_usage._analysis")
+
+
+def _loaded_after(argument: str) -> list[str]:
+    code = (
+        "import sys\n"
+        "from voice_usage.cli import main\n"
+        "try:\n"
+        f"    main([{argument!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('loaded:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    line = done.stdout.splitlines()[-1]
+    assert line.startswith("loaded:"), done.stdout
+    return [name for name in line.removeprefix("loaded:").split(",") if name]
+
+
+def test_version_and_help_load_nothing_heavy():
+    assert _loaded_after("--version") == []
+    assert _loaded_after("--help") == []
+
+
+def test_the_help_table_says_what_each_command_says_of_itself():
+    for name, (module, short_help) in COMMANDS.items():
+        importlib.import_module(module)
+        command = cli.commands[name]
+        assert command.help is not None, name
+        stand_in = click.Command(name, help=short_help)
+        assert stand_in.get_short_help_str(200) == command.get_short_help_str(200), name
+
+
+def test_every_registered_command_is_in_the_table():
+    for module in {module for module, _ in COMMANDS.values()}:
+        importlib.import_module(module)
+    assert set(cli.commands) == set(COMMANDS)
+
+
+def test_help_lists_every_command_and_a_command_loads_when_it_runs():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert f"  {name} " in result.output, name
+    result = CliRunner().invoke(cli, ["ratecards", "--help"])
+    assert result.exit_code == 0 and "--at" in result.output
