@@ -20,6 +20,7 @@ from benchmarks import (
     bench_memory,
     bench_normalize,
     bench_peers,
+    bench_startup,
     bench_store,
 )
 from benchmarks._common import machine_speed, table
@@ -109,6 +110,26 @@ def main() -> None:
                 "<= 1.25x",
             )
         )
+
+    startup = bench_startup.run(runs=5 if args.quick else 10)
+    floor = startup["medians_s"]["python -c pass"]
+    targets = {"--version": 0.150, "--help": 0.150, "providers": 0.300}
+    for name, seconds in startup["medians_s"].items():
+        if name == "python -c pass":
+            continue
+        target = targets[name.split()[-1]]
+        rows.append(
+            (
+                f"7. start-up: {name}",
+                f"{seconds * 1000:.0f} ms; python -c pass {floor * 1000:.0f} ms",
+                f"{(seconds - floor) * 1000:.0f} ms more than an empty interpreter",
+                f"< {target * 1000:.0f} ms",
+            )
+        )
+    breakdown = "; ".join(
+        f"{module} {total:.0f} ms" for module, _, total in startup["breakdown"][:6]
+    )
+    rows.append((f"7. where {startup['slowest']} spends its imports", breakdown, "", ""))
 
     peers = bench_peers.run(runs=runs)
     for peer in peers["rows"]:

@@ -58,3 +58,16 @@ def test_help_lists_every_command_and_a_command_loads_when_it_runs():
         assert f"  {name} " in result.output, name
     result = CliRunner().invoke(cli, ["ratecards", "--help"])
     assert result.exit_code == 0 and "--at" in result.output
+
+
+def test_the_written_version_is_the_distributions():
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from voice_usage import __version__
+
+    project = tomllib.loads(
+        (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    )
+    assert __version__ == project["project"]["version"] == version("voice-usage")
