@@ -182,7 +182,7 @@ def test_compare_json_matches_hand_computed_figures(env: dict[str, str], fake_ke
     assert Decimal(agentphone["billed_minutes"]) == Decimal("11.916667")  # 715 s / 60
     assert (Decimal(agentphone["cost"]), agentphone["currency"]) == (Decimal("1.549167"), "USD")
     assert Decimal(agentphone["converted_cost"]) == Decimal("1.394250")
-    assert agentphone["cost_source"] == "approximate" and agentphone["approximate"] is True
+    assert agentphone["cost_source"] == "approximate" and agentphone["cost_estimate"] is True
 
     total = data["total"]
     assert total["calls"] == 10

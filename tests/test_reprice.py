@@ -81,7 +81,7 @@ def test_a_per_minute_card_rounds_each_call_up_2_plus_1_plus_11():
     # 14 minutes x EUR 0.07
     assert sum(r.cost for r in priced if r.cost) == Decimal("0.98")
     assert all(r.currency == "EUR" and r.cost_source is CostSource.RATE_CARD for r in priced)
-    assert all(not r.approximate for r in priced)
+    assert all(not r.cost_estimate for r in priced)
     assert priced[0].cost_note.startswith("rate card minutely/call@2025-01-01: EUR 0.07/min")
 
 
@@ -119,7 +119,7 @@ def test_a_window_is_priced_on_its_minutes_and_labelled_approximate():
         duration_seconds=Decimal(715),
     )
     [priced] = reprice([window], "minutely", book=BOOK)
-    assert priced.approximate
+    assert priced.cost_estimate
     assert priced.billed_minutes == Decimal("11.916667")  # 715 / 60, no per-call rounding
     assert priced.cost == (Decimal(715) / 60 * Decimal("0.07")).quantize(Decimal("0.000001"))
     assert "approximate" in (priced.cost_note or "")
@@ -135,7 +135,7 @@ def test_a_window_with_only_billed_minutes_is_priced_on_them_approximately():
         billed_minutes=Decimal("12.5"),
     )
     [priced] = reprice([window], "secondly", book=BOOK)
-    assert priced.approximate and priced.cost == Decimal("1.625")  # 12.5 x 0.13
+    assert priced.cost_estimate and priced.cost == Decimal("1.625")  # 12.5 x 0.13
     assert "origin's billed minutes" in (priced.cost_note or "")
 
 
@@ -219,7 +219,7 @@ def test_side_by_side_says_when_windows_made_it_approximate():
         duration_seconds=Decimal(715),
     )
     result = reprice_comparison([window], ["minutely"], book=BOOK)
-    assert result.rows[1].approximate and result.rows[1].cost_source == "approximate"
+    assert result.rows[1].cost_estimate and result.rows[1].cost_source == "approximate"
     assert result.notes[0].startswith("approximate: window records carry no per-call durations")
 
 

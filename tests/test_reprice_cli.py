@@ -73,7 +73,7 @@ def test_reprice_a_jsonl_file_under_two_cards(jsonl: Path) -> None:
     assert rows["ultravox"]["currency"] == "USD"
     # AgentPhone hosted, per second at USD 0.22: 0.308 + 0.11 + 2.203667 (601/60 x 0.22, half-up).
     assert Decimal(rows["agentphone:hosted"]["cost"]) == Decimal("2.621667")
-    assert rows["agentphone:hosted"]["approximate"] is False
+    assert rows["agentphone:hosted"]["cost_estimate"] is False
 
 
 def test_reprice_in_one_currency_names_the_rate(jsonl: Path) -> None:
@@ -120,7 +120,7 @@ def test_windows_are_labelled_approximate(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "approximate: window records carry no per-call durations" in result.stdout
     data = rows_of(run("reprice", "--input", str(path), "--to", "flireo", "--format", "json"))
-    assert data["flireo"]["approximate"] is True
+    assert data["flireo"]["cost_estimate"] is True
     # 715 s / 60 x EUR 0.07, no per-call rounding possible
     assert Decimal(data["flireo"]["cost"]) == (Decimal(715) / 60 * Decimal("0.07")).quantize(
         Decimal("0.000001")

@@ -61,7 +61,7 @@ class Totals:
     uncosted: int = 0
     """Records whose cost is unknown."""
     cost_notes: list[str] = field(default_factory=list)
-    approximate: bool = False
+    cost_estimate: bool = False
     agent_ids: set[str | None] = field(default_factory=set)
     number_ids: set[str | None] = field(default_factory=set)
     first_start: datetime | None = None
@@ -104,7 +104,7 @@ class Totals:
             self.cost_sources.add(record.cost_source)
             if record.cost_note and record.cost_note not in self.cost_notes:
                 self.cost_notes.append(record.cost_note)
-        self.approximate = self.approximate or record.approximate
+        self.cost_estimate = self.cost_estimate or record.cost_estimate
         self.agent_ids.add(record.agent_id)
         self.number_ids.add(record.number_id)
         if self.first_start is None or record.period_start < self.first_start:
@@ -167,7 +167,7 @@ class Totals:
             currency=self.currency if cost is not None else None,
             cost_source=self.cost_source,
             cost_note=self.cost_note,
-            approximate=self.approximate,
+            cost_estimate=self.cost_estimate,
             item=item,
             agent_id=_only(self.agent_ids),
             number_id=_only(self.number_ids),

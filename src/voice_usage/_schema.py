@@ -143,6 +143,9 @@ class UsageRecord(BaseModel):
     """Number of calls in the record (1 for an event); `None` when the vendor does not count calls."""
     failed_calls: NonNegativeInt | None = None
     """Calls that ended in an error, when the vendor reports it; `None` when unknown."""
+    connected_calls: NonNegativeInt | None = None
+    """Calls that connected (Ultravox: joined), out of `calls` (which counts every call
+    attempted); `None` when the vendor does not tell."""
     duration_seconds: NonNegativeDecimal | None = None
     """Measured call duration in seconds (FOCUS ConsumedQuantity); `None` when unknown."""
     billed_minutes: NonNegativeDecimal | None = None
@@ -165,7 +168,7 @@ class UsageRecord(BaseModel):
     cost_covers: tuple[CallPart, ...] | None = None
     """The parts of a voice call `cost` pays for, sorted and without repeats; `None` when `cost`
     is `None` or nobody knows what it covers."""
-    approximate: bool = False
+    cost_estimate: bool = False
     """True when `cost` or `billed_minutes` is an estimate (a window priced without per-call durations)."""
     item: str = "call"
     """The metered item a rate card prices: `call` minutes, or `sip` trunk minutes billed apart."""
@@ -280,6 +283,9 @@ def _inconsistency(values: Mapping[str, Any]) -> str | None:
         return f"an event is one call: calls must be 1, got {calls}"
     if calls is not None and failed is not None and failed > calls:
         return f"failed_calls ({failed}) cannot exceed calls ({calls})"
+    connected = values["connected_calls"]
+    if calls is not None and connected is not None and connected > calls:
+        return f"connected_calls ({connected}) cannot exceed calls ({calls})"
     return None
 
 

@@ -46,6 +46,8 @@ from voice_usage._pricing._ratecard import (
     RateCardError,
     default_rate_book,
     price_record,
+    priced_by,
+    unpriced,
 )
 from voice_usage._schema import (
     CallPart,
@@ -100,4 +102,6 @@ __all__ = [
     "json_body",
     "parse_vendor_error",
     "price_record",
+    "priced_by",
+    "unpriced",
 ]

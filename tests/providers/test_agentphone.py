@@ -17,6 +17,7 @@ import voice_usage
 from voice_usage import (
     AuthenticationError,
     BadRequestError,
+    CallPart,
     ConfigurationError,
     RateLimitError,
     ResponseValidationError,
@@ -168,7 +169,7 @@ def test_daily_voice_minutes_are_priced_approximately(fake_key, sleeps):
         assert record.duration_seconds == minutes * 60
         assert record.cost == by_hand(minutes * 60, figures.calls, "0.13")
         assert record.currency == "USD" and record.cost_source == "rate_card"
-        assert record.approximate and "webhook mode" in record.cost_note
+        assert record.cost_estimate and "webhook mode" in record.cost_note
 
 
 def test_since_beyond_365_days_is_refused_before_any_request(connect, server):
@@ -305,7 +306,10 @@ def test_per_agent_records_for_the_current_month(connect, server, emulator):
             Decimal("0.000001")
         )
         assert record.currency == "USD" and record.cost_source == "rate_card"
-        assert record.approximate
+        assert record.cost_estimate
+        assert record.rate_card == "agentphone/call[webhook]@2025-06-01"
+        assert record.cost_components == {"voice_webhook": record.cost}
+        assert set(record.cost_covers) == set(CallPart)  # telephony included
     # Reminder Bot's calls are a few seconds long: the cent-per-call floor decides its cost.
     bot, bot_figures = records[2], emulator.agent_period(2, "month")
     assert bot.cost == CENT * bot_figures.calls
@@ -313,7 +317,22 @@ def test_per_agent_records_for_the_current_month(connect, server, emulator):
     assert [(q.path, dict(q.query)) for q in server.requests] == [
         ("/v1/usage/by-agent", {"period": ["month"]})
     ]
-    assert result.warnings == []
+    # Nobody said the mode: webhook is priced, and labelled an assumption.
+    assert result.warnings == [
+        "agentphone: priced in webhook mode, an assumption: AgentPhone's API does not say each "
+        "agent's voice mode; set --option mode=hosted|webhook or AGENTPHONE_MODE to say it"
+    ]
+    assert "webhook mode (assumed" in records[0].cost_note
+
+
+def test_an_agent_whose_entry_states_its_mode_is_priced_in_it():
+    from voice_usage_agentphone import _wire
+    from voice_usage_agentphone._provider import _stated_mode
+
+    item = {"agentId": "a", "agentName": "A", "calls": 1, "totalSeconds": 60, "messages": 0}
+    assert _stated_mode(_wire.AgentUsageItem.model_validate(item)) is None
+    stated = _wire.AgentUsageItem.model_validate({**item, "voiceMode": "Hosted"})
+    assert _stated_mode(stated) == "hosted"
 
 
 DOCUMENTED = [  # https://agentphone.ai/docs/api-reference/usage/get-usage-by-agent-v-1-usage-by-agent-get

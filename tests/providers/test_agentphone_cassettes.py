@@ -132,7 +132,7 @@ def test_by_agent_documented_example_under_a_user_rate_card(fake_key, sleeps, tm
     assert [r.billed_minutes for r in records] == [122, 90, 10]
     assert all(r.currency == "USD" and r.cost_source == "rate_card" for r in records)
     assert all(
-        r.approximate and "agentphone/call[webhook]@2024-01-01" in r.cost_note for r in records
+        r.cost_estimate and "agentphone/call[webhook]@2024-01-01" in r.cost_note for r in records
     )
 
 

@@ -39,7 +39,7 @@ def test_usage_calls_documented_example(ultravox):
     assert (record.calls, record.failed_calls) == (123, 123)
     assert record.duration_seconds == Decimal(24600)
     assert record.billed_minutes == Decimal(123)
-    assert record.extras == {"joined_calls": 123}
+    assert record.connected_calls == 123 and record.extras == {}
     # The documented example is dated 2023: no Ultravox rate card reaches back that far.
     assert record.cost is None and "no rate card" in record.cost_note
     assert result.report.reconciled and len(result.report.reconciliations) == 4
@@ -94,9 +94,14 @@ def test_calls_list_two_pages(ultravox):
     assert console.cost == 0 and console.billed_minutes == 0
     assert console.extras["billing_status"] == "BILLING_STATUS_FREE_CONSOLE"
     assert console.duration_seconds == Decimal(300)
-    assert (sip.billed_minutes, sip.cost) == (Decimal("1.1"), Decimal("0.055"))
+    assert sip.billed_minutes == Decimal("1.1")
     assert sip.extras["sip_billed_seconds"] == "66"
-    assert sip.extras["sip_cost"] == "0.005500"  # 1.1 min x USD 0.005
+    # 1.1 call minutes x USD 0.05 and 1.1 SIP minutes x USD 0.005
+    assert sip.cost_components == {
+        "call_minutes": Decimal("0.055"),
+        "sip_minutes": Decimal("0.0055"),
+    }
+    assert sip.cost == Decimal("0.0605")
     assert sip.extras["retentionPolicy"] == "retain"  # undeclared in the wire model: kept
     assert "systemPrompt" not in sip.extras
     assert {r.agent_id for r in (billed, console, sip)} == {"3c90c3cc-0d44-4b50-8888-8dd25736052a"}

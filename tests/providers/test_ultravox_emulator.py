@@ -90,7 +90,7 @@ def test_a_month_of_days_sums_to_the_server_figures(style, fake_key, sleeps):
     assert record_totals(records) == expected_totals(calls)
     assert sum(r.cost for r in records) == expected_totals(calls)["minutes"] * Decimal("0.05")
     assert result.report.reconciled and result.warnings == []
-    assert not any(r.approximate for r in records)
+    assert not any(r.cost_estimate for r in records)
 
 
 @pytest.mark.parametrize(("style", "pattern"), [("protobuf", PROTOBUF), ("django", DJANGO)])

@@ -14,6 +14,7 @@ import voice_usage
 from voice_usage import (
     AuthenticationError,
     BadRequestError,
+    CallPart,
     ConfigurationError,
     CostSource,
     CursorPaging,
@@ -286,13 +287,15 @@ def test_daily_buckets_become_priced_windows_and_reconcile_with_all_time():
     assert first.billed_minutes == Decimal("1.5")
     assert first.cost == Decimal("0.075")  # 1.5 min x USD 0.05
     assert (first.currency, first.cost_source) == ("USD", CostSource.RATE_CARD)
-    assert "ultravox/call@2025-01-01" in first.cost_note
-    assert not first.approximate
-    assert first.extras == {"joined_calls": 4}
+    assert first.rate_card == "ultravox/call@2025-01-01"
+    assert first.cost_components == {"call_minutes": Decimal("0.075")}
+    assert [p.value for p in first.cost_covers] == ["platform", "stt", "llm", "tts"]
+    assert not first.cost_estimate
+    assert first.connected_calls == 4 and first.extras == {}
     assert second.duration_seconds == Decimal("62.4")
     assert second.failed_calls == 1
     assert second.cost == Decimal("0.06")  # 1.2 x 0.05
-    assert second.extras == {"joined_calls": 2, "futureField": "kept"}
+    assert second.connected_calls == 2 and second.extras == {"futureField": "kept"}
     assert result.report.reconciled
     assert {c.figure.split(" ")[0] for c in result.report.reconciliations} == {
         "calls",
@@ -570,15 +573,30 @@ def test_a_billed_call_without_billed_duration_has_unknown_cost():
     assert record.cost is None and "without a billedDuration" in record.cost_note
 
 
-def test_sip_leg_is_kept_with_its_own_rate():
+def test_sip_minutes_are_a_line_item_of_their_own_and_add_no_telephony():
     record, _ = one_call(
         sipDetails={"billedDuration": "90s", "terminationReason": "SIP_TERMINATION_NORMAL"}
     )
-    assert record.cost == Decimal("0.07")  # the call minutes only
+    # 1.4 call minutes x USD 0.05 = 0.07, and 1.5 SIP minutes x USD 0.005 = 0.0075
+    assert record.cost_components == {
+        "call_minutes": Decimal("0.07"),
+        "sip_minutes": Decimal("0.0075"),
+    }
+    assert record.cost == Decimal("0.0775")
+    assert record.rate_card == "ultravox/call@2025-01-01"
+    assert CallPart.TELEPHONY not in record.cost_covers  # the carrier bills the line
     assert record.extras["sip_billed_seconds"] == "90"
-    assert record.extras["sip_cost"] == "0.007500"  # 1.5 min x USD 0.005
+    assert "sip_cost" not in record.extras
     assert record.extras["sip_termination_reason"] == "SIP_TERMINATION_NORMAL"
-    assert "ultravox/sip@2025-11-10" in record.extras["sip_cost_note"]
+
+
+def test_a_free_call_still_pays_its_sip_minutes():
+    record, _ = one_call(
+        billingStatus="BILLING_STATUS_FREE_MINUTES",
+        sipDetails={"billedDuration": "60s", "terminationReason": "SIP_TERMINATION_NORMAL"},
+    )
+    assert record.cost_components == {"call_minutes": Decimal(0), "sip_minutes": Decimal("0.005")}
+    assert record.cost == Decimal("0.005") and record.billed_minutes == 0
 
 
 def test_an_unjoined_call_lasted_zero_seconds_and_error_ends_are_failures():

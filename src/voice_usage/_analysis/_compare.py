@@ -448,11 +448,11 @@ def _provider_rows(provider: Provider, fetched: Fetched, by: GroupBy) -> list[Co
 
 def _notes(rows: Sequence[ComparisonRow]) -> list[str]:
     notes = []
-    approximate = [row.label for row in rows if row.approximate]
-    if approximate:
+    estimates = [row.label for row in rows if row.cost_estimate]
+    if estimates:
         notes.append(
             "approximate: "
-            + ", ".join(approximate)
+            + ", ".join(estimates)
             + " priced from window records without per-call durations, so the rate card's "
             "per-call rounding and minimum charge could not be applied exactly"
         )

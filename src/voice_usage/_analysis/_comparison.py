@@ -72,7 +72,7 @@ class ComparisonRow:
     currency: str | None = None
     cost_source: str | None = None
     """`reported`, `rate_card`, or `approximate` (a rate card applied without per-call durations)."""
-    approximate: bool = False
+    cost_estimate: bool = False
     converted_cost: Decimal | None = None
     """Cost in `converted_currency`, through the exchange rates the comparison names."""
     converted_currency: str | None = None
@@ -113,7 +113,7 @@ class ComparisonRow:
             "cost": str_or_none(self.cost),
             "currency": self.currency,
             "cost_source": self.cost_source,
-            "approximate": self.approximate,
+            "cost_estimate": self.cost_estimate,
             "converted_cost": str_or_none(self.converted_cost),
             "converted_currency": self.converted_currency,
             "cost_per_minute": str_or_none(self.cost_per_minute),

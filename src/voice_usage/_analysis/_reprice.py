@@ -98,13 +98,13 @@ def reprice_comparison(
             build_row(target.label, group, basis=f"{target.label} rate card", notes=row_notes)
         )
     rows = convert_rows(rows, to_currency, rates)
-    approximate = [row.label for row in rows if row.approximate and row.basis != "as run"]
-    if approximate:
+    estimates = [row.label for row in rows if row.cost_estimate and row.basis != "as run"]
+    if estimates:
         notes.insert(
             0,
             "approximate: window records carry no per-call durations, so the target cards' "
             "per-call rounding and minimum charge could not be applied exactly ("
-            + ", ".join(approximate)
+            + ", ".join(estimates)
             + ")",
         )
     start = since or first

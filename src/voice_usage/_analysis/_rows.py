@@ -159,7 +159,7 @@ def build_row(
         costs = dict(priced.costs)
         if len(costs) == 1:
             currency, cost = next(iter(costs.items()))
-        if priced.approximate:
+        if priced.cost_estimate:
             source = "approximate"
         elif len(priced.cost_sources) == 1:
             source = next(iter(priced.cost_sources)).value
@@ -193,7 +193,7 @@ def build_row(
         cost=cost,
         currency=currency,
         cost_source=source,
-        approximate=priced.approximate,
+        cost_estimate=priced.cost_estimate,
         billed_from="billing" if from_billing else "usage",
         costs=costs,
         rate_cards=_rate_cards(priced.cost_notes),
@@ -282,6 +282,6 @@ def total_row(rows: Sequence[ComparisonRow], currency: str | None) -> Comparison
         cost_per_minute=_q(cost / billed) if cost is not None and billed else None,
         cost_per_call=_q(cost / calls) if cost is not None and calls else None,
         unit_currency=unit_currency if cost is not None else None,
-        approximate=any(row.approximate for row in rows),
-        cost_source="approximate" if any(row.approximate for row in rows) else None,
+        cost_estimate=any(row.cost_estimate for row in rows),
+        cost_source="approximate" if any(row.cost_estimate for row in rows) else None,
     )

@@ -72,7 +72,7 @@ FOCUS_COLUMNS: tuple[str, ...] = (
     "x_FailedCalls",
     "x_CostSource",
     "x_CostNote",
-    "x_Approximate",
+    "x_CostEstimate",
     "x_AgentId",
     "x_NumberId",
     "x_CallId",
@@ -184,7 +184,7 @@ def to_focus(
         "x_FailedCalls": record.failed_calls,
         "x_CostSource": record.cost_source.value if record.cost_source else None,
         "x_CostNote": record.cost_note,
-        "x_Approximate": record.approximate,
+        "x_CostEstimate": record.cost_estimate,
         "x_AgentId": record.agent_id,
         "x_NumberId": record.number_id,
         "x_CallId": record.call_id,
@@ -297,13 +297,13 @@ def write_parquet(
     if focus:
         columns = list(FOCUS_COLUMNS)
         types = {c: decimal for c in _FOCUS_DECIMALS} | {c: timestamp for c in _FOCUS_TIMES}
-        types |= {"x_Calls": pa.int64(), "x_FailedCalls": pa.int64(), "x_Approximate": pa.bool_()}
+        types |= {"x_Calls": pa.int64(), "x_FailedCalls": pa.int64(), "x_CostEstimate": pa.bool_()}
         decimals = set(_FOCUS_DECIMALS)
         rows: Iterable[dict[str, Any]] = focus_rows(records, provider_names=provider_names)
     else:
         columns = list(CSV_COLUMNS)
         types = {c: decimal for c in _RECORD_DECIMALS} | {c: timestamp for c in _RECORD_TIMES}
-        types |= {"calls": pa.int64(), "failed_calls": pa.int64(), "approximate": pa.bool_()}
+        types |= {"calls": pa.int64(), "failed_calls": pa.int64(), "cost_estimate": pa.bool_()}
         decimals = set(_RECORD_DECIMALS)
         rows = (_record_row(r) for r in records)
     schema = pa.schema([(c, types.get(c, pa.string())) for c in columns])

@@ -48,6 +48,8 @@ __all__ = [
     "describe_rate",
     "load_rate_book",
     "price_record",
+    "priced_by",
+    "unpriced",
 ]
 
 COST_QUANTUM = Decimal("0.000001")
@@ -508,11 +510,11 @@ def price_record(
         cost = rate.charge_minutes(record.billed_minutes)
         if record.grain is Grain.EVENT and record.billed_minutes > 0:
             cost = max(cost, rate.minimum_charge)
-        return _priced(record, cost, rate, note, billed_minutes=record.billed_minutes)
+        return priced_by(record, cost, rate, note=note, billed_minutes=record.billed_minutes)
     if record.grain is Grain.EVENT and record.duration_seconds is not None:
         billed = rate.billed_minutes(record.duration_seconds)
         cost = rate.charge_call(record.duration_seconds)
-        return _priced(record, cost, rate, note, billed_minutes=billed)
+        return priced_by(record, cost, rate, note=note, billed_minutes=billed)
     if record.duration_seconds is not None:
         minutes = (record.duration_seconds / 60).quantize(MINUTES_QUANTUM, ROUND_HALF_UP)
         cost = record.duration_seconds * rate.price_per_minute / 60
@@ -520,42 +522,58 @@ def price_record(
             cost = max(cost, rate.minimum_charge * record.calls)
         cost = cost.quantize(COST_QUANTUM, ROUND_HALF_UP)
         note += "; approximate: no per-call durations, so per-call rounding is not applied"
-        return _priced(record, cost, rate, note, billed_minutes=minutes, approximate=True)
-    return record.model_copy(
-        update={
-            "cost": None,
-            "currency": None,
-            "cost_source": None,
-            "cost_components": None,
-            "cost_covers": None,
-            "cost_note": f"cannot price under {rate.label}: the record has no duration or billed minutes",
-        }
+        return priced_by(record, cost, rate, note=note, billed_minutes=minutes, cost_estimate=True)
+    return unpriced(
+        record, f"cannot price under {rate.label}: the record has no duration or billed minutes"
     )
 
 
-def _priced(
+def priced_by(
     record: UsageRecord,
     cost: Decimal,
     rate: Rate,
-    note: str,
     *,
-    billed_minutes: Decimal | None,
-    approximate: bool = False,
+    note: str | None = None,
+    billed_minutes: Decimal | None = None,
+    cost_estimate: bool = False,
 ) -> UsageRecord:
+    """``record`` with ``cost`` computed from ``rate``: the one way a rate-card cost is set.
+
+    The record names the card (`rate_card`), its one line item (`cost_components`, named as the
+    card names it), what the price covers (`cost_covers`) and whether it is an estimate; the
+    note is prose for people. ``billed_minutes`` replaces the record's when given.
+    """
     # model_validate, not model_copy: the priced record is validated like any other.
     data = record.model_dump()
     data.update(
         cost=cost,
         currency=rate.currency,
         cost_source=CostSource.RATE_CARD,
-        cost_note=note,
-        billed_minutes=billed_minutes,
-        approximate=approximate,
-        # A vendor's own split (Vapi's items) and what it covered describe the old cost.
-        cost_components=None,
-        cost_covers=None,
+        cost_note=note or f"rate card {rate.label}: {rate.currency} {rate.price_per_minute}/min",
+        rate_card=rate.label,
+        cost_components={rate.line_item: cost},
+        cost_covers=rate.covers,
+        cost_estimate=cost_estimate,
     )
+    if billed_minutes is not None:
+        data["billed_minutes"] = billed_minutes
     return UsageRecord.model_validate(data)
+
+
+def unpriced(record: UsageRecord, reason: str) -> UsageRecord:
+    """``record`` with its cost unknown, for ``reason`` (prose for people)."""
+    return record.model_copy(
+        update={
+            "cost": None,
+            "currency": None,
+            "cost_source": None,
+            "cost_note": reason,
+            "rate_card": None,
+            "cost_components": None,
+            "cost_covers": None,
+            "cost_estimate": False,
+        }
+    )
 
 
 def describe_fixed(line: FixedCharge) -> dict[str, Any]:

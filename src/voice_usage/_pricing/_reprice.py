@@ -24,8 +24,10 @@ from voice_usage._pricing._ratecard import (
     RateCardError,
     default_rate_book,
     price_record,
+    priced_by,
+    unpriced,
 )
-from voice_usage._schema import CostSource, UsageRecord
+from voice_usage._schema import UsageRecord
 
 __all__ = ["CardLookup", "RepriceTarget", "reprice", "reprice_record"]
 
@@ -108,18 +110,16 @@ def reprice_record(record: UsageRecord, rate: Rate) -> UsageRecord:
     cost = record.billed_minutes * rate.price_per_minute
     if record.calls:
         cost = max(cost, rate.minimum_charge * record.calls)
-    data = record.model_dump()
-    data.update(
-        cost=cost.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP),
-        currency=rate.currency,
-        cost_source=CostSource.RATE_CARD,
-        cost_note=(
+    return priced_by(
+        record,
+        cost.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP),
+        rate,
+        note=(
             f"rate card {rate.label}: {rate.currency} {rate.price_per_minute}/min; approximate: "
             f"priced on {record.provider}'s billed minutes, no durations to round per call"
         ),
-        approximate=True,
+        cost_estimate=True,
     )
-    return UsageRecord.model_validate(data)
 
 
 def reprice(
@@ -148,18 +148,6 @@ def reprice(
     for record in records:
         rate = cards.find(record.item, record.period_start)
         if isinstance(rate, RateCardError):
-            yield _unpriced(record, f"cannot price under {parsed.label}: {rate}")
+            yield unpriced(record, f"cannot price under {parsed.label}: {rate}")
         else:
             yield reprice_record(record, rate)
-
-
-def _unpriced(record: UsageRecord, reason: str) -> UsageRecord:
-    return record.model_copy(
-        update={
-            "cost": None,
-            "currency": None,
-            "cost_source": None,
-            "cost_note": reason,
-            "approximate": False,
-        }
-    )

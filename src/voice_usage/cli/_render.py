@@ -91,7 +91,7 @@ def _records_table(records: Iterable[UsageRecord]) -> int:
         period = record.period_start.strftime("%Y-%m-%d %H:%M")
         cost = "-" if record.cost is None else f"{format_decimal(record.cost, 4)} {record.currency}"
         source = record.cost_source.value if record.cost_source else "-"
-        if record.approximate:
+        if record.cost_estimate:
             source += " (approx.)"
         table.add_row(
             record.provider,
@@ -234,7 +234,7 @@ def _comparison_table(comparison: Comparison, *, title: str) -> None:
         cells += [
             _money(row.cost_per_minute, row.unit_currency),
             _money(row.cost_per_call, row.unit_currency),
-            _source(row) + (" ~" if row.approximate and row.cost_source != "approximate" else ""),
+            _source(row) + (" ~" if row.cost_estimate and row.cost_source != "approximate" else ""),
         ]
         if row is comparison.total:
             table.add_section()

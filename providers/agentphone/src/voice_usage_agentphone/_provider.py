@@ -42,6 +42,7 @@ from voice_usage.provider import (
     default_rate_book,
     parse_vendor_error,
     price_record,
+    unpriced,
 )
 from voice_usage_agentphone import _wire
 
@@ -62,6 +63,11 @@ MODE_ENV = "AGENTPHONE_MODE"
 """Environment variable choosing the voice mode priced by the rate card."""
 MODES = ("webhook", "hosted")
 """Voice modes with a price of their own: webhook USD 0.13/min, hosted USD 0.22/min."""
+DEFAULT_MODE = "webhook"
+"""The mode priced when neither the user nor the API says one: an assumption, labelled so."""
+_MODE_FIELDS = ("voiceMode", "mode")
+"""Fields an agent's usage entry may carry its mode in; none is documented, so both are read
+when present and nothing is assumed of their absence."""
 VIEWS = ("time", "by-agent", "by-number")
 PERIODS = ("week", "month", "year")
 OPTIONS = ("view", "period", "tz", "mode")
@@ -151,6 +157,23 @@ def _parse_usage(content: bytes) -> Page[_wire.UsageSnapshot]:
     return Page([_wire.USAGE.validate_json(content)])
 
 
+def _stated_mode(item: Any) -> str | None:
+    """The voice mode an agent's usage entry states, when it states a known one."""
+    extra = item.model_extra or {}
+    for name in _MODE_FIELDS:
+        value = extra.get(name)
+        if isinstance(value, str) and value.lower() in MODES:
+            return value.lower()
+    return None
+
+
+def _assumed_mode_warning(name: str, mode: str) -> str:
+    return (
+        f"{name}: priced in {mode} mode, an assumption: AgentPhone's API does not say each "
+        f"agent's voice mode; set --option mode=hosted|webhook or {MODE_ENV} to say it"
+    )
+
+
 def _extras(model: Any, **known: Any) -> dict[str, Any]:
     """Vendor fields without a core home, plus any unknown fields, verbatim."""
     extras = {key: value for key, value in known.items() if value is not None}
@@ -168,6 +191,8 @@ class _Settings:
     tz: str | None
     rates: RateBook
     """The rate cards records are priced with."""
+    mode_assumed: bool = False
+    """Whether `mode` is the default, not said by the user nor by the API: an assumption."""
 
 
 class AgentPhoneProvider(Provider):
@@ -234,7 +259,9 @@ class AgentPhoneProvider(Provider):
         mode_source = "option mode"
         mode = options.get("mode")
         if mode is None:
-            mode, mode_source = os.environ.get(MODE_ENV) or "webhook", MODE_ENV
+            mode, mode_source = os.environ.get(MODE_ENV) or "", MODE_ENV
+        assumed = not mode
+        mode = mode or DEFAULT_MODE
         if mode not in MODES:
             raise ConfigurationError(
                 f"{self.name}: {mode_source} must be webhook or hosted "
@@ -251,7 +278,9 @@ class AgentPhoneProvider(Provider):
             )
         tz = options.get("tz") or None
         book = rates if rates is not None else default_rate_book()
-        return _Settings(view=view, mode=mode, period=period, tz=tz, rates=book)
+        return _Settings(
+            view=view, mode=mode, period=period, tz=tz, rates=book, mode_assumed=assumed
+        )
 
     # --- the plan -----------------------------------------------------------------------------
 
@@ -404,6 +433,7 @@ class AgentPhoneProvider(Provider):
             for warning in warnings:
                 report.warn(warning)
             seen: set[date] = set()
+            priced = 0
             for page in pages:
                 self._check_echo(report, parameter, getattr(page.meta, parameter), asked)
                 for point in page.items:
@@ -415,7 +445,11 @@ class AgentPhoneProvider(Provider):
                         report.warn(f"{self.name}: {what} repeats {label(start)}; kept the first")
                         continue
                     seen.add(key)
-                    yield self._series_record(point, start, stop, settings, what)
+                    record = self._series_record(point, start, stop, settings, what)
+                    priced += record.cost is not None
+                    yield record
+            if priced and settings.mode_assumed:
+                report.warn(_assumed_mode_warning(self.name, settings.mode))
             if finally_check is not None:
                 finally_check(report, seen)
 
@@ -439,6 +473,7 @@ class AgentPhoneProvider(Provider):
         def to_records(
             pages: Iterator[Page[_wire.AgentUsageItem]], report: FetchReport
         ) -> Iterator[UsageRecord]:
+            assumed_agents = 0
             for page in pages:
                 body: _wire.AgentUsageResponse = page.meta
                 start, end = body.periodStart, _wire.exclusive_end(body.periodEnd)
@@ -476,7 +511,15 @@ class AgentPhoneProvider(Provider):
                             tz=settings.tz,
                         ),
                     )
-                    yield self._price(record, settings)
+                    # The API documents no mode per agent; when an agent's entry carries one, it
+                    # is that agent's, and no assumption is needed.
+                    said = _stated_mode(item)
+                    assumed = said is None and settings.mode_assumed
+                    priced = self._price(record, settings, said or settings.mode, assumed=assumed)
+                    assumed_agents += assumed and priced.cost is not None
+                    yield priced
+            if assumed_agents:
+                report.warn(_assumed_mode_warning(self.name, settings.mode))
 
         return FetchPlan(
             walks=[Walk("/v1/usage/by-agent", _parse_by_agent, params=params)],
@@ -548,22 +591,28 @@ class AgentPhoneProvider(Provider):
             cost_note=_NO_DURATION.format(what=what) if minutes is None else None,
             extras=_extras(point, messages=point.messages, webhooks=point.webhooks),
         )
-        return record if minutes is None else self._price(record, settings)
+        if minutes is None:
+            return record
+        return self._price(record, settings, settings.mode, assumed=settings.mode_assumed)
 
-    def _price(self, record: UsageRecord, settings: _Settings) -> UsageRecord:
+    def _price(
+        self, record: UsageRecord, settings: _Settings, mode: str, *, assumed: bool
+    ) -> UsageRecord:
         """Price a window that has a duration under the mode's rate card, approximately."""
-        mode = settings.mode
         try:
             rate = settings.rates.find(self.name, record.period_start, item="call", variant=mode)
         except RateCardError as exc:
-            return record.model_copy(
-                update={
-                    "cost_note": f"AgentPhone reports no cost, and no rate card can price it: {exc}",
-                }
+            return unpriced(
+                record, f"AgentPhone reports no cost, and no rate card can price it: {exc}"
             )
         priced = price_record(record, rate)
-        note = priced.cost_note or ""
-        note += f"; {mode} mode"
+        if priced.cost is None:
+            return priced
+        note = (
+            f"rate card {rate.label}: {rate.currency} {rate.price_per_minute}/min, {mode} mode"
+            + (" (assumed: the API does not say the mode)" if assumed else "")
+            + "; approximate: no per-call durations, so per-call rounding is not applied"
+        )
         if rate.minimum_charge and record.calls and record.duration_seconds is not None:
             floor = rate.minimum_charge * record.calls
             plain = record.duration_seconds / 60 * rate.price_per_minute

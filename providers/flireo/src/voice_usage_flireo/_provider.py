@@ -24,6 +24,7 @@ from typing import Any
 
 from voice_usage.provider import (
     BearerAuth,
+    CallPart,
     Capabilities,
     CostSource,
     FetchPlan,
@@ -56,6 +57,9 @@ __all__ = ["FlireoProvider"]
 
 CURRENCY = "EUR"
 """Flireo bills in euros (billing guide)."""
+PLATFORM_ONLY = (CallPart.PLATFORM,)
+"""What Flireo's per-minute fee pays for: the orchestration platform, not the models (billed at
+cost on top, or by the user's own vendors with BYOK) nor the phone line."""
 
 MAX_PAGE_SIZE = 1000
 """The documented maximum of `limit` on `GET /usage`."""
@@ -226,9 +230,11 @@ class _Normalizer:
                     billed = fields.pop("minutes_used", None)
                     cost = fields.pop("cost", None)
                     rate, note = by_day.get(start.date()) or pricer.rate(start)
+                    card = rate
                     if cost is not None:
                         source = reported
                         note = None
+                        card = None
                         if billed is None and duration is not None:
                             billed = (
                                 priced.get((id(rate), duration)) or pricer.price(rate, duration)
@@ -270,6 +276,14 @@ class _Normalizer:
                     if not since <= start < until:
                         outside += 1
                         continue
+                    if cost is None:
+                        covers = components = None
+                    elif card is not None:
+                        covers, components = card.covers, {card.line_item: cost}
+                    else:
+                        # A reported cost is the orchestration fee as well: the platform only.
+                        covers = rate.covers if rate is not None else PLATFORM_ONLY
+                        components = None
                     yield event(
                         period_start=start,
                         period_end=start + span,
@@ -279,6 +293,9 @@ class _Normalizer:
                         currency=CURRENCY if cost is not None else None,
                         cost_source=source,
                         cost_note=note,
+                        rate_card=card.label if card is not None and cost is not None else None,
+                        cost_components=components,
+                        cost_covers=covers,
                         call_id=call_id,
                         number_id=number_id,
                         extras=fields,

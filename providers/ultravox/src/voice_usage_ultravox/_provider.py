@@ -24,7 +24,6 @@ from voice_usage.provider import (
     ApiKeyHeaderAuth,
     Capabilities,
     ConfigurationError,
-    CostSource,
     CursorPaging,
     FetchPlan,
     FetchReport,
@@ -42,9 +41,12 @@ from voice_usage.provider import (
     UsageRecord,
     VendorError,
     Walk,
+    covers,
     default_rate_book,
     parse_vendor_error,
     price_record,
+    priced_by,
+    unpriced,
 )
 from voice_usage_ultravox._duration import DurationFormatError, format_duration, parse_duration
 from voice_usage_ultravox._wire import (
@@ -265,7 +267,7 @@ class _Pricer:
         """``record`` priced on its vendor-rated `billed_minutes` (exact), or left without cost."""
         rate = self.rate(record.item, record.period_start)
         if isinstance(rate, str):
-            return record.model_copy(update={"cost_note": rate})
+            return unpriced(record, rate)
         return price_record(record, rate, vendor_rated=True)
 
 
@@ -569,7 +571,8 @@ def _usage_records(
                         duration_seconds=bucket.duration,
                         billed_minutes=bucket.billed_minutes,
                         agent_id=agent_id,
-                        extras={"joined_calls": bucket.joined_count, **_json_extras(bucket)},
+                        connected_calls=bucket.joined_count,
+                        extras=_json_extras(bucket),
                     )
                 )
             if outside:
@@ -651,18 +654,13 @@ def _call_record(call: Call, pricer: _Pricer) -> UsageRecord:
         extras["billed_side_output_tokens"] = call.billed_side_output_tokens
     if call.metadata:
         extras["metadata"] = dict(call.metadata)
+    sip: _Sip | None = None
     if call.sip_details is not None:
         extras["sip_termination_reason"] = call.sip_details.termination_reason
         sip_seconds = call.sip_details.billed_duration
         if sip_seconds is not None:
             extras["sip_billed_seconds"] = str(sip_seconds)
-            sip_rate = pricer.rate("sip", created)
-            if isinstance(sip_rate, Rate):
-                extras["sip_cost"] = str(sip_rate.charge_minutes(sip_seconds / 60))
-                extras["sip_cost_note"] = (
-                    f"rate card {sip_rate.label}: {sip_rate.currency} "
-                    f"{sip_rate.price_per_minute}/min"
-                )
+            sip = _Sip(sip_seconds / 60, pricer.rate("sip", created))
     extras.update(
         (key, value)
         for key, value in (call.model_extra or {}).items()
@@ -676,12 +674,21 @@ def _call_record(call: Call, pricer: _Pricer) -> UsageRecord:
         period_start=created,
         period_end=end,
         calls=1,
+        connected_calls=1 if call.joined is not None else 0,
         failed_calls=failed,
         duration_seconds=duration,
         agent_id=_agent_of(call),
         extras=extras,
     )
-    return _price_call(record, call, pricer)
+    return _price_call(record, call, pricer, sip)
+
+
+@dataclass(frozen=True)
+class _Sip:
+    """A call's SIP minutes, billed apart from its call minutes, and the card that prices them."""
+
+    minutes: Decimal
+    rate: Rate | str
 
 
 def _agent_of(call: Call) -> str | None:
@@ -690,18 +697,20 @@ def _agent_of(call: Call) -> str | None:
     return call.agent.agent_id if call.agent is not None else None
 
 
-def _price_call(record: UsageRecord, call: Call, pricer: _Pricer) -> UsageRecord:
-    """A call's cost from its billing status and billed duration.
+def _price_call(record: UsageRecord, call: Call, pricer: _Pricer, sip: _Sip | None) -> UsageRecord:
+    """A call's cost from its billing status and billed duration, plus its SIP minutes.
 
     Billed calls are priced on `billedDuration` (already rounded by Ultravox), free and refunded
-    calls are a known zero, pending calls are marked and left unpriced until billed.
+    calls are a known zero, pending calls are marked and left unpriced until billed. SIP
+    minutes are a line item of their own (`sip_minutes`), even on a free call, which "may still
+    have a non-zero sip bill".
     """
     status = call.billing_status
     billed = call.billed_duration
     if status in FREE_BILLING_STATUSES or status == REFUNDED:
         rate = pricer.rate("call", record.period_start)
         if isinstance(rate, str):
-            return record.model_copy(update={"cost_note": rate})
+            return unpriced(record, rate)
         why = "refunded" if status == REFUNDED else "free"
         return _with_cost(
             record,
@@ -709,14 +718,15 @@ def _price_call(record: UsageRecord, call: Call, pricer: _Pricer) -> UsageRecord
             rate,
             billed_minutes=Decimal(0),
             note=f"{why} ({status}): no call charge; rate card {rate.label}",
+            sip=sip,
         )
     if status == BILLED and billed is not None:
-        return _priced_minutes(record, billed / 60, pricer)
+        return _priced_minutes(record, billed / 60, pricer, sip)
     if status == PENDING:
         marked = {**record.extras, "billing_pending": True}
         if billed is not None:
             # Calls created before 2025-05-28 may keep the pending status although billed.
-            priced = _priced_minutes(record, billed / 60, pricer)
+            priced = _priced_minutes(record, billed / 60, pricer, sip)
             return priced.model_copy(
                 update={
                     "extras": marked,
@@ -742,10 +752,12 @@ def _price_call(record: UsageRecord, call: Call, pricer: _Pricer) -> UsageRecord
     )
 
 
-def _priced_minutes(record: UsageRecord, minutes: Decimal, pricer: _Pricer) -> UsageRecord:
+def _priced_minutes(
+    record: UsageRecord, minutes: Decimal, pricer: _Pricer, sip: _Sip | None
+) -> UsageRecord:
     rate = pricer.rate(record.item, record.period_start)
     if isinstance(rate, str):
-        return record.model_copy(update={"billed_minutes": minutes, "cost_note": rate})
+        return unpriced(record, rate).model_copy(update={"billed_minutes": minutes})
     return _with_cost(
         record,
         rate.charge_minutes(minutes),
@@ -753,19 +765,33 @@ def _priced_minutes(record: UsageRecord, minutes: Decimal, pricer: _Pricer) -> U
         billed_minutes=minutes,
         note=f"rate card {rate.label}: {rate.currency} {rate.price_per_minute}/min "
         "on the billed duration",
+        sip=sip,
     )
 
 
 def _with_cost(
-    record: UsageRecord, cost: Decimal, rate: Rate, *, billed_minutes: Decimal, note: str
+    record: UsageRecord,
+    cost: Decimal,
+    rate: Rate,
+    *,
+    billed_minutes: Decimal,
+    note: str,
+    sip: _Sip | None,
 ) -> UsageRecord:
-    data = record.model_dump()
+    priced = priced_by(record, cost, rate, note=note, billed_minutes=billed_minutes)
+    if sip is None:
+        return priced
+    if isinstance(sip.rate, str) or sip.rate.currency != rate.currency:
+        # The SIP minutes cannot be priced: the call's cost is then not known in full.
+        why = sip.rate if isinstance(sip.rate, str) else "the SIP card is in another currency"
+        return unpriced(priced, f"{note}; SIP minutes {sip.minutes} not priced: {why}")
+    sip_cost = sip.rate.charge_minutes(sip.minutes)
+    data = priced.model_dump()
     data.update(
-        cost=cost,
-        currency=rate.currency,
-        cost_source=CostSource.RATE_CARD,
-        cost_note=note,
-        billed_minutes=billed_minutes,
+        cost=cost + sip_cost,
+        cost_components={rate.line_item: cost, sip.rate.line_item: sip_cost},
+        cost_covers=covers([*rate.covers, *sip.rate.covers]),
+        cost_note=f"{note}; SIP minutes {sip.minutes} at {sip.rate.label}: {sip_cost}",
     )
     return UsageRecord.model_validate(data)
 
