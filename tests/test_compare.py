@@ -267,7 +267,7 @@ def test_billing_endpoint_figures_win_and_a_difference_is_a_warning():
             cost=Decimal("0.125"),
             currency="USD",
             cost_source=CostSource.RATE_CARD,
-            cost_note="rate card ledger/call@2025-01-01: USD 0.05/min",
+            rate_card="ledger/call@2025-01-01",
         ),
         UsageRecord(
             provider="ledger",
@@ -279,7 +279,7 @@ def test_billing_endpoint_figures_win_and_a_difference_is_a_warning():
             currency="USD",
             cost_source=CostSource.RATE_CARD,
             item="sip",
-            cost_note="rate card ledger/sip@2025-01-01: USD 0.005/min",
+            rate_card="ledger/sip@2025-01-01",
         ),
     ]
     ledger = RecordsProvider(

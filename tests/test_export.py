@@ -28,7 +28,7 @@ from voice_usage import (
     write_focus_csv,
     write_parquet,
 )
-from voice_usage._outputs._export import FOCUS_COLUMNS
+from voice_usage._outputs._export import FOCUS_COLUMNS, focus_warning
 from voice_usage.cli import cli
 from voice_usage.emulator import EmulatorServer
 from voice_usage_flireo.emulator import FlireoEmulator
@@ -44,10 +44,13 @@ CALL = UsageRecord(
     failed_calls=0,
     duration_seconds=Decimal(601),
     billed_minutes=Decimal(601) / 60,
-    cost=Decimal("1.302167"),
+    cost=Decimal("0.701167"),  # 601/60 min x EUR 0.07, to a millionth
     currency="EUR",
     cost_source=CostSource.RATE_CARD,
     cost_note="rate card flireo/call@2025-12-01: EUR 0.07/min",
+    rate_card="flireo/call@2025-12-01",
+    cost_components={"orchestration": Decimal("0.701167")},
+    cost_covers=("platform",),
     call_id="call-1",
     number_id="num-1",
     extras={"call_type": "phone"},
@@ -67,8 +70,11 @@ NAMES = {"flireo": "Flireo", "agentphone": "AgentPhone"}
 def test_focus_row_maps_the_record_to_focus_columns():
     row = to_focus(CALL, provider_names=NAMES)
     assert list(row) == list(FOCUS_COLUMNS)
-    assert row["BilledCost"] == Decimal("1.302167") and row["BillingCurrency"] == "EUR"
-    assert row["EffectiveCost"] == row["ListCost"] == row["ContractedCost"] == row["BilledCost"]
+    assert row["BilledCost"] == Decimal("0.701167") and row["BillingCurrency"] == "EUR"
+    assert row["EffectiveCost"] == row["BilledCost"]
+    # The card's price per minute times the pricing quantity: 0.07 x 601/60 = 0.7011666...
+    assert row["ListUnitPrice"] == row["ContractedUnitPrice"] == Decimal("0.07")
+    assert row["ListCost"] == row["ContractedCost"] == Decimal("0.701167")
     assert row["ChargePeriodStart"] == START
     assert row["ChargePeriodEnd"] == START + timedelta(seconds=601)
     assert row["BillingPeriodStart"] == datetime(2026, 10, 1, tzinfo=UTC)
@@ -77,20 +83,31 @@ def test_focus_row_maps_the_record_to_focus_columns():
     assert (row["PricingQuantity"], row["PricingUnit"]) == (Decimal(601) / 60, "Minutes")
     assert row["ChargeCategory"] == "Usage" and row["ChargeFrequency"] == "Usage-Based"
     assert row["ProviderName"] == row["PublisherName"] == row["InvoiceIssuerName"] == "Flireo"
+    assert row["ServiceProviderName"] == row["HostProviderName"] == "Flireo"
     assert (row["ResourceId"], row["ResourceType"]) == ("call-1", "Call")
-    assert row["SkuPriceId"] == "flireo/call@2025-12-01"
+    # The SKU price stays the same when the price changes: no date in it.
+    assert (row["SkuId"], row["SkuPriceId"]) == ("flireo/call", "flireo/call")
+    assert row["ServiceSubcategory"] == "Bots" and row["PricingCategory"] == "Standard"
+    assert row["BillingAccountId"] == "flireo:default"
     assert row["x_CostSource"] == "rate_card" and row["x_Provider"] == "flireo"
+    assert row["x_RateCard"] == "flireo/call@2025-12-01"
+    assert row["x_CostComponents"] == '{"orchestration": "0.701167"}'
+    assert row["x_CostCovers"] == "platform" and row["x_Inferred"] == "increment_seconds"
     # FOCUS asks custom columns to come after its own, prefixed x_
     customs = [c for c in FOCUS_COLUMNS if c.startswith("x_")]
     assert list(FOCUS_COLUMNS)[-len(customs) :] == customs
 
 
-def test_focus_row_of_an_uncosted_window():
-    row = to_focus(WINDOW, provider_names=NAMES)
-    assert row["BilledCost"] is None and row["BillingCurrency"] is None
-    assert row["x_CostNote"] == "AgentPhone reports no cost"
-    assert (row["ResourceId"], row["ResourceType"]) == ("agent-7", "Agent")
-    assert row["ConsumedUnit"] is None and row["PricingUnit"] is None
+def test_a_record_of_unknown_cost_is_left_out_of_focus_and_counted():
+    with pytest.raises(ValueError, match="cost unknown"):
+        to_focus(WINDOW, provider_names=NAMES)
+    left_out: dict[str, int] = {}
+    assert list(focus_rows([WINDOW], provider_names=NAMES, left_out=left_out)) == []
+    assert left_out == {"cost unknown": 1}
+    assert focus_warning(left_out) == (
+        "1 record left out of the FOCUS export (1 with cost unknown): FOCUS has no null cost "
+        "or quantity on a usage row"
+    )
 
 
 def test_focus_provider_names_default_to_the_installed_titles():
@@ -102,27 +119,28 @@ def test_focus_provider_names_default_to_the_installed_titles():
 
 def test_focus_csv_has_the_header_and_iso_times():
     out = io.StringIO()
-    assert write_focus_csv([CALL, WINDOW], out, provider_names=NAMES) == 2
+    left_out: dict[str, int] = {}
+    assert write_focus_csv([CALL, WINDOW], out, provider_names=NAMES, left_out=left_out) == 1
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert list(rows[0]) == list(FOCUS_COLUMNS)
-    assert rows[0]["BilledCost"] == "1.302167"
+    assert rows[0]["BilledCost"] == "0.701167"
     assert rows[0]["ChargePeriodStart"] == "2026-10-14T09:30:00Z"
-    assert rows[0]["x_Approximate"] == "false"
-    assert rows[1]["BilledCost"] == ""
+    assert rows[0]["x_CostEstimate"] == "false"
+    assert len(rows) == 1 and left_out == {"cost unknown": 1}
 
 
 def test_to_pandas_keeps_decimals_and_utc_times():
     frame = to_pandas([CALL, WINDOW])
     assert list(frame.columns) == list(voice_usage._outputs._serialize.CSV_COLUMNS)
     assert len(frame) == 2
-    assert frame.loc[0, "cost"] == Decimal("1.302167")
+    assert frame.loc[0, "cost"] == Decimal("0.701167")
     assert isinstance(frame.loc[0, "cost"], Decimal)
     assert str(frame["period_start"].dt.tz) == "UTC"
     assert frame.loc[0, "period_start"] == pd.Timestamp("2026-10-14T09:30:00Z")
     assert frame.loc[0, "extras"] == json.dumps({"call_type": "phone"})
     assert frame.loc[1, "cost"] is None or pd.isna(frame.loc[1, "cost"])
     focus = to_pandas([CALL], focus=True, provider_names=NAMES)
-    assert focus.loc[0, "BilledCost"] == Decimal("1.302167")
+    assert focus.loc[0, "BilledCost"] == Decimal("0.701167")
     assert str(focus["ChargePeriodStart"].dt.tz) == "UTC"
 
 
@@ -134,7 +152,7 @@ def test_parquet_round_trip_with_decimal_columns(tmp_path: Path):
     assert table.schema.field("period_start").type == pa.timestamp("us", tz="UTC")
     assert table.schema.field("calls").type == pa.int64()
     rows = table.to_pylist()
-    assert rows[0]["cost"] == Decimal("1.302167000")
+    assert rows[0]["cost"] == Decimal("0.701167000")
     # 601/60 does not end: kept to 9 places, rounded half-up
     assert rows[0]["billed_minutes"] == Decimal("10.016666667")
     assert rows[1]["cost"] is None and rows[1]["calls"] == 40
@@ -145,7 +163,12 @@ def test_parquet_focus_and_empty(tmp_path: Path):
     write_parquet([CALL], path, focus=True, provider_names=NAMES)
     table = pq.read_table(path)
     assert table.column_names == list(FOCUS_COLUMNS)
-    assert table.to_pylist()[0]["BilledCost"] == Decimal("1.302167000")
+    assert table.to_pylist()[0]["BilledCost"] == Decimal("0.701167000")
+    # The FOCUS metadata, with its version, travels in the file's schema metadata.
+    metadata = json.loads(table.schema.metadata[b"focus_metadata"])
+    assert metadata["Schema"]["FocusVersion"] == "1.3"
+    names = [c["ColumnName"] for c in metadata["Schema"]["ColumnDefinition"]]
+    assert names == list(FOCUS_COLUMNS)
     empty = tmp_path / "empty.parquet"
     assert write_parquet([], empty) == 0
     assert pq.read_table(empty).num_rows == 0
@@ -180,7 +203,7 @@ def test_comparison_to_pandas():
     )
     frame = result.to_pandas()
     assert list(frame["provider"]) == ["one"]
-    assert frame.loc[0, "cost"] == Decimal("1.302167")
+    assert frame.loc[0, "cost"] == Decimal("0.701167")
     assert frame.loc[0, "rate_cards"] == "flireo/call@2025-12-01"
 
 

@@ -3,13 +3,26 @@ the export held to it."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
 import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+
+import voice_usage
+from voice_usage import CostSource, Grain, UsageRecord
+from voice_usage._outputs._export import (
+    FOCUS_VERSION,
+    focus_metadata,
+    write_focus_csv,
+)
+from voice_usage.cli._demo import demo_connections
 
 
 def _load_rules() -> ModuleType:
@@ -122,3 +135,100 @@ def test_a_sku_price_has_one_parent_sku():
     assert any(
         "more than one parent SkuId" in p for p in rules.check_rows(list(GOOD), [GOOD, other])
     )
+
+
+# -- the export, held to the rules -------------------------------------------------------------
+
+SINCE, UNTIL = "2026-10-01", "2026-10-08"
+
+
+def _csv_rows(records: list[Any]) -> tuple[list[str], list[dict[str, str]], dict[str, int]]:
+    out = io.StringIO()
+    left_out: dict[str, int] = {}
+    write_focus_csv(records, out, left_out=left_out)
+    reader = csv.DictReader(io.StringIO(out.getvalue()))
+    rows = list(reader)
+    return list(reader.fieldnames or []), rows, left_out
+
+
+@pytest.mark.emulator
+def test_focus_exports_of_every_provider_pass_the_column_rules():
+    checked: dict[str, int] = {}
+    with demo_connections() as connections:
+        assert {"flireo", "ultravox", "agentphone"} <= set(connections)
+        for name, connection in connections.items():
+            for granularity in connection.provider.capabilities.granularities:
+                try:
+                    result = connection.fetch(SINCE, UNTIL, granularity)
+                    records = result.to_list()
+                except voice_usage.UnsupportedQueryError:
+                    continue
+                columns, rows, left_out = _csv_rows(records)
+                assert rules.check_rows(columns, rows) == [], (name, granularity)
+                unknown = sum(1 for r in records if r.cost is None)
+                # Unknown costs are left out and counted, never written as 0.
+                assert left_out.get("cost unknown", 0) == unknown, (name, granularity)
+                assert len(rows) + sum(left_out.values()) == len(records)
+                checked[f"{name} {granularity.value}"] = len(rows)
+    assert any(n for k, n in checked.items() if k.startswith("ultravox"))
+    assert any(n for k, n in checked.items() if k.startswith("flireo"))
+
+
+def test_unknown_cost_records_are_left_out_and_the_rest_pass():
+    start = datetime(2026, 10, 2, 10, 0, 0, 250000, tzinfo=UTC)
+    priced = UsageRecord(
+        provider="agentphone",
+        grain=Grain.WINDOW,
+        period_start=start,
+        period_end=start + timedelta(days=1),
+        calls=3,
+        duration_seconds=Decimal(3),  # three one-second calls: the cent minimum decides
+        billed_minutes=Decimal("0.05"),
+        cost=Decimal("0.03"),
+        currency="USD",
+        cost_source="rate_card",
+        rate_card="agentphone/call[webhook]@2025-06-01",
+        cost_components={"voice_webhook": Decimal("0.03")},
+        cost_covers=("platform", "telephony", "stt", "llm", "tts"),
+    )
+    reported = priced.model_copy(
+        update={
+            "provider": "flireo",
+            "rate_card": None,
+            "cost_source": CostSource.REPORTED,
+            "cost": Decimal("0.10"),
+            "currency": "EUR",
+            "billed_minutes": Decimal(2),
+            "cost_components": None,
+        }
+    )
+    unknown = priced.model_copy(
+        update={
+            "cost": None,
+            "currency": None,
+            "cost_source": None,
+            "rate_card": None,
+            "cost_components": None,
+            "cost_covers": None,
+            "cost_note": "no rate card",
+        }
+    )
+    columns, rows, left_out = _csv_rows([priced, unknown, reported])
+    assert rules.check_rows(columns, rows) == []
+    assert left_out == {"cost unknown": 1}
+    first, second = rows
+    # The list price is the card's, times the quantity; the minimum makes the billed cost.
+    assert (first["ListUnitPrice"], first["PricingQuantity"]) == ("0.13", "0.05")
+    assert first["ListCost"] == "0.006500" and first["BilledCost"] == "0.03"
+    assert first["SkuPriceId"] == "agentphone/call[webhook]"
+    assert first["ChargePeriodStart"] == "2026-10-02T10:00:00Z"  # whole seconds, widened
+    assert first["ChargePeriodEnd"] == "2026-10-03T10:00:01Z"
+    # A reported cost has no list price: its price per minute is the cost per minute.
+    assert (second["ListUnitPrice"], second["ListCost"]) == ("0.0500000000", "0.100000")
+
+
+def test_the_focus_metadata_names_the_version_and_every_custom_column():
+    metadata = focus_metadata()
+    assert metadata["Schema"]["FocusVersion"] == FOCUS_VERSION == "1.3"
+    custom = [c for c in metadata["Schema"]["ColumnDefinition"] if c["ColumnName"].startswith("x_")]
+    assert all(c["Description"] for c in custom)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from voice_usage._schema import CostSource, Grain, Granularity, UsageRecord
+from voice_usage._schema import CallPart, CostSource, Grain, Granularity, UsageRecord, covers
 
 __all__ = ["Totals", "bucket", "rollup"]
 
@@ -60,6 +60,18 @@ class Totals:
     cost_sources: set[CostSource] = field(default_factory=set)
     uncosted: int = 0
     """Records whose cost is unknown."""
+    connected_calls: int | None = None
+    """Calls that connected, when every record says."""
+    rate_cards: dict[str, None] = field(default_factory=dict)
+    """The rate-card lines that priced the records, in the order first seen."""
+    covers: frozenset[CallPart] | None = None
+    """The parts of a call every costed record's cost covers (`None` when none is costed or
+    one says nothing)."""
+    components: dict[str, Decimal] | None = None
+    """Line items summed by name while every costed record has a split; else `None`."""
+    _covers_known: bool = True
+    uncosted_notes: list[str] = field(default_factory=list)
+    """Why the records without a cost have none (prose for people, copied whole)."""
     cost_notes: list[str] = field(default_factory=list)
     cost_estimate: bool = False
     agent_ids: set[str | None] = field(default_factory=set)
@@ -83,10 +95,13 @@ class Totals:
                 self.missing[figure] = self.missing.get(figure, 0) + 1
         self.calls = _sum(self.calls, record.calls, first)
         self.failed_calls = _sum(self.failed_calls, record.failed_calls, first)
+        self.connected_calls = _sum(self.connected_calls, record.connected_calls, first)
         self.duration_seconds = _sum(self.duration_seconds, record.duration_seconds, first)
         self.billed_minutes = _sum(self.billed_minutes, record.billed_minutes, first)
         if record.cost is None:
             self.uncosted += 1
+            if record.cost_note and record.cost_note not in self.uncosted_notes:
+                self.uncosted_notes.append(record.cost_note)
             if record.cost_note and record.cost_note not in self.cost_notes:
                 self.cost_notes.append(record.cost_note)
         else:
@@ -102,6 +117,10 @@ class Totals:
             else:
                 self.currency, self.cost = None, None
             self.cost_sources.add(record.cost_source)
+            if record.rate_card is not None:
+                self.rate_cards[record.rate_card] = None
+            self._add_split(record, first_costed=self.costed == 0)
+            self.costed += 1
             if record.cost_note and record.cost_note not in self.cost_notes:
                 self.cost_notes.append(record.cost_note)
         self.cost_estimate = self.cost_estimate or record.cost_estimate
@@ -111,6 +130,24 @@ class Totals:
             self.first_start = record.period_start
         if self.last_end is None or record.period_end > self.last_end:
             self.last_end = record.period_end
+
+    costed: int = 0
+    """Records whose cost is known."""
+
+    def _add_split(self, record: UsageRecord, *, first_costed: bool) -> None:
+        """Fold a costed record's covered parts and line items into the totals'."""
+        if record.cost_covers is None:
+            self._covers_known, self.covers = False, None
+        elif self._covers_known:
+            parts = frozenset(record.cost_covers)
+            self.covers = parts if first_costed else (self.covers or frozenset()) & parts
+        if first_costed:
+            self.components = {} if record.cost_components is not None else None
+        if record.cost_components is None or self.components is None:
+            self.components = None
+        else:
+            for name, amount in record.cost_components.items():
+                self.components[name] = self.components.get(name, Decimal(0)) + amount
 
     @property
     def total_cost(self) -> Decimal | None:
@@ -168,6 +205,16 @@ class Totals:
             cost_source=self.cost_source,
             cost_note=self.cost_note,
             cost_estimate=self.cost_estimate,
+            connected_calls=self.connected_calls,
+            rate_card=(
+                next(iter(self.rate_cards))
+                if cost is not None
+                and len(self.rate_cards) == 1
+                and self.cost_source is CostSource.RATE_CARD
+                else None
+            ),
+            cost_components=self.components if cost is not None else None,
+            cost_covers=covers(self.covers) if cost is not None and self.covers is not None else None,
             item=item,
             agent_id=_only(self.agent_ids),
             number_id=_only(self.number_ids),

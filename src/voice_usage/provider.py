@@ -12,6 +12,7 @@ make and a function that turns the parsed pages into `UsageRecord`s), and the co
 
 from voice_usage._engine._provider import (
     API_KEY,
+    AccountFacts,
     ApiKeyHeaderAuth,
     AuthScheme,
     BasicAuth,
@@ -63,6 +64,7 @@ from voice_usage.hookspecs import hookimpl
 
 __all__ = [
     "API_KEY",
+    "AccountFacts",
     "ApiKeyHeaderAuth",
     "AuthScheme",
     "BasicAuth",

@@ -6,6 +6,7 @@ optional and imported only then).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -64,7 +65,10 @@ class ComparisonRow:
     """How the row was priced: `None` for compare; `as run` or `<vendor> rate card` for reprice."""
     records: int = 0
     calls: int | None = None
+    """Calls attempted, for every vendor (joined or not, completed or not)."""
     failed_calls: int | None = None
+    connected_calls: int | None = None
+    """Calls that connected (Ultravox: joined), where the vendor tells; `None` otherwise."""
     duration_seconds: Decimal | None = None
     billed_minutes: Decimal | None = None
     cost: Decimal | None = None
@@ -93,6 +97,24 @@ class ComparisonRow:
     unknown: Mapping[str, str] = field(default_factory=dict)
     """Figures that are unknown, with the reason: what the vendor could not tell."""
     notes: tuple[str, ...] = ()
+    cost_covers: tuple[str, ...] | None = None
+    """The parts of a call `cost` pays for (`platform`, `telephony`, `stt`, `llm`, `tts`);
+    `None` when the cost is unknown or nobody says what it covers."""
+    fixed_cost: Decimal | None = None
+    """Fixed charges (subscriptions, numbers) pro rata for the period, in `all_in_currency`;
+    `None` when they cannot be told (or for a row of one group of the period)."""
+    fixed: tuple[Mapping[str, Any], ...] = ()
+    """Each fixed charge: the card line, the count and why, its cost."""
+    assumed: tuple[Mapping[str, Any], ...] = ()
+    """Each part priced by `--add-cost`: the part, the price, the minutes and the cost."""
+    gaps: tuple[str, ...] = ()
+    """Parts of a call the cost neither covers nor has an assumed price for."""
+    all_in_cost: Decimal | None = None
+    """Cost + fixed charges + assumed parts, in `all_in_currency`; `None` (never 0) while any
+    part is neither covered nor assumed, or any of them is unknown."""
+    all_in_per_minute: Decimal | None = None
+    """`all_in_cost` per minute of measured duration."""
+    all_in_currency: str | None = None
 
     @property
     def label(self) -> str:
@@ -108,6 +130,7 @@ class ComparisonRow:
             "records": self.records,
             "calls": self.calls,
             "failed_calls": self.failed_calls,
+            "connected_calls": self.connected_calls,
             "duration_seconds": str_or_none(self.duration_seconds),
             "billed_minutes": str_or_none(self.billed_minutes),
             "cost": str_or_none(self.cost),
@@ -125,6 +148,14 @@ class ComparisonRow:
             "items": {k: dict(v) for k, v in self.items.items()},
             "unknown": dict(self.unknown),
             "notes": list(self.notes),
+            "cost_covers": None if self.cost_covers is None else list(self.cost_covers),
+            "fixed_cost": str_or_none(self.fixed_cost),
+            "fixed": [dict(line) for line in self.fixed],
+            "assumed": [dict(part) for part in self.assumed],
+            "gaps": list(self.gaps),
+            "all_in_cost": str_or_none(self.all_in_cost),
+            "all_in_per_minute": str_or_none(self.all_in_per_minute),
+            "all_in_currency": self.all_in_currency,
         }
 
 
@@ -203,8 +234,15 @@ class Comparison:
                 "converted_cost",
                 "cost_per_minute",
                 "cost_per_call",
+                "fixed_cost",
+                "all_in_cost",
+                "all_in_per_minute",
             ):
                 item[name] = getattr(row, name)
+            item["cost_covers"] = None if row.cost_covers is None else ",".join(row.cost_covers)
+            item["gaps"] = ",".join(row.gaps)
+            for name in ("fixed", "assumed"):
+                item[name] = json.dumps(item[name], sort_keys=True)
             item["rate_cards"] = ", ".join(row.rate_cards)
             item["notes"] = " ".join(row.notes)
             item["unknown"] = "; ".join(f"{k}: {v}" for k, v in row.unknown.items())

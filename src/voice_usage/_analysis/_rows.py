@@ -7,7 +7,6 @@ Used by `compare()` and by `reprice_comparison()`: records go into a `RowTotals`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,12 +17,11 @@ from voice_usage._analysis._grouping import GroupBy, group_key
 from voice_usage._pricing._fx import FxRates, MissingRateError
 from voice_usage._pricing._ratecard import COST_QUANTUM
 from voice_usage._rollup import Totals
-from voice_usage._schema import UsageRecord
+from voice_usage._schema import CallPart, UsageRecord, covers
 
 __all__ = ["GroupMap", "RowTotals", "accumulate", "build_row", "convert_rows", "total_row"]
 
 _PROGRESS_EVERY = 250
-_RATE_CARD_LABEL = re.compile(r"rate card (\S+?):")
 _FIGURES = ("calls", "failed_calls", "duration_seconds", "billed_minutes")
 
 
@@ -77,24 +75,26 @@ def _q(value: Decimal) -> Decimal:
     return value.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
 
 
-def _rate_cards(notes: Iterable[str]) -> tuple[str, ...]:
-    labels: dict[str, None] = {}
-    for note in notes:
-        for label in _RATE_CARD_LABEL.findall(note):
-            labels[label] = None
-    return tuple(labels)
+def _covers(group: RowTotals | None) -> tuple[str, ...] | None:
+    """What a row's cost covers, or `None` when any costed record does not say.
 
-
-_NESTED_NOTE = re.compile(r"^\d+ of \d+ records have no cost: ")
+    Per metered item, what every record's cost covers; the items (call minutes, SIP minutes)
+    together cover what any of them does.
+    """
+    if group is None:
+        return None
+    parts: set[CallPart] = set()
+    for totals in group.items.values():
+        if totals.costed and totals.covers is None:
+            return None
+        if totals.covers is not None:
+            parts |= totals.covers
+    return tuple(part.value for part in covers(parts))
 
 
 def _uncosted_reason(totals: Totals) -> str:
-    """Why some records have no cost, with the reasons of rolled-up windows flattened."""
-    reasons: dict[str, None] = {}
-    for note in totals.cost_notes:
-        if not _RATE_CARD_LABEL.match(note):
-            reasons[_NESTED_NOTE.sub("", note)] = None
-    why = "; ".join(reasons) or "no cost reported"
+    """Why some records have no cost: their notes, copied whole."""
+    why = "; ".join(totals.uncosted_notes) or "no cost reported"
     return f"{totals.uncosted} of {totals.records} records have no cost: {why}"
 
 
@@ -127,6 +127,7 @@ def build_row(
     values: dict[str, Any] = {
         "calls": main.calls,
         "failed_calls": main.failed_calls,
+        "connected_calls": main.connected_calls,
         "duration_seconds": main.duration_seconds,
         "billed_minutes": main.billed_minutes,
     }
@@ -188,6 +189,8 @@ def build_row(
         records=everything.records,
         calls=values["calls"],
         failed_calls=values["failed_calls"],
+        connected_calls=values["connected_calls"],
+        cost_covers=_covers(billing if from_billing else group) if cost is not None else None,
         duration_seconds=values["duration_seconds"],
         billed_minutes=values["billed_minutes"],
         cost=cost,
@@ -196,7 +199,7 @@ def build_row(
         cost_estimate=priced.cost_estimate,
         billed_from="billing" if from_billing else "usage",
         costs=costs,
-        rate_cards=_rate_cards(priced.cost_notes),
+        rate_cards=tuple(priced.rate_cards),
         items=items,
         unknown=unknown,
         notes=tuple(notes),

@@ -23,6 +23,7 @@ from voice_usage._schema import Granularity, UsageQuery, UsageRecord
 
 __all__ = [
     "API_KEY",
+    "AccountFacts",
     "ApiKeyHeaderAuth",
     "AuthScheme",
     "BasicAuth",
@@ -487,6 +488,21 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+@dataclass(frozen=True)
+class AccountFacts:
+    """What a vendor's account snapshot says that fixed monthly charges depend on.
+
+    Compare and reprice add a rate card's fixed charges (`[[fixed]]` lines) from these: a plan's
+    subscription when `plan` names it, a price per number times `numbers`. `None` means the
+    vendor does not say.
+    """
+
+    plan: str | None = None
+    """The account's plan or subscription tier as the vendor names it (`PRO`, `pro`...)."""
+    numbers: int | None = None
+    """Phone numbers the account holds."""
+
+
 class Provider(ABC):
     """Base class of a vendor adapter. Subclass it and register an instance from the hook.
 
@@ -543,6 +559,13 @@ class Provider(ABC):
 
     def emulator(self, api_key: str) -> Any:
         """A `voice_usage.emulator.Emulator` of the vendor's API for the demo and tests, or `None`."""
+        return None
+
+    def account_facts(self, snapshot: Any) -> AccountFacts | None:
+        """What ``snapshot`` (the item `balance()` reads) says about the plan and numbers held.
+
+        The default, `None`, means the snapshot tells nothing fixed charges depend on.
+        """
         return None
 
     def billing_query(self, query: UsageQuery) -> UsageQuery | None:

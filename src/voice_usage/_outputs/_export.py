@@ -4,10 +4,9 @@ pandas and pyarrow are optional: they are imported only when an export needs the
 one raises `ConfigurationError` naming the extra to install (`voice-usage[pandas]`,
 `voice-usage[parquet]`).
 
-FOCUS (FinOps Open Cost and Usage Specification, v1.2 column names) lets the records drop into
-FinOps tools: `BilledCost`/`BillingCurrency` carry the cost, `ConsumedQuantity` the measured
-seconds, `PricingQuantity` the billed minutes, `ChargePeriodStart/End` the record's period, and
-voice-usage's own fields follow as `x_`-prefixed columns, as the specification asks.
+FOCUS (FinOps Open Cost and Usage Specification, version 1.3) lets the records drop into FinOps
+tools; how records become FOCUS rows is in `voice_usage._outputs._focus`. A Parquet FOCUS file
+carries the FOCUS metadata (with the version) in its schema metadata, `focus_metadata`.
 """
 
 from __future__ import annotations
@@ -21,13 +20,24 @@ from pathlib import Path
 from typing import IO, Any
 
 from voice_usage._optional import require
+from voice_usage._outputs._focus import (
+    FOCUS_COLUMNS,
+    FOCUS_DECIMALS,
+    FOCUS_TIMES,
+    FOCUS_VERSION,
+    FocusRows,
+    focus_metadata,
+)
 from voice_usage._outputs._serialize import CSV_COLUMNS
-from voice_usage._rollup import bucket
-from voice_usage._schema import Grain, Granularity, UsageRecord, format_instant
+from voice_usage._pricing._ratecard import RateBook, default_rate_book
+from voice_usage._schema import UsageRecord, format_instant
 
 __all__ = [
     "FOCUS_COLUMNS",
+    "FOCUS_VERSION",
+    "focus_metadata",
     "focus_rows",
+    "focus_warning",
     "to_focus",
     "to_pandas",
     "write_focus_csv",
@@ -37,57 +47,6 @@ __all__ = [
 DECIMAL_SCALE = 9
 """Decimal places kept in Parquet decimal columns (decimal128(38, 9))."""
 
-FOCUS_COLUMNS: tuple[str, ...] = (
-    "BilledCost",
-    "BillingAccountId",
-    "BillingAccountName",
-    "BillingCurrency",
-    "BillingPeriodStart",
-    "BillingPeriodEnd",
-    "ChargeCategory",
-    "ChargeClass",
-    "ChargeDescription",
-    "ChargeFrequency",
-    "ChargePeriodStart",
-    "ChargePeriodEnd",
-    "ConsumedQuantity",
-    "ConsumedUnit",
-    "ContractedCost",
-    "EffectiveCost",
-    "InvoiceIssuerName",
-    "ListCost",
-    "PricingQuantity",
-    "PricingUnit",
-    "ProviderName",
-    "PublisherName",
-    "ResourceId",
-    "ResourceType",
-    "ServiceCategory",
-    "ServiceName",
-    "SkuPriceId",
-    "x_Provider",
-    "x_Grain",
-    "x_Item",
-    "x_Calls",
-    "x_FailedCalls",
-    "x_CostSource",
-    "x_CostNote",
-    "x_CostEstimate",
-    "x_AgentId",
-    "x_NumberId",
-    "x_CallId",
-)
-"""FOCUS columns written, in order: the specification's, then voice-usage's `x_` columns."""
-
-_FOCUS_DECIMALS = (
-    "BilledCost",
-    "ContractedCost",
-    "EffectiveCost",
-    "ListCost",
-    "ConsumedQuantity",
-    "PricingQuantity",
-)
-_FOCUS_TIMES = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd")
 _RECORD_DECIMALS = ("duration_seconds", "billed_minutes", "cost")
 _RECORD_TIMES = ("period_start", "period_end")
 
@@ -123,83 +82,56 @@ def _title_of(
 
 
 def to_focus(
-    record: UsageRecord, *, provider_names: Mapping[str, str] | Callable[[str], str] | None = None
+    record: UsageRecord,
+    *,
+    provider_names: Mapping[str, str] | Callable[[str], str] | None = None,
+    book: RateBook | None = None,
 ) -> dict[str, Any]:
-    """One record as a FOCUS row: a dict of `FOCUS_COLUMNS`, Decimals and datetimes kept typed.
-
-    There are no discounts or commitments to amortise, so `ListCost`, `ContractedCost` and
-    `EffectiveCost` equal `BilledCost`; an unknown cost leaves them all empty (with the reason in
-    `x_CostNote`). The billing period is the UTC calendar month of the charge.
+    """One record as a FOCUS 1.3 row: a dict of `FOCUS_COLUMNS`, Decimals and datetimes typed.
 
     Args:
         record: The record.
-        provider_names: Human vendor names (`ProviderName`), by provider name; defaults to the
-            installed providers' titles.
+        provider_names: Human vendor names (`ServiceProviderName`...), by provider name;
+            defaults to the installed providers' titles.
+        book: The rate book whose lines the record's `rate_card` names; the default one.
+
+    Raises:
+        ValueError: for a record FOCUS cannot hold (an unknown cost, no quantity at all):
+            FOCUS has no null cost on a usage row, and an unknown cost is never written as 0.
     """
-    vendor = _title_of(provider_names)(record.provider)
-    billing_start, billing_end = bucket(record.period_start, Granularity.MONTH)
-    if record.grain is Grain.EVENT:
-        resource_id, resource_type = record.call_id, "Call"
-    elif record.agent_id is not None:
-        resource_id, resource_type = record.agent_id, "Agent"
-    elif record.number_id is not None:
-        resource_id, resource_type = record.number_id, "Phone Number"
-    else:
-        resource_id, resource_type = None, None
-    sku = None
-    if record.cost_note and record.cost_note.startswith("rate card "):
-        sku = record.cost_note.removeprefix("rate card ").split(":", 1)[0]
-    return {
-        "BilledCost": record.cost,
-        "BillingAccountId": record.account,
-        "BillingAccountName": record.account,
-        "BillingCurrency": record.currency,
-        "BillingPeriodStart": billing_start,
-        "BillingPeriodEnd": billing_end,
-        "ChargeCategory": "Usage",
-        "ChargeClass": None,
-        "ChargeDescription": f"{vendor} {record.item} minutes",
-        "ChargeFrequency": "Usage-Based",
-        "ChargePeriodStart": record.period_start,
-        "ChargePeriodEnd": record.period_end,
-        "ConsumedQuantity": record.duration_seconds,
-        "ConsumedUnit": "Seconds" if record.duration_seconds is not None else None,
-        "ContractedCost": record.cost,
-        "EffectiveCost": record.cost,
-        "InvoiceIssuerName": vendor,
-        "ListCost": record.cost,
-        "PricingQuantity": record.billed_minutes,
-        "PricingUnit": "Minutes" if record.billed_minutes is not None else None,
-        "ProviderName": vendor,
-        "PublisherName": vendor,
-        "ResourceId": resource_id,
-        "ResourceType": resource_type,
-        "ServiceCategory": "AI and Machine Learning",
-        "ServiceName": f"{vendor} voice agents",
-        "SkuPriceId": sku,
-        "x_Provider": record.provider,
-        "x_Grain": record.grain.value,
-        "x_Item": record.item,
-        "x_Calls": record.calls,
-        "x_FailedCalls": record.failed_calls,
-        "x_CostSource": record.cost_source.value if record.cost_source else None,
-        "x_CostNote": record.cost_note,
-        "x_CostEstimate": record.cost_estimate,
-        "x_AgentId": record.agent_id,
-        "x_NumberId": record.number_id,
-        "x_CallId": record.call_id,
-    }
+    rows = FocusRows(_title_of(provider_names), book or default_rate_book())
+    row = rows.row(record)
+    if row is None:
+        raise ValueError(f"a FOCUS row cannot hold this record: {next(iter(rows.left_out))}")
+    return row
 
 
 def focus_rows(
     records: Iterable[UsageRecord],
     *,
     provider_names: Mapping[str, str] | Callable[[str], str] | None = None,
+    book: RateBook | None = None,
+    left_out: dict[str, int] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Records as FOCUS rows, lazily."""
-    names = _title_of(provider_names)  # resolved once for the whole stream
-    for record in records:
-        yield to_focus(record, provider_names=names)
+    """Records as FOCUS rows, lazily; records FOCUS cannot hold are counted in ``left_out``.
+
+    Args:
+        records: The records.
+        provider_names: Human vendor names, by provider name.
+        book: The rate book the records' `rate_card` labels name; the default one.
+        left_out: Filled with how many records were left out, by reason (`cost unknown`).
+    """
+    rows = FocusRows(_title_of(provider_names), book or default_rate_book())
+    if left_out is not None:
+        rows.left_out = left_out
+    yield from rows.rows(records)
+
+
+def focus_warning(left_out: Mapping[str, int]) -> str | None:
+    """One line saying which records a FOCUS export left out, or `None`."""
+    rows = FocusRows(str, default_rate_book())
+    rows.left_out = dict(left_out)
+    return rows.warning
 
 
 def _cell(value: Any) -> Any:
@@ -217,12 +149,16 @@ def write_focus_csv(
     out: IO[str],
     *,
     provider_names: Mapping[str, str] | Callable[[str], str] | None = None,
+    left_out: dict[str, int] | None = None,
 ) -> int:
-    """FOCUS rows as CSV with a header row, streamed; returns the record count."""
+    """FOCUS rows as CSV with a header row, streamed; returns the row count.
+
+    Records FOCUS cannot hold (an unknown cost) are left out and counted in ``left_out``.
+    """
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FOCUS_COLUMNS)
     count = 0
-    for row in focus_rows(records, provider_names=provider_names):
+    for row in focus_rows(records, provider_names=provider_names, left_out=left_out):
         writer.writerow([_cell(row[c]) for c in FOCUS_COLUMNS])
         count += 1
     return count
@@ -233,15 +169,10 @@ def _record_row(record: UsageRecord) -> dict[str, Any]:
     row["grain"] = record.grain.value
     row["cost_source"] = record.cost_source.value if record.cost_source else None
     row["extras"] = json.dumps(record.extras, sort_keys=True) if record.extras else None
-    # The structured cost as JSON text, as in CSV: a column of one type whatever the vendor.
-    components = record.cost_components
-    row["cost_components"] = (
-        None
-        if components is None
-        else json.dumps({name: str(value) for name, value in components.items()}, sort_keys=True)
-    )
-    covered = record.cost_covers
-    row["cost_covers"] = None if covered is None else json.dumps([p.value for p in covered])
+    if record.cost_components is not None:
+        components = {k: str(v) for k, v in sorted(record.cost_components.items())}
+        row["cost_components"] = json.dumps(components)
+    row["cost_covers"] = ",".join(record.cost_covers) if record.cost_covers is not None else None
     return row
 
 
@@ -250,17 +181,19 @@ def to_pandas(
     *,
     focus: bool = False,
     provider_names: Mapping[str, str] | Callable[[str], str] | None = None,
+    left_out: dict[str, int] | None = None,
 ) -> Any:
     """Records as a pandas DataFrame (needs the `pandas` extra).
 
-    Columns are the record fields (or `FOCUS_COLUMNS` with ``focus=True``). Times are
-    timezone-aware UTC; money and quantities stay `Decimal` objects (never floats), so sums are
-    exact: use `df["cost"].astype(float)` for plotting.
+    Columns are the record fields (or `FOCUS_COLUMNS` with ``focus=True``, where records FOCUS
+    cannot hold are counted in ``left_out``). Times are timezone-aware UTC; money and quantities
+    stay `Decimal` objects (never floats), so sums are exact: use `df["cost"].astype(float)` for
+    plotting. `cost_components` is a JSON object, `cost_covers` the parts comma-separated.
     """
     pd = require("pandas", "pandas")
     if focus:
-        rows = list(focus_rows(records, provider_names=provider_names))
-        columns, times = list(FOCUS_COLUMNS), list(_FOCUS_TIMES)
+        rows = list(focus_rows(records, provider_names=provider_names, left_out=left_out))
+        columns, times = list(FOCUS_COLUMNS), list(FOCUS_TIMES)
     else:
         rows = [_record_row(r) for r in records]
         columns, times = list(CSV_COLUMNS), list(_RECORD_TIMES)
@@ -283,12 +216,15 @@ def write_parquet(
     focus: bool = False,
     batch_size: int = 10_000,
     provider_names: Mapping[str, str] | Callable[[str], str] | None = None,
+    left_out: dict[str, int] | None = None,
 ) -> int:
     """Write records to a Parquet file in batches (needs the `parquet` extra); returns the count.
 
     Money and quantities are `decimal128(38, 9)` (rounded half-up to 9 places: per-second
     minutes such as 601/60 do not end), times are `timestamp[us, UTC]`, counts `int64`.
-    With ``focus=True`` the columns are `FOCUS_COLUMNS`.
+    With ``focus=True`` the columns are `FOCUS_COLUMNS`, the schema metadata holds the FOCUS
+    metadata under `focus_metadata` (FocusVersion 1.3), and records FOCUS cannot hold are
+    counted in ``left_out``.
     """
     pa = require("pyarrow", "parquet")
     pq = require("pyarrow.parquet", "parquet")
@@ -296,17 +232,26 @@ def write_parquet(
     timestamp = pa.timestamp("us", tz="UTC")
     if focus:
         columns = list(FOCUS_COLUMNS)
-        types = {c: decimal for c in _FOCUS_DECIMALS} | {c: timestamp for c in _FOCUS_TIMES}
+        types = {c: decimal for c in FOCUS_DECIMALS} | {c: timestamp for c in FOCUS_TIMES}
         types |= {"x_Calls": pa.int64(), "x_FailedCalls": pa.int64(), "x_CostEstimate": pa.bool_()}
-        decimals = set(_FOCUS_DECIMALS)
-        rows: Iterable[dict[str, Any]] = focus_rows(records, provider_names=provider_names)
+        decimals = set(FOCUS_DECIMALS)
+        rows: Iterable[dict[str, Any]] = focus_rows(
+            records, provider_names=provider_names, left_out=left_out
+        )
+        metadata = {"focus_metadata": json.dumps(focus_metadata(), sort_keys=True)}
     else:
         columns = list(CSV_COLUMNS)
         types = {c: decimal for c in _RECORD_DECIMALS} | {c: timestamp for c in _RECORD_TIMES}
-        types |= {"calls": pa.int64(), "failed_calls": pa.int64(), "cost_estimate": pa.bool_()}
+        types |= {
+            "calls": pa.int64(),
+            "failed_calls": pa.int64(),
+            "connected_calls": pa.int64(),
+            "cost_estimate": pa.bool_(),
+        }
         decimals = set(_RECORD_DECIMALS)
         rows = (_record_row(r) for r in records)
-    schema = pa.schema([(c, types.get(c, pa.string())) for c in columns])
+        metadata = {}
+    schema = pa.schema([(c, types.get(c, pa.string())) for c in columns], metadata=metadata)
     count = 0
     with pq.ParquetWriter(str(path), schema) as writer:
         batch: list[dict[str, Any]] = []

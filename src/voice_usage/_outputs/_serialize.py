@@ -104,10 +104,7 @@ def write_csv(records: Iterable[UsageRecord], out: IO[str]) -> int:
     try:
         for record in records:
             data = _TO_DATA(record, mode="json")
-            row = ["" if data[c] is None else data[c] for c in columns]
-            for index in _STRUCTURED:  # the structured cost is JSON text, like extras
-                if row[index] != "":
-                    row[index] = json.dumps(row[index], sort_keys=True)
+            row = [_cell(data[c]) for c in columns]
             row.append(json.dumps(data["extras"], sort_keys=True) if data["extras"] else "")
             writer.writerow(row)
             batches.add(text.getvalue())
@@ -125,8 +122,15 @@ def _csv_line(row: Iterable[Any]) -> str:
     return text.getvalue()
 
 
-_STRUCTURED = tuple(CSV_COLUMNS.index(name) for name in ("cost_components", "cost_covers"))
-"""CSV columns holding an object or a list (written as JSON)."""
+def _cell(value: Any) -> Any:
+    """A CSV cell: empty for unknown, parts comma-separated, line items as a JSON object."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return value
 
 
 def read_jsonl(source: Iterable[str] | str, *, origin: str = "input") -> Iterator[UsageRecord]:

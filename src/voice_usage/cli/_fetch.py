@@ -17,7 +17,12 @@ from rich.table import Table
 
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity, group_records
 from voice_usage._engine._fetch import FetchResult
-from voice_usage._outputs._export import write_focus_csv, write_parquet
+from voice_usage._outputs._export import (
+    focus_metadata,
+    focus_warning,
+    write_focus_csv,
+    write_parquet,
+)
 from voice_usage._outputs._serialize import write_csv, write_json, write_jsonl
 from voice_usage._schema import UsageRecord
 from voice_usage.cli._app import (
@@ -193,20 +198,31 @@ def export_command(
         _replaced_on_success(Path(output)) as target,
     ):
         result = connection.fetch(since, until, granularity)
+        left_out: dict[str, int] = {}
         with result, FetchProgress([provider]) as progress:
             records = counted(result, provider, progress)
             if suffix == ".parquet":
-                count = write_parquet(records, target, focus=focus)
+                count = write_parquet(records, target, focus=focus, left_out=left_out)
             else:
                 with target.open("w", encoding="utf-8", newline="") as out:
-                    if suffix == ".csv":
-                        count = write_focus_csv(records, out) if focus else write_csv(records, out)
+                    if suffix == ".csv" and focus:
+                        count = write_focus_csv(records, out, left_out=left_out)
+                    elif suffix == ".csv":
+                        count = write_csv(records, out)
                     elif suffix == ".json":
                         count = write_json(records, out)
                     else:
                         count = write_jsonl(records, out)
-    print_warnings(result.warnings)
-    click.echo(f"voice-usage: wrote {count} records to {output}", err=True)
+    if focus and suffix == ".csv":
+        # FOCUS wants the schema (and its version) findable without reading the data.
+        sidecar = Path(f"{output}.focus-metadata.json")
+        sidecar.write_text(json.dumps(focus_metadata(), indent=2) + "\n", encoding="utf-8")
+    warnings = list(result.warnings)
+    if left_out and (line := focus_warning(left_out)):
+        warnings.append(line)
+    print_warnings(warnings)
+    what = "FOCUS rows" if focus else "records"
+    click.echo(f"voice-usage: wrote {count} {what} to {output}", err=True)
 
 
 @contextmanager

@@ -156,19 +156,39 @@ _CSV_FIELDS = (
     "records",
     "calls",
     "failed_calls",
+    "connected_calls",
     "duration_seconds",
     "billed_minutes",
     "cost",
     "currency",
     "cost_source",
-    "approximate",
+    "cost_estimate",
     "converted_cost",
     "converted_currency",
     "cost_per_minute",
     "cost_per_call",
     "unit_currency",
     "billed_from",
+    "cost_covers",
+    "fixed_cost",
+    "fixed",
+    "assumed",
+    "gaps",
+    "all_in_cost",
+    "all_in_per_minute",
+    "all_in_currency",
 )
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell: booleans as true/false, lists of parts comma-separated, objects as JSON."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ",".join(value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True)
+    return value
 
 
 def _comparison_csv(comparison: Comparison, out: IO[str]) -> None:
@@ -181,7 +201,7 @@ def _comparison_csv(comparison: Comparison, out: IO[str]) -> None:
     for row in rows:
         data = row.to_json()
         cells = ["" if data[name] is None else data[name] for name in _CSV_FIELDS]
-        cells = [str(c).lower() if isinstance(c, bool) else c for c in cells]
+        cells = [_csv_cell(c) for c in cells]
         writer.writerow([*cells, " ".join(row.rate_cards), fx])
 
 

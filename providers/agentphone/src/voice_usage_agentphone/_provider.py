@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from voice_usage.provider import (
+    AccountFacts,
     BearerAuth,
     Capabilities,
     ConfigurationError,
@@ -652,6 +653,12 @@ class AgentPhoneProvider(Provider):
     def balance(self) -> Walk[Any]:
         """`GET /v1/usage`: the plan, its limits, numbers in use and call/message counts."""
         return Walk("/v1/usage", _parse_usage)
+
+    def account_facts(self, snapshot: Any) -> AccountFacts | None:
+        """The numbers in use (`numbers.used`), each charged monthly."""
+        if not isinstance(snapshot, _wire.UsageSnapshot):
+            return None
+        return AccountFacts(plan=snapshot.plan.name, numbers=snapshot.numbers.used)
 
     def parse_error(self, status_code: int, body: Any) -> VendorError:
         """Read AgentPhone's error envelope and FastAPI's `detail` bodies.

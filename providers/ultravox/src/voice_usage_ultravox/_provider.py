@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from voice_usage.provider import (
+    AccountFacts,
     ApiKeyHeaderAuth,
     Capabilities,
     ConfigurationError,
@@ -445,6 +446,12 @@ class UltravoxProvider(Provider):
     def balance(self) -> Walk[Account]:
         """`GET /api/accounts/me`: free time used and remaining, subscription, limits."""
         return Walk(path=ACCOUNT_PATH, parse=_parse_account)
+
+    def account_facts(self, snapshot: Any) -> AccountFacts | None:
+        """The subscription tier of `GET /api/accounts/me` (`PRO` on the Pro plan)."""
+        if not isinstance(snapshot, Account):
+            return None
+        return AccountFacts(plan=snapshot.subscription_tier)
 
     def emulator(self, api_key: str) -> Any:
         """An `UltravoxEmulator` with demo data."""
