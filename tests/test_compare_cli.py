@@ -318,3 +318,137 @@ def test_fetch_group_by_agent(env: dict[str, str]) -> None:
     [window] = json.loads(result.stdout)
     assert window["agent_id"] == "9a3c0f4e-5b1d-4c2a-8e7f-1d2b3c4d5e6f"
     assert window["calls"] == 4 and window["grain"] == "window"
+
+
+# -- like for like ------------------------------------------------------------------------------
+# The same hand-made usage over the 60 days up to the end of this month (two 30-day months of
+# fixed charges), with an AgentPhone account holding 3 numbers and Ultravox on the Pro plan.
+# At USD:EUR=0.92:
+#   flireo      EUR 0.98, covers platform; 715 s = 11.916667 min
+#               telephony USD 0.0085 x 11.9166.. = 0.101292 USD -> EUR 0.093189
+#               llm       EUR 0.03   x 11.9166.. = EUR 0.3575; stt and tts stay gaps: no all-in
+#   ultravox    USD 0.6025 -> EUR 0.5543, covers platform, stt, llm, tts; 727 s = 12.116667 min
+#               telephony USD 0.0085 x 12.1166.. = 0.102992 USD -> EUR 0.094753
+#               Pro USD 100/month x 60/30 days = USD 200 -> EUR 184
+#               all-in 0.5543 + 184 + 0.094753 = EUR 184.649053
+#   agentphone  USD 1.549167 -> EUR 1.425234, covers everything (telephony included)
+#               3 numbers x USD 3.00 x 60/30 = USD 18 -> EUR 16.56
+#               all-in 1.425234 + 16.56 = EUR 17.985234
+LIKE_SINCE = UNTIL - timedelta(days=60)
+LIKE_FOR_LIKE = (
+    "compare",
+    "flireo",
+    "ultravox",
+    "agentphone",
+    "--since",
+    LIKE_SINCE.isoformat(),
+    "--until",
+    UNTIL.isoformat(),
+    "--option",
+    "agentphone:view=by-agent",
+    "--currency",
+    "EUR",
+    "--fx",
+    "USD:EUR=0.92",
+    "--format",
+    "json",
+)
+ADD_COSTS = ("--add-cost", "telephony=USD:0.0085", "--add-cost", "flireo.llm=EUR:0.03")
+
+
+@pytest.fixture
+def three_numbers(env: dict[str, str], fake_key: str) -> Iterator[dict[str, str]]:
+    from voice_usage_agentphone.emulator import DEMO_AGENTS
+
+    emulator = AgentPhoneEmulator(fake_key, agents=DEMO_AGENTS[:3], agent_usage=AGENT_USAGE)
+    with EmulatorServer(emulator) as server:
+        yield {**env, "AGENTPHONE_BASE_URL": server.base_url}
+
+
+def test_each_row_says_what_its_cost_covers_and_one_line_names_the_gaps(three_numbers):
+    result = run(three_numbers, *LIKE_FOR_LIKE)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    rows = {row["provider"]: row for row in data["rows"]}
+    assert rows["flireo"]["cost_covers"] == ["platform"]
+    assert rows["ultravox"]["cost_covers"] == ["platform", "stt", "llm", "tts"]
+    assert rows["agentphone"]["cost_covers"] == ["platform", "telephony", "stt", "llm", "tts"]
+    assert (
+        "not like for like: flireo: no stt, llm, tts, telephony; ultravox: no telephony"
+        in (data["notes"])
+    )
+    # Nothing assumed: the rows with gaps have no all-in figure, never a 0.
+    assert rows["flireo"]["all_in_cost"] is None and rows["ultravox"]["all_in_cost"] is None
+    assert rows["flireo"]["all_in_per_minute"] is None
+    assert rows["agentphone"]["all_in_cost"] == "17.985234"
+    # Fixed charges, their own figure: Pro for 60 days, 3 numbers for 60 days.
+    assert rows["ultravox"]["fixed_cost"] == "184.000000"
+    [pro] = rows["ultravox"]["fixed"]
+    assert (pro["line"], pro["count"], pro["cost"]) == (
+        "ultravox/subscription[pro]@2025-01-01",
+        1,
+        "200.000000",
+    )
+    assert rows["agentphone"]["fixed_cost"] == "16.560000"
+    [numbers] = rows["agentphone"]["fixed"]
+    assert (numbers["count"], numbers["cost"]) == (3, "18.000000")
+    assert rows["flireo"]["fixed_cost"] == "0"
+    # One definition of calls (attempted), and Ultravox's connected calls beside it.
+    assert (rows["ultravox"]["calls"], rows["ultravox"]["connected_calls"]) == (4, 4)
+
+
+def test_add_cost_fills_the_gaps_it_names_and_the_all_in_figures_match_by_hand(three_numbers):
+    result = run(three_numbers, *LIKE_FOR_LIKE, *ADD_COSTS)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    rows = {row["provider"]: row for row in data["rows"]}
+    flireo, ultravox, agentphone = rows["flireo"], rows["ultravox"], rows["agentphone"]
+    assert [(a["part"], a["cost"], a["converted_cost"]) for a in flireo["assumed"]] == [
+        ("llm", "0.357500", "0.357500"),
+        ("telephony", "0.101292", "0.093189"),
+    ]
+    assert flireo["gaps"] == ["stt", "tts"] and flireo["all_in_cost"] is None
+    assert [(a["part"], a["cost"], a["converted_cost"]) for a in ultravox["assumed"]] == [
+        ("telephony", "0.102992", "0.094753")
+    ]
+    assert ultravox["gaps"] == []
+    assert ultravox["all_in_cost"] == "184.649053"
+    per_minute = (Decimal("184.649053") / (Decimal(727) / 60)).quantize(Decimal("0.000001"))
+    assert Decimal(ultravox["all_in_per_minute"]) == per_minute
+    # AgentPhone's cost covers telephony: it is never charged the assumed price.
+    assert agentphone["assumed"] == [] and agentphone["all_in_cost"] == "17.985234"
+    assert agentphone["all_in_per_minute"] == "1.509250"  # 17.985234 / (715/60)
+    assert data["notes"][:2] == [
+        "not like for like: flireo: no stt, tts",
+        "assumed (--add-cost, per minute of measured duration): flireo.llm=EUR:0.03 for "
+        "flireo; telephony=USD:0.0085 for flireo, ultravox",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "phrase"),
+    [
+        ("video=USD:0.01", "unknown component 'video'; known: platform, telephony, stt, llm, tts"),
+        ("telephony=usd:0.01", "currency must be an ISO 4217 code"),
+        ("telephony=USD:-0.01", "price must be a non-negative number"),
+        ("telephony=USD:cheap", "price must be a non-negative number"),
+        ("telephony=USD:nan", "price must be a non-negative number"),
+        ("vapy.telephony=USD:0.01", "provider 'vapy' is not installed"),
+        ("telephony", "expected [PROVIDER.]COMPONENT=CUR:PRICE"),
+    ],
+)
+@pytest.mark.parametrize("command", ["compare", "reprice"])
+def test_a_bad_add_cost_is_one_line_and_exit_2_before_any_request(value, phrase, command):
+    # Base URLs nobody listens on: any request would fail with exit 1, not 2.
+    env = {
+        "VOICE_USAGE_RATECARDS": "",
+        "FLIREO_API_KEY": "k",
+        "FLIREO_BASE_URL": "http://127.0.0.1:9",
+    }
+    head = (
+        ["compare", "flireo"] if command == "compare" else ["reprice", "flireo", "--to", "ultravox"]
+    )
+    result = run(env, *head, "--since", "2026-10-01", "--until", "2026-11-01", "--add-cost", value)
+    assert result.exit_code == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and phrase in lines[0] and value in lines[0], lines

@@ -214,7 +214,9 @@ class Totals:
                 else None
             ),
             cost_components=self.components if cost is not None else None,
-            cost_covers=covers(self.covers) if cost is not None and self.covers is not None else None,
+            cost_covers=covers(self.covers)
+            if cost is not None and self.covers is not None
+            else None,
             item=item,
             agent_id=_only(self.agent_ids),
             number_id=_only(self.number_ids),

@@ -16,13 +16,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from voice_usage._analysis._allin import all_in_rows, assumption_line, gap_line
 from voice_usage._analysis._comparison import Comparison, ComparisonRow, ProviderFailure, Skipped
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity, key_order
 from voice_usage._analysis._rows import GroupMap, accumulate, build_row, convert_rows, total_row
 from voice_usage._engine._fetch import Connection, gather_credentials
 from voice_usage._engine._plugins import Registry, load_registry
-from voice_usage._engine._provider import Provider, credentials_problem
+from voice_usage._engine._provider import AccountFacts, Provider, credentials_problem
 from voice_usage._exceptions import ConfigurationError
+from voice_usage._pricing._allin import AddCost, FixedFigure, fixed_charges, parse_add_costs
 from voice_usage._pricing._fx import FxRates, MissingRateError, target_currency
 from voice_usage._pricing._ratecard import RateBook, default_rate_book
 from voice_usage._schema import UsageQuery, format_instant, parse_instant
@@ -57,6 +59,10 @@ class Fetched:
     """The billing endpoint's records per group, when the vendor has one."""
     failure: ProviderFailure | None = None
     warnings: list[str] = field(default_factory=list)
+    facts: AccountFacts | None = None
+    """What the account snapshot says fixed charges depend on, when it was read."""
+    told: bool = False
+    """Whether the account snapshot was read."""
 
 
 def billing_fallback(provider: str, exc: BaseException) -> str:
@@ -96,6 +102,7 @@ def _run_provider(
     billing_query: UsageQuery | None,
     by: GroupBy,
     progress: ProgressCallback | None,
+    want_facts: bool = False,
 ) -> Fetched:
     name = connection.provider.name
     fetched = Fetched(name)
@@ -104,6 +111,9 @@ def _run_provider(
     except Exception as exc:  # one provider failing must not hide the others
         fetched.failure = provider_failure(name, exc)
         return fetched
+    if want_facts and isinstance(connection, Connection):
+        # A stored history holds no account snapshot: the plan is then not known.
+        read_account_facts(connection, fetched)
     if billing_query is not None:
         try:
             fetched.billing, warnings = _fetch_groups(connection, billing_query, by, None)
@@ -111,6 +121,26 @@ def _run_provider(
         except Exception as exc:  # fall back to the usage records
             fetched.warnings.append(billing_fallback(name, exc))
     return fetched
+
+
+def read_account_facts(connection: Connection, fetched: Fetched) -> None:
+    """Read what the vendor's account snapshot says fixed charges depend on, into ``fetched``.
+
+    A failure leaves the usage figures standing; the fixed charges that depend on the plan or
+    the numbers held are then unknown, with a warning.
+    """
+    provider = connection.provider
+    if provider.balance() is None:
+        return
+    try:
+        fetched.facts = provider.account_facts(connection.balance())
+        fetched.told = fetched.facts is not None
+    except Exception as exc:
+        fetched.warnings.append(
+            f"{provider.name}: the account snapshot could not be read "
+            f"({provider_failure(provider.name, exc).message}); fixed charges that depend on "
+            "the plan or the numbers held are unknown"
+        )
 
 
 def _missing_credentials(provider: Provider, options: Mapping[str, Any]) -> str | None:
@@ -182,6 +212,8 @@ def compare(
     connect_options: Mapping[str, Mapping[str, Any]] | None = None,
     progress: ProgressCallback | None = None,
     use_billing: bool = True,
+    add_cost: Iterable[str | AddCost] = (),
+    fixed: bool = True,
     **common_options: Any,
 ) -> Comparison:
     """Compare providers over `[since, until)`: one row per provider (or per provider and group).
@@ -204,6 +236,11 @@ def compare(
         progress: Called as `progress(provider, records_so_far)` from the fetching threads.
         use_billing: Take billed minutes and cost from a provider's authoritative billing
             endpoint when it has one (`Provider.billing_query`).
+        add_cost: Prices per minute of measured duration for parts of a call a row's cost does
+            not cover, as `AddCost` or `[PROVIDER.]COMPONENT=CUR:PRICE` text; each is applied
+            only to rows that lack the part, and named as an assumption.
+        fixed: Add the rate cards' fixed monthly charges (pro rata) as their own figure, reading
+            the vendor's account snapshot for the plan and the numbers held where it tells.
         common_options: `Connection` options for every provider (`transport`, `sleep`...).
 
     Raises:
@@ -224,6 +261,7 @@ def compare(
     rates = FxRates(rates.rates.values())  # a fresh record of which rates this comparison used
     per_provider = dict(connect_options or {})
     chosen, skipped, registry = resolve_providers(providers, registry, per_provider)
+    adds = _add_costs(add_cost, chosen, registry)
 
     query_options = dict(options or {})
     connections, owned = open_connections(
@@ -235,8 +273,16 @@ def compare(
         connect=connect,
     )
     try:
-        check_rates(connections, start, end, target, rates)
-        fetched = _fetch_all(connections, start, end, by, progress, use_billing, query_options)
+        check_rates(connections, start, end, target, rates, adds=adds, fixed=fixed)
+        book = default_rate_book()
+        facts_for = {
+            c.provider.name
+            for c in connections
+            if fixed and book.fixed_in_force(c.provider.name, start)
+        }
+        fetched = _fetch_all(
+            connections, start, end, by, progress, use_billing, query_options, facts_for
+        )
     finally:
         for connection in owned:
             connection.close()
@@ -250,7 +296,32 @@ def compare(
         currency=target,
         rates=rates,
         skipped=skipped,
+        add_costs=adds,
+        fixed=fixed,
     )
+
+
+def _add_costs(
+    add_cost: Iterable[str | AddCost],
+    chosen: Sequence[str | Provider | Source],
+    registry: Registry | None,
+) -> tuple[AddCost, ...]:
+    """`--add-cost` values read and checked before any request: a PROVIDER must be installed."""
+    given = list(add_cost)
+    texts = [a for a in given if isinstance(a, str)]
+    ready = [a for a in given if isinstance(a, AddCost)]
+    if not texts:
+        return tuple(ready)
+    names = {
+        c.provider.name
+        if isinstance(c, Connection | StoreSource)
+        else c
+        if isinstance(c, str)
+        else c.name
+        for c in chosen
+    }
+    names |= set((registry or load_registry()).names())
+    return (*ready, *parse_add_costs(texts, names))
 
 
 def open_connections(
@@ -301,8 +372,14 @@ def check_rates(
     until: datetime,
     target: str | None,
     rates: FxRates,
+    *,
+    adds: Sequence[AddCost] = (),
+    fixed: bool = False,
 ) -> None:
-    """Fail before any request when a provider's rate cards need an exchange rate not given.
+    """Fail before any request when a needed exchange rate is not given.
+
+    A provider's rate cards (their per-minute prices and, with ``fixed``, their fixed charges)
+    and every `--add-cost` price must convert to ``target``.
 
     Raises:
         MissingRateError: naming every missing rate and the providers that need it.
@@ -315,10 +392,17 @@ def check_rates(
         provider = source.provider
         # A live connection prices with its own cards; stored records were priced when synced.
         book = source.rate_book if isinstance(source, Connection) else default_rate_book()
-        for code in _expected_currencies(provider, since, until, book):
+        codes = _expected_currencies(provider, since, until, book)
+        if fixed:
+            codes |= {line.currency for line in book.fixed_in_force(provider.name, since)}
+        for code in codes:
             if not rates.has(code, target):
                 missing.add((code, target))
                 needers.add(provider.name)
+    for add in adds:
+        if not rates.has(add.currency, target):
+            missing.add((add.currency, target))
+            needers.add(f"--add-cost {add.label}")
     if missing:
         raise MissingRateError(missing, needed_by=needers)
 
@@ -333,22 +417,40 @@ def assemble(
     currency: str | None,
     rates: FxRates,
     skipped: Sequence[Skipped] = (),
+    add_costs: Sequence[AddCost] = (),
+    fixed: bool = False,
 ) -> Comparison:
     """The comparison of providers whose records are summed already: rows, conversion, total.
 
     `compare` fetches and then assembles; the report sums one fetch several ways and assembles
-    each, so both show the same rows for the same records.
+    each, so both show the same rows for the same records. With ``fixed``, rows carry the rate
+    cards' fixed charges, from what each `Fetched` read of the account (`read_account_facts`).
     """
+    book = default_rate_book()
     rows: list[ComparisonRow] = []
     errors: list[ProviderFailure] = []
     warnings: list[str] = []
+    figures: dict[str, FixedFigure] = {}
     for provider, result in zip(providers, fetched, strict=True):
         if result.failure is not None:
             errors.append(result.failure)
         else:
-            rows.extend(_provider_rows(provider, result, by))
+            rows.extend(_provider_rows(provider, result, by, book, since))
+            facts = result.facts or AccountFacts()
+            figures[provider.name] = fixed_charges(
+                book,
+                provider.name,
+                since,
+                until,
+                plan=facts.plan,
+                numbers=facts.numbers,
+                told=result.told,
+            )
         warnings.extend(result.warnings)
     rows = convert_rows(rows, currency, rates)
+    rows = all_in_rows(
+        rows, currency=currency, fx=rates, add_costs=add_costs, fixed=figures if fixed else None
+    )
     comparison = Comparison(
         since=since,
         until=until,
@@ -385,6 +487,7 @@ def _fetch_all(
     progress: ProgressCallback | None,
     use_billing: bool,
     options: Mapping[str, Mapping[str, str]],
+    facts_for: set[str] | None = None,
 ) -> list[Fetched]:
     jobs = []
     for connection in connections:
@@ -405,13 +508,23 @@ def _fetch_all(
         max_workers=len(jobs), thread_name_prefix="voice-usage-compare"
     ) as pool:
         futures = [
-            pool.submit(_run_provider, connection, query, billing, by, progress)
+            pool.submit(
+                _run_provider,
+                connection,
+                query,
+                billing,
+                by,
+                progress,
+                connection.provider.name in (facts_for or set()),
+            )
             for connection, query, billing in jobs
         ]
         return [future.result() for future in futures]
 
 
-def _provider_rows(provider: Provider, fetched: Fetched, by: GroupBy) -> list[ComparisonRow]:
+def _provider_rows(
+    provider: Provider, fetched: Fetched, by: GroupBy, book: RateBook, start: datetime
+) -> list[ComparisonRow]:
     assert fetched.groups is not None
     groups = fetched.groups
     billing = fetched.billing
@@ -442,12 +555,31 @@ def _provider_rows(provider: Provider, fetched: Fetched, by: GroupBy) -> list[Co
                     f"endpoint but {listed} summed over the listed calls; the billing figures are "
                     "used (calls deleted since are billed but no longer listed)"
                 )
-        rows.append(row)
+        rows.append(_say_missing_items(row, from_billing or usage, book, provider.name, start))
     return rows
 
 
+def _say_missing_items(
+    row: ComparisonRow, group: Any, book: RateBook, provider: str, start: datetime
+) -> ComparisonRow:
+    """A row whose records carry none of an item its vendor bills apart (SIP minutes) says so."""
+    if group is None or not row.records:
+        return row
+    notes = list(row.notes)
+    for rate in book.in_force(start, provider):
+        if rate.item == "call" or rate.item in group.items:
+            continue
+        if any(rate.line_item in (t.components or {}) for t in group.items.values()):
+            continue
+        notes.append(
+            f"{provider} bills {rate.item} minutes apart ({rate.label}); none are in these "
+            f"records, so the cost leaves them out"
+        )
+    return dataclasses.replace(row, notes=tuple(dict.fromkeys(notes)))
+
+
 def _notes(rows: Sequence[ComparisonRow]) -> list[str]:
-    notes = []
+    notes = [line for line in (gap_line(rows), assumption_line(rows)) if line]
     estimates = [row.label for row in rows if row.cost_estimate]
     if estimates:
         notes.append(

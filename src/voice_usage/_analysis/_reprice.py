@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from voice_usage._analysis._allin import all_in_rows, assumption_line, gap_line
 from voice_usage._analysis._comparison import Comparison, ComparisonRow
 from voice_usage._analysis._rows import RowTotals, build_row, convert_rows
 from voice_usage._exceptions import ConfigurationError
+from voice_usage._pricing._allin import AddCost, FixedFigure, fixed_charges
 from voice_usage._pricing._fx import FxRates, target_currency
 from voice_usage._pricing._ratecard import RateBook, RateCardError, default_rate_book
 from voice_usage._pricing._reprice import CardLookup, RepriceTarget, reprice_record
@@ -39,8 +41,15 @@ def reprice_comparison(
     currency: str | None = None,
     fx: FxRates | Mapping[str, str | Decimal] | Iterable[str] | None = None,
     book: RateBook | None = None,
+    add_cost: Iterable[AddCost] = (),
+    fixed: bool = True,
 ) -> Comparison:
     """What the traffic cost where it ran, and what it would cost on each target, side by side.
+
+    Rows say what their cost covers; ``add_cost`` prices parts a row does not cover, and each
+    target row carries the target's fixed charges for the period (a plan's subscription when the
+    target names the plan, `vendor:pro`; numbers as a user's card states them), with the all-in
+    figure (see `compare()`).
 
     One pass over ``records`` (memory does not grow with them). The first rows are the traffic as
     run, one per provider in the records; then one row per target. Records of an item a target
@@ -98,6 +107,24 @@ def reprice_comparison(
             build_row(target.label, group, basis=f"{target.label} rate card", notes=row_notes)
         )
     rows = convert_rows(rows, to_currency, rates)
+    start = since or first
+    end = until or last
+    if start is None or end is None:  # no records at all
+        start = end = datetime.now(UTC)
+    figures: dict[str, FixedFigure] = {}
+    if fixed and end > start:
+        for provider in as_run:
+            # Where the traffic ran, the account's plan and numbers are not known here.
+            figures[provider] = fixed_charges(book, provider, start, end)
+        for target in parsed:
+            figures[target.label] = fixed_charges(
+                book, target.provider, start, end, plan=target.variant, told=True
+            )
+    adds = tuple(add_cost)
+    rows = all_in_rows(
+        rows, currency=to_currency, fx=rates, add_costs=adds, fixed=figures if fixed else None
+    )
+    notes[:0] = [line for line in (gap_line(rows), assumption_line(rows)) if line]
     estimates = [row.label for row in rows if row.cost_estimate and row.basis != "as run"]
     if estimates:
         notes.insert(
@@ -107,10 +134,6 @@ def reprice_comparison(
             + ", ".join(estimates)
             + ")",
         )
-    start = since or first
-    end = until or last
-    if start is None or end is None:  # no records at all
-        start = end = datetime.now(UTC)
     return Comparison(
         since=start,
         until=end,

@@ -16,6 +16,7 @@ from voice_usage._analysis._grouping import GroupBy, fetch_granularity
 from voice_usage._analysis._reprice import reprice_comparison
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._outputs._serialize import read_jsonl
+from voice_usage._pricing._allin import AddCost, parse_add_costs
 from voice_usage._pricing._fx import FxRates, target_currency
 from voice_usage._pricing._ratecard import RateBook
 from voice_usage._schema import UsageQuery, UsageRecord
@@ -50,6 +51,21 @@ def _fx(specs: Sequence[str], currency: str | None) -> FxRates:
     return rates
 
 
+ADD_COST_HELP = (
+    "Price a part of a call that a row's cost does not cover, per minute of measured duration: "
+    "COMPONENT=CUR:PRICE for every row without it, PROVIDER.COMPONENT=CUR:PRICE for one "
+    "provider's (components: platform, telephony, stt, llm, tts; repeatable). Rows whose cost "
+    "covers the part are never charged it; every assumption is named in the output."
+)
+
+
+def _add_costs(ctx: click.Context, specs: Sequence[str]) -> tuple[AddCost, ...]:
+    """The --add-cost values, checked against the installed providers before any request."""
+    if not specs:
+        return ()
+    return parse_add_costs(specs, settings_of(ctx).registry.names())
+
+
 def report_problems(comparison: Comparison) -> None:
     """Skipped providers, warnings and failures on stderr; exit 1 when a provider failed."""
     for skipped in comparison.skipped:
@@ -82,6 +98,13 @@ def report_problems(comparison: Comparison) -> None:
     metavar="PROVIDER:KEY=VALUE",
     help="A provider-specific query option for one provider (repeatable).",
 )
+@click.option(
+    "--add-cost",
+    "add_cost_specs",
+    multiple=True,
+    metavar="[PROVIDER.]COMPONENT=CUR:PRICE",
+    help=ADD_COST_HELP,
+)
 @click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
 @source_options
 @click.pass_context
@@ -96,6 +119,7 @@ def compare_command(
     group_by: str,
     output_format: str,
     extra_options: tuple[str, ...],
+    add_cost_specs: tuple[str, ...],
     ratecards_file: str | None,
     account: str | None,
     from_store: bool,
@@ -108,6 +132,7 @@ def compare_command(
     are still shown (exit 1).
     """
     rates = _fx(fx_specs, currency)
+    adds = _add_costs(ctx, add_cost_specs)
     chosen = SourceOptions(account, from_store, store)
     settings = settings_of(ctx)
     book = settings.rate_book(ratecards_file)
@@ -130,6 +155,7 @@ def compare_command(
             connect=settings.connect,
             progress=progress.update,
             **settings.connect_options(),
+            add_cost=adds,
         )
     title = f"Usage {_day(since)} → {_day(until)} (UTC)"
     print_comparison(comparison, output_format, title=title)
@@ -216,6 +242,13 @@ def _filtered(
 @click.option("--currency", metavar="CODE", help="Also show every cost in this ISO 4217 currency.")
 @click.option("--fx", "fx_specs", multiple=True, metavar="FROM:TO=RATE", help=FX_HELP)
 @format_option("table", "json", "csv")
+@click.option(
+    "--add-cost",
+    "add_cost_specs",
+    multiple=True,
+    metavar="[PROVIDER.]COMPONENT=CUR:PRICE",
+    help=ADD_COST_HELP,
+)
 @click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
 @source_options
 @click.pass_context
@@ -230,6 +263,7 @@ def reprice_command(
     currency: str | None,
     fx_specs: tuple[str, ...],
     output_format: str,
+    add_cost_specs: tuple[str, ...],
     ratecards_file: str | None,
     account: str | None,
     from_store: bool,
@@ -243,13 +277,21 @@ def reprice_command(
     """
     names = _targets(targets)
     rates = _fx(fx_specs, currency)
+    adds = _add_costs(ctx, add_cost_specs)
     if since is not None and until is not None and until <= since:
         raise click.BadParameter("--until must be after --since", param_hint="--until")
     book = settings_of(ctx).rate_book(ratecards_file)
     if input_path is not None:
         records = _records_from_file(input_path, provider, since, until)
         comparison = reprice_comparison(
-            records, names, since=since, until=until, currency=currency, fx=rates, book=book
+            records,
+            names,
+            since=since,
+            until=until,
+            currency=currency,
+            fx=rates,
+            book=book,
+            add_cost=adds,
         )
         warnings: list[str] = []
     else:
@@ -257,7 +299,7 @@ def reprice_command(
             raise click.UsageError("give PROVIDER, --since and --until, or --input FILE")
         chosen = SourceOptions(account, from_store, store)
         comparison, warnings = _reprice_fetched(
-            ctx, provider, since, until, names, currency, rates, book, chosen
+            ctx, provider, since, until, names, currency, rates, book, chosen, adds
         )
     label = provider or "the input"
     period = f" {_day(comparison.since)} → {_day(comparison.until)} (UTC)" if since else ""
@@ -275,6 +317,7 @@ def _reprice_fetched(
     rates: FxRates,
     book: RateBook,
     chosen: SourceOptions,
+    adds: Sequence[AddCost] = (),
 ) -> tuple[Comparison, list[str]]:
     with sources(ctx, [provider], chosen, rate_book=book) as (connection,):
         query = UsageQuery(
@@ -292,5 +335,6 @@ def _reprice_fetched(
                 currency=currency,
                 fx=rates,
                 book=book,
+                add_cost=adds,
             )
         return comparison, list(result.warnings)

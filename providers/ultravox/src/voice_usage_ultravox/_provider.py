@@ -307,8 +307,9 @@ class UltravoxProvider(Provider):
             "Ultravox reports minutes, not money: costs come from the Ultravox rate card.",
             "Option source=billing reads the billed call and SIP minutes per UTC day (the "
             "invoiced total); source=agents reads per-agent daily usage.",
-            "SIP minutes are billed apart from call minutes: per call they are in the record "
-            "extras, per day in source=billing records with item 'sip'.",
+            "SIP minutes are billed apart from call minutes: per call they are the line item "
+            "sip_minutes of the call's cost, per day source=billing records with item 'sip'; "
+            "hourly and per-agent figures have none.",
         ),
     )
 
