@@ -138,7 +138,16 @@ def _ultravox_expected(emulator: Any) -> Figures:
     calls = emulator.calls_between(start, start + timedelta(days=1, microseconds=-1))
     talk = sum((c.talk_seconds for c in calls), Decimal(0))  # ended - joined, exact
     billed = sum((c.charged_seconds for c in calls), Decimal(0))  # billed calls only
-    return Figures(len(calls), talk, billed / 60 * Decimal("0.05"))  # USD 0.05 a minute
+    # SIP minutes are a line item of each call's cost, USD 0.005 a minute, to a millionth.
+    sip = sum(
+        (
+            (c.sip_billed_seconds / 60 * Decimal("0.005")).quantize(Decimal("0.000001"))
+            for c in calls
+            if c.sip_billed_seconds is not None
+        ),
+        Decimal(0),
+    )
+    return Figures(len(calls), talk, billed / 60 * Decimal("0.05") + sip)  # USD 0.05 a minute
 
 
 def _twilio_emulator(provider: Provider) -> Emulator:
