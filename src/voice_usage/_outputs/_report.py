@@ -28,6 +28,7 @@ from voice_usage._analysis._compare import (
     check_rates,
     open_connections,
     provider_failure,
+    read_account_facts,
     resolve_providers,
 )
 from voice_usage._analysis._comparison import Comparison, ProviderFailure, Skipped
@@ -171,6 +172,8 @@ class ProviderFigures:
     reconciliations: list[Reconciliation] = field(default_factory=list)
     kept: list[UsageRecord] = field(default_factory=list)
     """The records themselves, kept only when the page reprices this provider's traffic."""
+    account: Fetched | None = None
+    """What the account snapshot said fixed charges depend on (`read_account_facts`)."""
 
     @property
     def priced(self) -> Tally | None:
@@ -229,6 +232,11 @@ def _fetch_provider(
             got.reconciliations.extend(result.report.reconciliations)
         except Exception as exc:  # fall back to the usage records, as compare does
             got.warnings.append(billing_fallback(provider.name, exc))
+    if default_rate_book().fixed_in_force(provider.name, since):
+        # The plan and the numbers held, for the fixed charges, as compare reads them.
+        got.account = Fetched(provider.name)
+        read_account_facts(connection, got.account)
+        got.warnings.extend(got.account.warnings)
     return got
 
 
@@ -249,7 +257,17 @@ def _comparison(
             summed.append(Fetched(name, failure=got.failure))
             continue
         billing = got.billing.groups.get(by) if got.billing is not None else None
-        summed.append(Fetched(name, got.usage.groups[by], billing, warnings=list(got.warnings)))
+        account = got.account or Fetched(name)
+        summed.append(
+            Fetched(
+                name,
+                got.usage.groups[by],
+                billing,
+                warnings=list(got.warnings),
+                facts=account.facts,
+                told=account.told,
+            )
+        )
     return assemble(
         [got.provider for got in fetched],
         summed,
@@ -259,6 +277,7 @@ def _comparison(
         currency=currency,
         rates=rates,
         skipped=skipped,
+        fixed=True,
     )
 
 
@@ -408,7 +427,7 @@ def report(
         connect=connect,
     )
     try:
-        check_rates(connections, start, end, wanted, rates)
+        check_rates(connections, start, end, wanted, rates, fixed=True)
         if not connections:
             fetched: list[ProviderFigures] = []
         else:

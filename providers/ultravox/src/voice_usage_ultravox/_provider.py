@@ -579,7 +579,7 @@ def _usage_records(
                         duration_seconds=bucket.duration,
                         billed_minutes=bucket.billed_minutes,
                         agent_id=agent_id,
-                        connected_calls=bucket.joined_count,
+                        connected_calls=_connected(bucket, report),
                         extras=_json_extras(bucket),
                     )
                 )
@@ -589,6 +589,17 @@ def _usage_records(
                     f"{query.until.isoformat()}) ignored"
                 )
             sums.reconcile(report, usage.all_time, what)
+
+
+def _connected(bucket: CallStatistics, report: FetchReport) -> int | None:
+    """A bucket's joined calls, unless it says more joined than were made (then unknown)."""
+    if bucket.joined_count <= bucket.total_count:
+        return bucket.joined_count
+    report.warn(
+        f"{NAME}: a usage bucket reports {bucket.joined_count} joined calls of "
+        f"{bucket.total_count}; connected calls are left unknown"
+    )
+    return None
 
 
 def _json_extras(model: Any) -> dict[str, Any]:
