@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from voice_usage import CallPart, CostSource, Grain, UsageRecord
-from voice_usage._store import SCHEMA_VERSION, Store, StoreError, _db, open_store
+from voice_usage._store import SCHEMA_VERSION, Store, StoreError, open_store
 from voice_usage._store._rows import codec, record_key
 
 DAY = datetime(2026, 9, 1, tzinfo=UTC)
@@ -52,7 +52,7 @@ def rich_records() -> list[UsageRecord]:
             cost_source=CostSource.RATE_CARD,
             rate_card="flireo/call@2026-01-01",
             cost_note="rate card: EUR 0.07/min",
-            approximate=True,
+            cost_estimate=True,
             agent_id="agent-1",
             number_id="+31 20 000",
             item="sip",
@@ -266,16 +266,14 @@ def test_a_field_added_to_the_record_gets_its_column_on_open(store_url: str) -> 
         assert covered.cost_covers == (CallPart.LLM,)
 
 
-def test_a_renamed_field_keeps_its_stored_values(
-    store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_renamed_field_keeps_its_stored_values(store_url: str) -> None:
     with open_store(store_url) as store:
-        write(store, [event(0, cost_source=CostSource.RATE_CARD, approximate=True)])
-        store._db.execute("ALTER TABLE vu_records RENAME COLUMN approximate TO was_approximate")
-    monkeypatch.setitem(_db.RENAMED_FIELDS, "approximate", "was_approximate")
+        write(store, [event(0, cost_source=CostSource.RATE_CARD, cost_estimate=True)])
+        store._db.execute("ALTER TABLE vu_records RENAME COLUMN cost_estimate TO approximate")
+    # A store written before the field was renamed (approximate -> cost_estimate) keeps it.
     with open_store(store_url) as store:
         (back,) = store.records("flireo", None, "call", DAY, DAY + timedelta(days=1))
-    assert back.approximate is True
+    assert back.cost_estimate is True
 
 
 # -- a store that cannot be used: one line naming it, nothing written ------------------------
