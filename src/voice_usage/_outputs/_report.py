@@ -232,8 +232,11 @@ def _fetch_provider(
             got.reconciliations.extend(result.report.reconciliations)
         except Exception as exc:  # fall back to the usage records, as compare does
             got.warnings.append(billing_fallback(provider.name, exc))
-    if default_rate_book().fixed_in_force(provider.name, since):
-        # The plan and the numbers held, for the fixed charges, as compare reads them.
+    if isinstance(connection, Connection) and default_rate_book().fixed_in_force(
+        provider.name, since
+    ):
+        # The plan and the numbers held, for the fixed charges, as compare reads them (a stored
+        # history holds no account snapshot).
         got.account = Fetched(provider.name)
         read_account_facts(connection, got.account)
         got.warnings.extend(got.account.warnings)
