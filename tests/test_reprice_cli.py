@@ -213,3 +213,28 @@ def test_reprice_reads_stdin(jsonl: Path) -> None:
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert [line.split(",")[0] for line in lines[1:]] == ["flireo", "ultravox"]
+
+
+def test_reprice_rows_say_what_they_cover_and_add_only_named_assumptions(jsonl: Path) -> None:
+    result = run(
+        "reprice",
+        "--input",
+        str(jsonl),
+        "--to",
+        "ultravox,agentphone:hosted",
+        "--add-cost",
+        "telephony=USD:0.0085",
+        "--format",
+        "json",
+    )
+    rows = rows_of(result)
+    ultravox, hosted = rows["ultravox"], rows["agentphone:hosted"]
+    assert ultravox["cost_covers"] == ["platform", "stt", "llm", "tts"]
+    # 715 s = 11.916667 min x USD 0.0085 = 0.101292; no Pro plan named: no subscription.
+    [telephony] = ultravox["assumed"]
+    assert (telephony["part"], telephony["cost"]) == ("telephony", "0.101292")
+    assert ultravox["fixed_cost"] == "0" and ultravox["all_in_cost"] == "0.701292"
+    # AgentPhone hosted covers the phone line: nothing assumed; its numbers are not known here.
+    assert hosted["cost_covers"] == ["platform", "telephony", "stt", "llm", "tts"]
+    assert hosted["assumed"] == [] and hosted["all_in_cost"] is None
+    assert "how many numbers" in hosted["unknown"]["fixed_cost"]

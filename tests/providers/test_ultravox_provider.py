@@ -590,6 +590,19 @@ def test_sip_minutes_are_a_line_item_of_their_own_and_add_no_telephony():
     assert record.extras["sip_termination_reason"] == "SIP_TERMINATION_NORMAL"
 
 
+def test_the_pro_plan_prices_sip_minutes_at_its_own_rate():
+    sip = {"billedDuration": "90s", "terminationReason": "SIP_TERMINATION_NORMAL"}
+    records, _ = fetch(
+        {"/api/calls": calls_page([call("c1", sipDetails=sip)], total=1)},
+        query(granularity="call", options={"plan": "pro"}),
+    )
+    # 1.5 SIP minutes x USD 0.0048 (Pro) = 0.0072; the call minutes keep USD 0.05.
+    assert records[0].cost_components == {
+        "call_minutes": Decimal("0.07"),
+        "sip_minutes": Decimal("0.0072"),
+    }
+
+
 def test_a_free_call_still_pays_its_sip_minutes():
     record, _ = one_call(
         billingStatus="BILLING_STATUS_FREE_MINUTES",

@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 from typing import Any
 
+from voice_usage._analysis._allin import assumption_line, gap_line
 from voice_usage._analysis._comparison import Comparison, ComparisonRow, ProviderFailure
 from voice_usage._analysis._grouping import GroupBy
 from voice_usage._engine._provider import Reconciliation
@@ -441,23 +442,8 @@ def _fixed_lines(rows: Iterable[ComparisonRow]) -> list[str]:
 
 def _like_for_like_lines(rows: Sequence[ComparisonRow]) -> list[str]:
     """Where rows differ in what they cover, and every assumed price, as compare says them."""
-    gaps = [
-        f"{row.label}: no {', '.join(getattr(row, 'gaps', ()))}"
-        for row in rows
-        if getattr(row, "gaps", ())
-    ]
-    lines = ["Not like for like: " + "; ".join(gaps) + "."] if gaps else []
-    applied: dict[str, list[str]] = {}
-    for row in rows:
-        for entry in getattr(row, "assumed", ()):
-            applied.setdefault(str(entry.get("assumption")), []).append(row.label)
-    if applied:
-        lines.append(
-            "Assumed (--add-cost, per minute of measured duration): "
-            + "; ".join(f"{label} for {', '.join(labels)}" for label, labels in applied.items())
-            + "."
-        )
-    return lines
+    lines = (gap_line(rows), assumption_line(rows))
+    return [line[0].upper() + line[1:] + "." for line in lines if line]
 
 
 def _like_for_like(figures: ReportFigures) -> tuple[list[str], list[list[str]], list[str]]:

@@ -12,6 +12,7 @@ Ultravox reports minutes but no money, so every cost comes from the Ultravox rat
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -197,10 +198,13 @@ class _Options:
 
     source: str = "calls"
     filters: dict[str, ParamValue] = field(default_factory=dict)
+    plan: str | None = None
+    """The account's plan (`pro`), when the user says it: its own rates (SIP) are used."""
 
     @classmethod
     def parse(cls, query: UsageQuery) -> _Options:
         source = "calls"
+        plan: str | None = None
         filters: dict[str, ParamValue] = {}
         if query.agent_ids:
             for agent_id in query.agent_ids:
@@ -236,12 +240,16 @@ class _Options:
                 filters[name] = value
             elif name.startswith("metadata.") and len(name) > len("metadata."):
                 filters[name] = value
+            elif name == "plan":
+                if not value:
+                    raise ConfigurationError(f"{NAME}: option plan must name a plan, e.g. pro")
+                plan = value.lower()
             else:
-                known = ", ".join(("source", *FILTER_OPTIONS, "metadata.<key>"))
+                known = ", ".join(("source", "plan", *FILTER_OPTIONS, "metadata.<key>"))
                 raise ConfigurationError(
                     f"{NAME}: unknown option {name!r} (Ultravox understands: {known})"
                 )
-        return cls(source, filters)
+        return cls(source, filters, plan)
 
 
 def _check_uuid(what: str, value: str) -> None:
@@ -254,11 +262,16 @@ def _check_uuid(what: str, value: str) -> None:
 class _Pricer:
     """Rate-card lookups for one fetch (the rate book keeps its answers per day)."""
 
-    def __init__(self, book: RateBook) -> None:
+    def __init__(self, book: RateBook, plan: str | None = None) -> None:
         self.book = book
+        self.plan = plan
 
     def rate(self, item: str, at: datetime) -> Rate | str:
-        """The rate in force, or the reason there is none."""
+        """The rate in force (the plan's own, where the card has one), or why there is none."""
+        if self.plan is not None:
+            # Without a price of the plan's own for this item, the default price applies.
+            with contextlib.suppress(RateCardError):
+                return self.book.find(NAME, at, item=item, variant=self.plan)
         try:
             return self.book.find(NAME, at, item=item)
         except RateCardError as exc:
@@ -323,7 +336,7 @@ class UltravoxProvider(Provider):
     def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[Any]:
         """Describe the walks answering ``query``; see the module docstring for the mapping."""
         options = _Options.parse(query)
-        pricer = _Pricer(rates if rates is not None else default_rate_book())
+        pricer = _Pricer(rates if rates is not None else default_rate_book(), options.plan)
         if query.number_ids:
             raise UnsupportedQueryError(
                 NAME, "Ultravox has no phone-number filter (filter by agent instead)"
