@@ -310,7 +310,7 @@ class UltravoxProvider(Provider):
     """Documented: 200 requests a second per API key (500 per account)."""
     capabilities = Capabilities(
         granularities=frozenset({Granularity.CALL, Granularity.HOUR, Granularity.DAY}),
-        filters=frozenset({"agent", "source", *FILTER_OPTIONS, "metadata.<key>"}),
+        filters=frozenset({"agent", "source", "plan", *FILTER_OPTIONS, "metadata.<key>"}),
         reports_cost=False,
         balance=True,
         # A call is billed after it ends (`call.billed` follows `call.ended`, SIP sessions
