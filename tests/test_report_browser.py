@@ -111,9 +111,10 @@ def test_the_page_is_small_and_loads_nothing_from_elsewhere(page: Path) -> None:
 
 def test_chromium_draws_a_page_that_is_not_blank(browser: str, page: Path, tmp_path: Path) -> None:
     picture = tmp_path / "report.png"
-    shots.screenshot(page, picture, (900, 1400))
+    # Tall enough to reach the first charts below the like-for-like tables and notes.
+    shots.screenshot(page, picture, (900, 3000))
     width, height, pixels = png_pixels(picture.read_bytes())
-    assert (width, height) == (900, 1400)
+    assert (width, height) == (900, 3000)
     colours = set(pixels)
     assert len(colours) >= 16, f"only {len(colours)} colours: a blank page?"
     white = pixels.count(b"\xff\xff\xff")

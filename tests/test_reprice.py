@@ -247,7 +247,10 @@ def test_a_vendors_own_split_does_not_survive_repricing():
     UsageRecord.model_validate(split.model_dump())  # a valid record to begin with
     [priced] = reprice([split], "secondly", book=BOOK)
     assert priced.cost == Decimal("0.182")  # 84/60 x USD 0.13
-    assert priced.cost_components is None and priced.cost_covers is None
+    # The vendor's items are gone: the new cost is the card's one line item, covering what the
+    # card says its price covers.
+    assert priced.cost_components == {"call": Decimal("0.182")}
+    assert priced.cost_covers == BOOK.find("secondly", priced.period_start).covers
     no_duration = split.model_copy(update={"duration_seconds": None})
     [unpriced] = reprice([no_duration], "secondly", book=BOOK)
     assert unpriced.cost is None
