@@ -20,6 +20,7 @@ from voice_usage._analysis._allin import all_in_rows, assumption_line, gap_line
 from voice_usage._analysis._comparison import Comparison, ComparisonRow, ProviderFailure, Skipped
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity, key_order
 from voice_usage._analysis._rows import GroupMap, accumulate, build_row, convert_rows, total_row
+from voice_usage._analysis._stack import parse_stack, stack_row
 from voice_usage._engine._fetch import Connection, gather_credentials
 from voice_usage._engine._plugins import Registry, load_registry
 from voice_usage._engine._provider import AccountFacts, Provider, credentials_problem
@@ -214,6 +215,7 @@ def compare(
     use_billing: bool = True,
     add_cost: Iterable[str | AddCost] = (),
     fixed: bool = True,
+    stacks: Iterable[str | Sequence[str]] = (),
     **common_options: Any,
 ) -> Comparison:
     """Compare providers over `[since, until)`: one row per provider (or per provider and group).
@@ -241,6 +243,9 @@ def compare(
             only to rows that lack the part, and named as an assumption.
         fixed: Add the rate cards' fixed monthly charges (pro rata) as their own figure, reading
             the vendor's account snapshot for the plan and the numbers held where it tells.
+        stacks: Vendors that serve the same calls, taken as one (`"ultravox+twilio"` or
+            `("ultravox", "twilio")`): each adds a row to `Comparison.stacks` (see
+            `voice_usage._analysis._stack`); every member must be compared.
         common_options: `Connection` options for every provider (`transport`, `sleep`...).
 
     Raises:
@@ -262,6 +267,7 @@ def compare(
     per_provider = dict(connect_options or {})
     chosen, skipped, registry = resolve_providers(providers, registry, per_provider)
     adds = _add_costs(add_cost, chosen, registry)
+    stack_members = _stacks(stacks, chosen, by)
 
     query_options = dict(options or {})
     connections, owned = open_connections(
@@ -287,7 +293,7 @@ def compare(
         for connection in owned:
             connection.close()
 
-    return assemble(
+    comparison = assemble(
         [c.provider for c in connections],
         fetched,
         since=start,
@@ -299,6 +305,38 @@ def compare(
         add_costs=adds,
         fixed=fixed,
     )
+    for members in stack_members:
+        row = stack_row(comparison.rows, members, currency=target, fx=rates, add_costs=adds)
+        comparison.stacks.append(row)
+        if row.double_counted:
+            comparison.warnings.append(
+                f"stack {row.provider}: {', '.join(row.double_counted)} is covered by more than "
+                "one member and would be paid twice; its all-in figure is left unknown"
+            )
+    return comparison
+
+
+def _stacks(
+    stacks: Iterable[str | Sequence[str]],
+    chosen: Sequence[str | Provider | Source],
+    by: GroupBy,
+) -> list[tuple[str, ...]]:
+    """The `--stack` members, checked before any request: each one compared, whole periods."""
+    parsed = [parse_stack(s) if isinstance(s, str) else parse_stack("+".join(s)) for s in stacks]
+    if parsed and by is not GroupBy.PROVIDER:
+        raise ConfigurationError("--stack needs whole-period rows: drop --group-by")
+    names = {
+        c if isinstance(c, str) else c.name if isinstance(c, Provider) else c.provider.name
+        for c in chosen
+    }
+    for members in parsed:
+        absent = [m for m in members if m not in names]
+        if absent:
+            raise ConfigurationError(
+                f"--stack {'+'.join(members)}: {', '.join(absent)} is not compared "
+                "(name every member as a PROVIDER, or set its credentials)"
+            )
+    return parsed
 
 
 def _add_costs(

@@ -115,6 +115,9 @@ class ComparisonRow:
     all_in_per_minute: Decimal | None = None
     """`all_in_cost` per minute of measured duration."""
     all_in_currency: str | None = None
+    double_counted: tuple[str, ...] = ()
+    """For a stack of vendors (`--stack`): parts of a call that more than one member's cost
+    covers, so the summed cost pays for them twice."""
 
     @property
     def label(self) -> str:
@@ -156,6 +159,7 @@ class ComparisonRow:
             "all_in_cost": str_or_none(self.all_in_cost),
             "all_in_per_minute": str_or_none(self.all_in_per_minute),
             "all_in_currency": self.all_in_currency,
+            "double_counted": list(self.double_counted),
         }
 
 
@@ -185,6 +189,8 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     total: ComparisonRow | None = None
     """The sum over the rows, when they share a currency (or were converted to one)."""
+    stacks: list[ComparisonRow] = field(default_factory=list)
+    """One row per `--stack` (vendors serving the same calls, taken as one); never in `total`."""
 
     @property
     def ok(self) -> bool:
@@ -215,6 +221,7 @@ class Comparison:
             ],
             "rows": [row.to_json() for row in self.rows],
             "total": self.total.to_json() if self.total is not None else None,
+            "stacks": [row.to_json() for row in self.stacks],
             "errors": [e.to_json() for e in self.errors],
             "skipped": [s.to_json() for s in self.skipped],
             "warnings": list(self.warnings),

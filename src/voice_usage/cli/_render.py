@@ -134,6 +134,20 @@ def _source(row: ComparisonRow) -> str:
     return text
 
 
+def _stack_lines(row: ComparisonRow) -> list[str]:
+    """What a stack row stands for, and its all-in figure or why there is none."""
+    lines = list(row.notes)
+    if row.cost_covers is not None:
+        lines.append(f"stack {row.provider} covers: {', '.join(row.cost_covers) or 'nothing'}")
+    if row.all_in_cost is not None:
+        per = _money(row.all_in_per_minute, row.all_in_currency)
+        lines.append(
+            f"stack {row.provider} all-in: {_money(row.all_in_cost, row.all_in_currency)} "
+            f"({per} a minute)"
+        )
+    return lines
+
+
 def print_comparison(
     comparison: Comparison, output_format: str, out: IO[str] | None = None, *, title: str = ""
 ) -> None:
@@ -177,6 +191,7 @@ _CSV_FIELDS = (
     "all_in_cost",
     "all_in_per_minute",
     "all_in_currency",
+    "double_counted",
 )
 
 
@@ -198,6 +213,7 @@ def _comparison_csv(comparison: Comparison, out: IO[str]) -> None:
     rows = list(comparison.rows)
     if comparison.total is not None:
         rows.append(comparison.total)
+    rows += comparison.stacks
     for row in rows:
         data = row.to_json()
         cells = ["" if data[name] is None else data[name] for name in _CSV_FIELDS]
@@ -232,6 +248,7 @@ def _comparison_table(comparison: Comparison, *, title: str) -> None:
     every = list(rows)
     if comparison.total is not None:
         every.append(comparison.total)
+    every += comparison.stacks
     for row in every:
         cells = [row.provider]
         if grouped:
@@ -256,7 +273,7 @@ def _comparison_table(comparison: Comparison, *, title: str) -> None:
             _money(row.cost_per_call, row.unit_currency),
             _source(row) + (" ~" if row.cost_estimate and row.cost_source != "approximate" else ""),
         ]
-        if row is comparison.total:
+        if row is comparison.total or (comparison.stacks and row is comparison.stacks[0]):
             table.add_section()
         table.add_row(*cells, style="bold" if row is comparison.total else None)
     console.print(table)
@@ -274,8 +291,10 @@ def _footer(comparison: Comparison) -> list[str]:
     if cards:
         lines.append("rate cards: " + ", ".join(cards))
     lines.extend(comparison.notes)
+    for stack in comparison.stacks:
+        lines.extend(_stack_lines(stack))
     unknown: dict[tuple[str, str], dict[str, None]] = {}
-    for row in comparison.rows:
+    for row in [*comparison.rows, *comparison.stacks]:
         for figure, reason in row.unknown.items():
             unknown.setdefault((figure, reason), {})[row.provider] = None
     for (figure, reason), providers in unknown.items():

@@ -105,6 +105,14 @@ def report_problems(comparison: Comparison) -> None:
     metavar="[PROVIDER.]COMPONENT=CUR:PRICE",
     help=ADD_COST_HELP,
 )
+@click.option(
+    "--stack",
+    "stacks",
+    multiple=True,
+    metavar="PROVIDER+PROVIDER",
+    help="Also show these vendors as one stack serving the same calls (e.g. ultravox+twilio): "
+    "their costs summed, what they cover united (repeatable).",
+)
 @click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
 @source_options
 @click.pass_context
@@ -120,6 +128,7 @@ def compare_command(
     output_format: str,
     extra_options: tuple[str, ...],
     add_cost_specs: tuple[str, ...],
+    stacks: tuple[str, ...],
     ratecards_file: str | None,
     account: str | None,
     from_store: bool,
@@ -156,6 +165,7 @@ def compare_command(
             progress=progress.update,
             **settings.connect_options(),
             add_cost=adds,
+            stacks=stacks,
         )
     title = f"Usage {_day(since)} → {_day(until)} (UTC)"
     print_comparison(comparison, output_format, title=title)
