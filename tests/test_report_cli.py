@@ -106,3 +106,42 @@ def test_bad_arguments_exit_2_before_anything(tmp_path: Path) -> None:
         assert result.exit_code == 2, (args, result.stderr)
         assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not Path(page).exists()
+
+
+@pytest.mark.emulator
+def test_add_cost_gives_the_page_compare_s_all_in_figures(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    import json
+    import re
+    from decimal import Decimal
+
+    from voice_usage._outputs._page import money
+
+    common = (
+        *PERIOD, "--currency", "EUR", "--fx", "USD:EUR=0.92",
+        "--add-cost", "telephony=USD:0.0085", "--add-cost", "flireo.llm=EUR:0.03",
+    )  # fmt: skip
+    compared = run(env, "compare", "flireo", "ultravox", *common, "--format", "json")
+    assert compared.exit_code == 0, compared.stderr
+    rows = {row["provider"]: row for row in json.loads(compared.stdout)["rows"]}
+    page = tmp_path / "all-in.html"
+    done = run(env, "report", "flireo", "ultravox", *common, "--output", str(page))
+    assert done.exit_code == 0, done.stderr
+    html = page.read_text(encoding="utf-8")
+    table = html[
+        html.index('id="like-for-like"') : html.index("</table>", html.index('id="like-for-like"'))
+    ]
+    for provider, row in rows.items():
+        cells = re.search(rf'<th scope="row">{provider}</th>(.*?)</tr>', table).group(1)  # type: ignore[union-attr]
+        texts = re.findall(r"<td[^>]*>([^<]*)</td>", cells)
+        for figure in ("all_in_cost", "all_in_per_minute", "fixed_cost"):
+            if row[figure] is not None:
+                assert f"{money(Decimal(row[figure]))} {row['all_in_currency']}" in texts, (
+                    provider,
+                    figure,
+                    texts,
+                )
+        for entry in row["assumed"]:
+            assert entry["assumption"] in html  # every assumption is named on the page
+    assert "telephony at 0.0085 USD/min" in table

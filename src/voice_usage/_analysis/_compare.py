@@ -34,6 +34,7 @@ from voice_usage._store._source import StoreSource
 __all__ = [
     "Fetched",
     "ProgressCallback",
+    "add_costs",
     "assemble",
     "billing_fallback",
     "check_rates",
@@ -266,7 +267,7 @@ def compare(
     rates = FxRates(rates.rates.values())  # a fresh record of which rates this comparison used
     per_provider = dict(connect_options or {})
     chosen, skipped, registry = resolve_providers(providers, registry, per_provider)
-    adds = _add_costs(add_cost, chosen, registry)
+    adds = add_costs(add_cost, chosen, registry)
     stack_members = _stacks(stacks, chosen, by)
 
     query_options = dict(options or {})
@@ -339,7 +340,7 @@ def _stacks(
     return parsed
 
 
-def _add_costs(
+def add_costs(
     add_cost: Iterable[str | AddCost],
     chosen: Sequence[str | Provider | Source],
     registry: Registry | None,

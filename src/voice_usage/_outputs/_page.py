@@ -349,7 +349,10 @@ def _price_chart(figures: ReportFigures, keys: list[str], by: GroupBy) -> PageCh
             )
     notes = _unknown_notes(timeline.rows, "cost")
     if not any(s.name.endswith(" all-in") for s in series):
-        notes.append("No all-in price per minute: the comparison rows carry no all-in figure.")
+        why = _unknown_notes(timeline.rows, "all_in_cost")
+        notes.extend(
+            why or ["No all-in price per minute: the comparison rows carry no all-in figure."]
+        )
     return PageChart(
         Chart(
             "price",

@@ -23,6 +23,7 @@ from typing import Any
 from voice_usage._analysis._compare import (
     Fetched,
     Source,
+    add_costs,
     assemble,
     billing_fallback,
     check_rates,
@@ -40,6 +41,7 @@ from voice_usage._engine._plugins import Registry
 from voice_usage._engine._provider import Provider, Reconciliation
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._outputs._page import ReportFigures, render_page
+from voice_usage._pricing._allin import AddCost
 from voice_usage._pricing._fx import FxRates, target_currency
 from voice_usage._pricing._ratecard import Rate, RateBook, default_rate_book
 from voice_usage._pricing._reprice import RepriceTarget
@@ -251,6 +253,7 @@ def _comparison(
     currency: str | None,
     rates: FxRates,
     skipped: Sequence[Skipped] = (),
+    adds: Sequence[AddCost] = (),
 ) -> Comparison:
     """`compare`'s comparison grouped ``by``, over the tallied records."""
     summed = []
@@ -281,6 +284,7 @@ def _comparison(
         rates=rates,
         skipped=skipped,
         fixed=True,
+        add_costs=adds,
     )
 
 
@@ -310,12 +314,13 @@ def _figures(
     skipped: Sequence[Skipped],
     source: str,
     book: RateBook,
+    adds: Sequence[AddCost] = (),
 ) -> ReportFigures:
     """The page's figures: `compare`'s rows every way the page shows them, and their grounds."""
-    overall = _comparison(fetched, since, until, GroupBy.PROVIDER, currency, rates, skipped)
+    overall = _comparison(fetched, since, until, GroupBy.PROVIDER, currency, rates, skipped, adds)
     return ReportFigures(
         overall=overall,
-        timeline=_comparison(fetched, since, until, by, currency, rates),
+        timeline=_comparison(fetched, since, until, by, currency, rates, adds=adds),
         agents=_comparison(fetched, since, until, GroupBy.AGENT, currency, rates),
         numbers=_comparison(fetched, since, until, GroupBy.NUMBER, currency, rates),
         repricing=repricing,
@@ -364,6 +369,7 @@ def report(
     reprice_to: Sequence[str] = (),
     reprice_from: Sequence[str] = (),
     repricing: Comparison | None = None,
+    add_cost: Iterable[str | AddCost] = (),
     options: Mapping[str, Mapping[str, str]] | None = None,
     registry: Registry | None = None,
     rate_book: RateBook | None = None,
@@ -388,6 +394,9 @@ def report(
         reprice_from: The providers whose traffic is repriced (default: all of them).
         repricing: A repricing already made of the same traffic (the demo's), shown as the
             repricing table instead of making one.
+        add_cost: Prices per minute for parts of a call a vendor's cost does not cover, as for
+            `compare` (`AddCost` or `[PROVIDER.]COMPONENT=CUR:PRICE`): the like-for-like table
+            and the all-in price per minute take them, each named on the page.
         options: Per provider name, provider-specific query options.
         registry: Where to look provider names up; defaults to the installed providers.
         rate_book: The rate cards to price and reprice with; defaults to `default_rate_book()`.
@@ -420,6 +429,7 @@ def report(
         raise ConfigurationError("reprice_from names whose traffic to reprice: give reprice_to too")
     per_provider = dict(connect_options or {})
     chosen, skipped, registry = resolve_providers(providers, registry, per_provider)
+    adds = add_costs(add_cost, chosen, registry)
     query_options = dict(options or {})
     connections, owned = open_connections(
         chosen,
@@ -430,7 +440,7 @@ def report(
         connect=connect,
     )
     try:
-        check_rates(connections, start, end, wanted, rates, fixed=True)
+        check_rates(connections, start, end, wanted, rates, adds=adds, fixed=True)
         if not connections:
             fetched: list[ProviderFigures] = []
         else:
@@ -466,7 +476,7 @@ def report(
             book=book,
         )
     figures = _figures(
-        fetched, start, end, by, wanted, rates, repricing, skipped, _source(connections), book
+        fetched, start, end, by, wanted, rates, repricing, skipped, _source(connections), book, adds
     )
     page = Report(render_page(figures), figures)
     if target is not None:

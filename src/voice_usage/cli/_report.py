@@ -18,7 +18,15 @@ from voice_usage.cli._app import (
     handle_errors,
     settings_of,
 )
-from voice_usage.cli._reports import FX_HELP, _fx, _provider_options, _targets, report_problems
+from voice_usage.cli._reports import (
+    ADD_COST_HELP,
+    FX_HELP,
+    _add_costs,
+    _fx,
+    _provider_options,
+    _targets,
+    report_problems,
+)
 from voice_usage.cli._sources import SourceOptions, source_options, sources
 
 __all__ = ["output_path", "report_command"]
@@ -72,6 +80,13 @@ def output_path(path: str | Path) -> Path:
     metavar="PROVIDER:KEY=VALUE",
     help="A provider-specific query option for one provider (repeatable).",
 )
+@click.option(
+    "--add-cost",
+    "add_cost_specs",
+    multiple=True,
+    metavar="[PROVIDER.]COMPONENT=CUR:PRICE",
+    help=ADD_COST_HELP,
+)
 @click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
 @source_options
 @click.pass_context
@@ -88,6 +103,7 @@ def report_command(
     reprice_to: tuple[str, ...],
     reprice_from: tuple[str, ...],
     extra_options: tuple[str, ...],
+    add_cost_specs: tuple[str, ...],
     ratecards_file: str | None,
     account: str | None,
     from_store: bool,
@@ -104,6 +120,7 @@ def report_command(
     if until <= since:
         raise click.BadParameter("--until must be after --since", param_hint="--until")
     rates = _fx(fx_specs, currency)
+    adds = _add_costs(ctx, add_cost_specs)
     chosen = SourceOptions(account, from_store, store)
     settings = settings_of(ctx)
     book = settings.rate_book(ratecards_file)
@@ -125,6 +142,7 @@ def report_command(
             registry=settings.registry,
             rate_book=book,
             connect=settings.connect,
+            add_cost=adds,
             output=path,
             **settings.connect_options(),
         )
