@@ -43,7 +43,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("voice_usage._analysis",),
     ("voice_usage._outputs",),
     ("voice_usage.cli", "voice_usage.__main__"),
-    ("voice_usage", "voice_usage.provider", "voice_usage.testing"),
+    ("voice_usage", "voice_usage.provider", "voice_usage.testing", "voice_usage.dlt"),
 )
 PUBLIC_FOR_PROVIDERS = {
     "voice_usage.provider",
