@@ -124,7 +124,7 @@ def voice_usage_source(
             options = {**accounts.get(provider.name, account).connection_options(), **options}
 
         def rows(
-            period_start: Any = dlt.sources.incremental(
+            period_start: Any = dlt.sources.incremental(  # noqa: B008  (dlt declares cursors so)
                 "period_start",
                 initial_value=start,
                 lag=days * 86_400,
