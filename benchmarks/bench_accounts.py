@@ -1,4 +1,4 @@
-"""Benchmark 9: many accounts of one vendor, synced at once.
+"""Benchmark 10: many accounts of one vendor, synced at once.
 
 10 Flireo accounts, each its own emulator process (so each key has its own budget, and the
 emulators' work is not the client's), 20 pages of 50 logs each at 100 ms latency, synced into

@@ -185,7 +185,7 @@ def main() -> None:
     accounts = bench_accounts.run(runs=2 if args.quick else 3)
     rows.append(
         (
-            "9. sync 10 accounts of 20 pages each, 100 ms latency",
+            "10. sync 10 accounts of 20 pages each, 100 ms latency",
             f"at once {accounts['at once']:.2f} s; one after another "
             f"{accounts['one after another']:.2f} s; one account alone {accounts['one alone']:.2f} s; "
             f"peak RSS {accounts['rss_10_mb']:.0f} MB for 10 accounts, "
