@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -247,7 +248,7 @@ def _connect_sqlite(location: StoreLocation, *, create: bool) -> SQLiteDatabase:
         raise StoreError(f"store {location.shown}: cannot open: {exc}") from None
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _wal(connection)
         if str(mode).lower() != "wal":
             raise StoreError(f"store {location.shown}: cannot switch to WAL mode (got {mode})")
         connection.execute("PRAGMA synchronous = NORMAL")
@@ -255,6 +256,23 @@ def _connect_sqlite(location: StoreLocation, *, create: bool) -> SQLiteDatabase:
         connection.close()
         raise StoreError(f"store {location.shown}: cannot open: {exc}") from None
     return SQLiteDatabase(location, connection)
+
+
+def _wal(connection: sqlite3.Connection) -> str:
+    """Switch to WAL; the journal mode it is in afterwards.
+
+    SQLite answers "database is locked" at once, without its busy handler, while another
+    connection creates the same new file in the default mode: asked again until the busy
+    timeout, so two syncs starting on one new file both open it.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            return str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _connect_postgresql(location: StoreLocation) -> PostgreSQLDatabase:
