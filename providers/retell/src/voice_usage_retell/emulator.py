@@ -166,7 +166,7 @@ class EmulatedCall:
                 "twilio_call_sid": "CA" + self.call_id[-32:].rjust(32, "0")
             }
         else:
-            body["access_token"] = "eyJhbGciOiJIUzI1NiJ9.web-call-room-token"
+            body["access_token"] = "placeholder-web-call-access-token"
         if self.billed_seconds is not None:
             body["call_cost"] = {
                 "product_costs": [
