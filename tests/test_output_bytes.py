@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from voice_usage import UsageRecord
 from voice_usage._outputs import _serialize
 from voice_usage._outputs._serialize import CSV_COLUMNS, write_csv, write_json, write_jsonl
+from voice_usage._outputs._text import csv_cell
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 text = st.text(max_size=12)
@@ -60,7 +61,7 @@ def reference_csv(items: list[UsageRecord]) -> str:
         data: dict[str, Any] = record.model_dump(mode="json")
         row = ["" if data[c] is None else data[c] for c in CSV_COLUMNS[:-1]]
         row.append(json.dumps(data["extras"], sort_keys=True) if data["extras"] else "")
-        writer.writerow(row)
+        writer.writerow([csv_cell(cell) for cell in row])  # vendor text made inert, one by one
     return out.getvalue()
 
 

@@ -29,6 +29,7 @@ from voice_usage._outputs._focus import (
     focus_metadata,
 )
 from voice_usage._outputs._serialize import CSV_COLUMNS
+from voice_usage._outputs._text import csv_cell
 from voice_usage._pricing._ratecard import RateBook, default_rate_book
 from voice_usage._schema import UsageRecord, format_instant
 
@@ -139,9 +140,7 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, datetime):
         return format_instant(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+    return csv_cell(value)  # booleans as in JSON; vendor text shown, never run
 
 
 def write_focus_csv(

@@ -18,6 +18,7 @@ from typing import IO, Any
 from pydantic import TypeAdapter, ValidationError
 
 from voice_usage._exceptions import ConfigurationError
+from voice_usage._outputs._text import csv_cell
 from voice_usage._schema import UsageRecord
 
 __all__ = ["CSV_COLUMNS", "read_jsonl", "record_to_json", "write_csv", "write_json", "write_jsonl"]
@@ -94,7 +95,11 @@ def write_json(records: Iterable[UsageRecord], out: IO[str]) -> int:
 
 
 def write_csv(records: Iterable[UsageRecord], out: IO[str]) -> int:
-    """CSV with a header row; empty cells for unknown values; returns the record count."""
+    """CSV with a header row; empty cells for unknown values; returns the record count.
+
+    Booleans are `true`/`false` as in JSON; text starting like a spreadsheet formula gets a
+    leading `'` (see `csv_cell`).
+    """
     out.write(_csv_line(CSV_COLUMNS))
     count = 0
     batches = _Batches(out)
@@ -106,7 +111,7 @@ def write_csv(records: Iterable[UsageRecord], out: IO[str]) -> int:
             data = _TO_DATA(record, mode="json")
             row = [_cell(data[c]) for c in columns]
             row.append(json.dumps(data["extras"], sort_keys=True) if data["extras"] else "")
-            writer.writerow(row)
+            writer.writerow([csv_cell(cell) for cell in row])  # vendor text: shown, never run
             batches.add(text.getvalue())
             text.seek(0)
             text.truncate()

@@ -26,6 +26,7 @@ from click.exceptions import NoArgsIsHelpError
 
 from voice_usage._exceptions import ConfigurationError, ProviderError, VoiceUsageError
 from voice_usage._version import __version__
+from voice_usage.cli._render import echo_stderr
 
 if TYPE_CHECKING:
     from voice_usage._engine._fetch import Connection
@@ -94,7 +95,7 @@ RATECARDS_HELP = (
 
 def fail(message: str, code: int) -> NoReturn:
     """Print one line on stderr and exit."""
-    click.echo(f"voice-usage: error: {message}", err=True)
+    echo_stderr(f"voice-usage: error: {message}")
     sys.exit(code)
 
 
@@ -237,10 +238,7 @@ class _BadArguments(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         """One line on stderr, with where to find help."""
-        click.echo(
-            f"voice-usage: error: {self.format_message()} (see '{self.command} --help')",
-            err=True,
-        )
+        echo_stderr(f"voice-usage: error: {self.format_message()} (see '{self.command} --help')")
 
 
 class _OneLineErrors(click.Group):

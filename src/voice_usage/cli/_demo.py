@@ -132,7 +132,7 @@ def run_demo(
 
         def say(text: str) -> None:
             if not quiet:
-                out.print(text, soft_wrap=True)
+                out.print(text, soft_wrap=True, markup=True)  # the demo's own text
 
         say(
             f"[bold]voice-usage demo[/bold]: {', '.join(names)} emulated on 127.0.0.1, "

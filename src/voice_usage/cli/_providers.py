@@ -9,7 +9,7 @@ import click
 from rich.table import Table
 
 from voice_usage.cli._app import cli, format_option, handle_errors, settings_of
-from voice_usage.cli._render import stdout_console
+from voice_usage.cli._render import echo_stderr, stdout_console
 
 __all__ = ["providers_command"]
 
@@ -69,8 +69,7 @@ def providers_command(ctx: click.Context, output_format: str) -> None:
             )
         stdout_console().print(table)
         for error in errors:
-            click.echo(
+            echo_stderr(
                 f"voice-usage: warning: provider {error['name']} ({error['distribution']}) "
-                f"failed to load: {error['error']}",
-                err=True,
+                f"failed to load: {error['error']}"
             )

@@ -16,12 +16,16 @@ from typing import IO, Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from voice_usage._analysis._comparison import Comparison, ComparisonRow
 from voice_usage._outputs._serialize import write_csv, write_json, write_jsonl
+from voice_usage._outputs._text import csv_cell, visible
 from voice_usage._schema import Grain, UsageRecord
 
 __all__ = [
+    "DataConsole",
+    "echo_stderr",
     "format_decimal",
     "print_comparison",
     "print_records",
@@ -31,17 +35,40 @@ __all__ = [
 ]
 
 
+class DataConsole(Console):
+    """A console that prints strings as data: no markup, no emoji codes, no live control.
+
+    Table cells, titles and lines hold vendors' and users' text (a call id `call[/red]x`, an
+    organization `Evil [/bold] Org`, a rate-card note): Rich would read `[...]` as markup, and
+    crash or silently rewrite it, and pass escape sequences to the terminal. Here every string
+    is shown as it is, control characters as escapes. The program's own styling uses styles
+    (`header_style`, `style=`), or `markup=True` on a print of its own text.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, emoji=False, highlight=False, **options)
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        """The string as `Text`, control characters shown as escapes."""
+        return super().render_str(visible(text), **options)
+
+
 def stderr_console() -> Console:
     """A console for messages on stderr."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return DataConsole(stderr=True, soft_wrap=True)
 
 
 def stdout_console() -> Console:
     """A console for tables on stdout; wide when piped, so rows do not wrap in files."""
-    console = Console(highlight=False)
+    console = DataConsole()
     if not console.is_terminal:
-        console = Console(highlight=False, width=200)
+        console = DataConsole(width=200)
     return console
+
+
+def echo_stderr(line: str) -> None:
+    """One line on stderr; what it quotes from vendors or users cannot act on the terminal."""
+    click.echo(visible(line), err=True)
 
 
 def format_decimal(value: Decimal | None, places: int | None = None) -> str:
@@ -111,7 +138,7 @@ def _records_table(records: Iterable[UsageRecord]) -> int:
 def print_warnings(warnings: Sequence[str]) -> None:
     """Warnings go to stderr, one a line."""
     for warning in warnings:
-        click.echo(f"voice-usage: warning: {warning}", err=True)
+        echo_stderr(f"voice-usage: warning: {warning}")
 
 
 def _money(value: Decimal | None, currency: str | None, places: int = 4) -> str:
@@ -217,8 +244,8 @@ def _comparison_csv(comparison: Comparison, out: IO[str]) -> None:
     for row in rows:
         data = row.to_json()
         cells = ["" if data[name] is None else data[name] for name in _CSV_FIELDS]
-        cells = [_csv_cell(c) for c in cells]
-        writer.writerow([*cells, " ".join(row.rate_cards), fx])
+        cells = [_csv_cell(c) for c in cells] + [" ".join(row.rate_cards), fx]
+        writer.writerow([csv_cell(cell) for cell in cells])  # groups are vendor ids: never run
 
 
 def _comparison_table(comparison: Comparison, *, title: str) -> None:

@@ -30,7 +30,7 @@ from voice_usage.cli._app import (
     settings_of,
 )
 from voice_usage.cli._progress import FetchProgress, counted
-from voice_usage.cli._render import print_comparison, print_warnings
+from voice_usage.cli._render import echo_stderr, print_comparison, print_warnings
 from voice_usage.cli._sources import SourceOptions, source_options, sources
 
 __all__ = ["compare_command", "report_problems", "reprice_command"]
@@ -69,10 +69,10 @@ def _add_costs(ctx: click.Context, specs: Sequence[str]) -> tuple[AddCost, ...]:
 def report_problems(comparison: Comparison) -> None:
     """Skipped providers, warnings and failures on stderr; exit 1 when a provider failed."""
     for skipped in comparison.skipped:
-        click.echo(f"voice-usage: skipped {skipped.provider}: {skipped.reason}", err=True)
+        echo_stderr(f"voice-usage: skipped {skipped.provider}: {skipped.reason}")
     print_warnings(comparison.warnings)
     for error in comparison.errors:
-        click.echo(f"voice-usage: error: {error.message}", err=True)
+        echo_stderr(f"voice-usage: error: {error.message}")
     if comparison.errors:
         sys.exit(EXIT_PROVIDER)
 
