@@ -14,6 +14,8 @@ from typing import TypeVar
 from rich.console import Console
 from rich.status import Status
 
+from voice_usage.cli._render import DataConsole
+
 __all__ = ["FetchProgress", "counted"]
 
 T = TypeVar("T")
@@ -31,7 +33,7 @@ class FetchProgress(AbstractContextManager["FetchProgress"]):
     def __init__(
         self, providers: Sequence[str], *, console: Console | None = None, force: bool = False
     ) -> None:
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console or DataConsole(stderr=True)
         self.active = force or self.console.is_terminal
         self.counts: dict[str, int | None] = dict.fromkeys(providers)
         self._lock = threading.Lock()

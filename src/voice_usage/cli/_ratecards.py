@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from voice_usage._exceptions import ConfigurationError
@@ -80,7 +79,7 @@ def ratecards_command(
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for rate, row in zip(lines, data, strict=True):
-        item = escape(rate.item + (f" [{rate.variant}]" if rate.variant else ""))
+        item = rate.item + (f" [{rate.variant}]" if rate.variant else "")
         until = rate.effective_until.isoformat() if rate.effective_until else "…"
         table.add_row(
             rate.provider,
