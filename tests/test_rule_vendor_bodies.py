@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from voice_usage.cli import cli
 from voice_usage.emulator import EmulatorServer, Fault
 
 KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
+ROOT = Path(__file__).resolve().parent.parent
 
 # The OpenAPI-rendered reference's `/usage` example: one log, a total of 42.
 DOCUMENTED_USAGE = {
@@ -107,3 +109,29 @@ def test_rule8_vendor_bodies_read_a_short_walk_stops_at_the_first_empty_page(fli
     ):
         connection.fetch("2026-11-01", "2026-11-02", "call").to_list()
     assert _usage_requests(flireo) == ["0", "1"]
+
+
+def test_rule8_vendor_bodies_read_agentphone_by_agent_reads_the_current_period_as_its_page_says():
+    from datetime import date
+
+    from voice_usage_agentphone import AgentPhoneEmulator, AgentPhoneProvider
+
+    today = date(2026, 12, 15)
+    provider = AgentPhoneProvider(today=lambda: today)
+    options = {"view": "by-agent"}
+    with (
+        EmulatorServer(AgentPhoneEmulator(api_key=KEY, today=today)) as server,
+        voice_usage.connect(provider, api_key=KEY, base_url=server.base_url) as connection,
+    ):
+        with pytest.raises(voice_usage.UnsupportedQueryError) as refused:
+            connection.fetch("2026-11-01", "2026-12-01", options=options).to_list()
+        assert server.requests == []  # refused before any request, as the page says
+        records = connection.fetch("2026-12-01", "2027-01-01", options=options).to_list()
+    assert "covers only the current calendar month" in str(refused.value)
+    assert records and all(r.period_start.date() == date(2026, 12, 1) for r in records)
+    page = (ROOT / "docs" / "providers" / "agentphone.md").read_text(encoding="utf-8")
+    assert "**The by-agent view reads the current calendar period only**" in page
+    assert "refused before any request with an `UnsupportedQueryError`" in page
+    examples = [line for line in page.splitlines() if "view=by-agent" in line and "$ " in line]
+    assert examples and all("--since 2026-12-01 --until 2027-01-01" in e for e in examples)
+    assert "The by-agent examples above are for December 2026" in page

@@ -6,6 +6,7 @@
     ├── ConfigurationError            bad arguments or set-up; the CLI exits 2
     │   ├── ProviderNotFoundError     no provider by that name is installed
     │   ├── MissingCredentialsError   no API key in the arguments or the environment
+    │   ├── InvalidQueryError         a date, range or granularity that is not one (a ValueError too)
     │   ├── InsecureBaseURLError      plain http:// to a host that is not loopback
     │   ├── UnsupportedQueryError     the vendor's API cannot answer this query (asked before
     │   │                             any request: a filter, option or granularity it lacks)
@@ -46,6 +47,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "InsecureBaseURLError",
+    "InvalidQueryError",
     "MissingCredentialsError",
     "NotFoundError",
     "PaginationError",
@@ -98,6 +100,13 @@ class ProviderNotFoundError(ConfigurationError):
 
 class MissingCredentialsError(ConfigurationError):
     """Raised when a provider needs an API key and none was given or found in the environment."""
+
+
+class InvalidQueryError(ConfigurationError, ValueError):
+    """Raised for a query whose dates, range or granularity are not valid, before any request.
+
+    Also a `ValueError`, as a bad argument value is.
+    """
 
 
 class InsecureBaseURLError(ConfigurationError):

@@ -21,10 +21,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticUndefined
+
+from voice_usage._exceptions import InvalidQueryError, invalid_input
 
 __all__ = [
     "CallPart",
@@ -395,7 +398,8 @@ def parse_instant(value: str | date | datetime, *, name: str = "date") -> dateti
     honoured and converted to UTC.
 
     Raises:
-        ValueError: naming ``name`` and the value, when the text is neither.
+        InvalidQueryError: (a `ValueError`) naming ``name`` and the value, when the text is
+            neither.
     """
     if isinstance(value, datetime):
         parsed = value
@@ -406,7 +410,7 @@ def parse_instant(value: str | date | datetime, *, name: str = "date") -> dateti
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            raise ValueError(
+            raise InvalidQueryError(
                 f"{name} must be a date (2026-10-01) or an ISO 8601 datetime "
                 f"(2026-10-01T12:00:00+02:00), got {value!r}"
             ) from None
@@ -452,6 +456,18 @@ class UsageQuery(BaseModel):
                 f"until ({self.until.isoformat()}) must be after since ({self.since.isoformat()})"
             )
         return self
+
+    @classmethod
+    def checked(cls, **values: Any) -> UsageQuery:
+        """A query from ``values``, or one line saying what is wrong with them.
+
+        Raises:
+            InvalidQueryError: (a `VoiceUsageError` and a `ValueError`) naming the field.
+        """
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise InvalidQueryError(str(invalid_input(exc))) from None
 
     @property
     def span(self) -> timedelta:

@@ -531,7 +531,7 @@ def _fetch_all(
     jobs = []
     for connection in connections:
         provider = connection.provider
-        query = UsageQuery(
+        query = UsageQuery.checked(
             since=since,
             until=until,
             granularity=fetch_granularity(provider, by),

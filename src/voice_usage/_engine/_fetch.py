@@ -29,7 +29,7 @@ from datetime import date, datetime
 from typing import Any, Self
 
 import httpx
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from voice_usage._engine import _constants
 from voice_usage._engine._http import AsyncSession, Session, checked_credential
@@ -56,7 +56,6 @@ from voice_usage._exceptions import (
     MissingCredentialsError,
     ResponseValidationError,
     UnsupportedQueryError,
-    invalid_input,
 )
 from voice_usage._pricing._ratecard import RateBook, default_rate_book
 from voice_usage._rollup import rollup
@@ -334,12 +333,9 @@ class Connection:
         """Build a validated `UsageQuery`.
 
         Raises:
-            ConfigurationError: when a value is not valid (one line naming the field).
+            InvalidQueryError: (a `ConfigurationError` and a `ValueError`) naming the field.
         """
-        try:
-            return UsageQuery(since=since, until=until, granularity=granularity, **filters)
-        except ValidationError as exc:
-            raise invalid_input(exc) from None
+        return UsageQuery.checked(since=since, until=until, granularity=granularity, **filters)
 
     def fetch(
         self,

@@ -197,7 +197,7 @@ def _fetch_provider(
 ) -> ProviderFigures:
     provider = connection.provider
     got = ProviderFigures(provider)
-    query = UsageQuery(
+    query = UsageQuery.checked(
         since=since,
         until=until,
         granularity=fetch_granularity(provider, GroupBy.AGENT),

@@ -12,9 +12,11 @@ stack, pydantic or rich.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,8 +27,8 @@ import click
 from click.exceptions import NoArgsIsHelpError
 
 from voice_usage._exceptions import ConfigurationError, ProviderError, VoiceUsageError
+from voice_usage._outputs._text import visible
 from voice_usage._version import __version__
-from voice_usage.cli._render import echo_stderr
 
 if TYPE_CHECKING:
     from voice_usage._engine._fetch import Connection
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from voice_usage._pricing._ratecard import RateBook
     from voice_usage._schema import UsageQuery
 
-__all__ = ["COMMANDS", "Settings", "cli", "main", "registry_from", "settings_of"]
+__all__ = ["COMMANDS", "Settings", "cli", "echo_stderr", "main", "registry_from", "settings_of"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "balance": (
@@ -86,11 +88,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 EXIT_OK, EXIT_PROVIDER, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: 128 + SIGINT, as shells report a command the signal stopped."""
 
 
 RATECARDS_HELP = (
     "A rate-card TOML file that adds cards or overrides shipped ones (negotiated prices)."
 )
+
+
+def echo_stderr(line: str) -> None:
+    """One line on stderr; what it quotes from vendors or users cannot act on the terminal."""
+    click.echo(visible(line), err=True)
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -132,6 +141,13 @@ def handle_errors(func: F) -> F:
             if ctx.find_root().params.get("debug"):
                 raise
             fail(out_of_range(exc, "a figure of the input"), EXIT_USAGE)
+        except BrokenPipeError:
+            raise  # the reader stopped early: the command group ends quietly
+        except OSError as exc:  # a file the user named: missing, a folder, not writable, full
+            if ctx.find_root().params.get("debug"):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{exc.strerror or exc}", EXIT_USAGE)
 
     return wrapper  # type: ignore[return-value]
 
@@ -167,7 +183,7 @@ class Settings:
     """
 
     concurrency: int | None = None
-    """Requests in flight per provider; `None` leaves it to `Connection` (its env default)."""
+    """Requests in flight per provider (`--concurrency`); `None`: see `in_flight`."""
     connect: Callable[..., Connection] = field(default_factory=lambda: _open_connection)
     """Opens a `Connection`: called as `connect(provider, registry=..., concurrency=...,
     rate_book=...)`."""
@@ -193,13 +209,26 @@ class Settings:
         return self.connect(
             provider,
             registry=self.registry,
-            concurrency=self.concurrency,
+            concurrency=self.in_flight(),
             rate_book=rate_book,
         )
 
+    def in_flight(self) -> int:
+        """Requests in flight per provider: `concurrency`, else `VOICE_USAGE_CONCURRENCY`, else 8.
+
+        The variable is read here, when a command connects, and not by the option: a bad value
+        fails only the commands that send requests (`providers` sends none), in one line.
+
+        Raises:
+            ConfigurationError: naming the variable, for a value that is not a count.
+        """
+        from voice_usage._engine._fetch import _concurrency
+
+        return _concurrency(self.concurrency)
+
     def connect_options(self) -> dict[str, Any]:
         """The `Connection` options every provider of a comparison shares."""
-        return {"concurrency": self.concurrency}
+        return {"concurrency": self.in_flight()}
 
 
 def registry_from(ctx: click.Context) -> Registry:
@@ -294,6 +323,16 @@ class _OneLineErrors(click.Group):
             raise
         except click.UsageError as error:
             raise _BadArguments(error) from None
+        except KeyboardInterrupt:
+            # Ctrl-C: one line and the shells' convention (128 + SIGINT), not click's "Aborted!".
+            echo_stderr("voice-usage: error: interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader stopped early (`| head`): it has what it asked for, so the command ends
+            # quietly and successfully. Python would otherwise complain when flushing at exit.
+            with contextlib.suppress(OSError, ValueError):  # a stdout with no file behind it
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_OK)
 
 
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
@@ -302,7 +341,8 @@ class _OneLineErrors(click.Group):
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
-    envvar="VOICE_USAGE_CONCURRENCY",
+    # Not click's envvar: the variable is read, and a bad one named in one line, only by the
+    # commands that connect (`providers` sends no request and must not fail on it).
     help="Requests in flight at once per provider (default 8; env VOICE_USAGE_CONCURRENCY).",
 )
 @click.pass_context
@@ -330,8 +370,18 @@ def format_option(*choices: str) -> Callable[[F], F]:
 
 def query_options(func: F) -> F:
     """The `--since/--until/--granularity/--agent/--number` options shared by commands."""
+    return _query_options(func, "day")
+
+
+def finest_query_options(func: F) -> F:
+    """`query_options` whose `--granularity` defaults to the finest the provider reports."""
+    return _query_options(func, None)
+
+
+def _query_options(func: F, granularity: str | None) -> F:
     from voice_usage._schema import Granularity
 
+    finest = " (default: the finest the provider reports)" if granularity is None else ""
     options = [
         click.option(
             "--since",
@@ -345,9 +395,9 @@ def query_options(func: F) -> F:
         click.option(
             "--granularity",
             type=click.Choice([g.value for g in Granularity]),
-            default="day",
-            show_default=True,
-            help="One record per call, or hour/day/month windows.",
+            default=granularity,
+            show_default=granularity is not None,
+            help=f"One record per call, or hour/day/month windows{finest}.",
         ),
         click.option("--agent", "agents", multiple=True, help="Only this agent id (repeatable)."),
         click.option(

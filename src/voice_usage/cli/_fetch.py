@@ -17,6 +17,7 @@ from rich.table import Table
 
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity, group_records
 from voice_usage._engine._fetch import FetchResult
+from voice_usage._exceptions import ProviderError
 from voice_usage._outputs._export import (
     focus_metadata,
     focus_warning,
@@ -26,9 +27,10 @@ from voice_usage._outputs._export import (
 from voice_usage._outputs._serialize import write_csv, write_json, write_jsonl
 from voice_usage._schema import UsageRecord
 from voice_usage.cli._app import (
-    DATE,
     build_query,
     cli,
+    echo_stderr,
+    finest_query_options,
     format_option,
     handle_errors,
     query_options,
@@ -38,7 +40,7 @@ from voice_usage.cli._progress import FetchProgress, counted
 from voice_usage.cli._render import print_records, print_warnings, stdout_console
 from voice_usage.cli._sources import SourceOptions, source_options, sources
 
-__all__ = ["balance_command", "export_command", "fetch_command", "stream_result"]
+__all__ = ["balance_command", "check_output", "export_command", "fetch_command", "stream_result"]
 
 
 def stream_result(result: FetchResult, output_format: str, group_by: GroupBy | None = None) -> None:
@@ -61,9 +63,26 @@ def stream_result(result: FetchResult, output_format: str, group_by: GroupBy | N
                 records = list(records)
             print_records(records, output_format)
         else:
-            with progress:
-                print_records(records, output_format)
+            written = [0]
+            try:
+                with progress:
+                    print_records(_tallied(records, written), output_format)
+            except ProviderError as exc:
+                if written[0]:  # streamed formats keep what they wrote: say it is not all
+                    count = written[0]
+                    exc.detail += (
+                        f"; stdout has the {count} record{'' if count == 1 else 's'} written "
+                        "before this error, not the complete result"
+                    )
+                raise
     print_warnings(result.warnings)
+
+
+def _tallied(records: Iterable[UsageRecord], written: list[int]) -> Iterator[UsageRecord]:
+    """``records`` unchanged; ``written[0]`` counts those the writer took and came back from."""
+    for record in records:
+        yield record
+        written[0] += 1
 
 
 @cli.command("fetch")
@@ -147,8 +166,7 @@ def _flatten(data: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
 
 @cli.command("export")
 @click.argument("provider")
-@click.option("--since", type=DATE, required=True, help="Start, inclusive (date or ISO 8601).")
-@click.option("--until", type=DATE, required=True, help="End, exclusive (date or ISO 8601).")
+@finest_query_options
 @click.option(
     "--output",
     "output",
@@ -162,12 +180,6 @@ def _flatten(data: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
     help="FinOps FOCUS columns (BilledCost, ChargePeriodStart, ...) instead of the "
     "record fields (.csv and .parquet).",
 )
-@click.option(
-    "--granularity",
-    type=click.Choice(["call", "hour", "day", "month"]),
-    default="call",
-    show_default=True,
-)
 @source_options
 @click.pass_context
 @handle_errors
@@ -176,14 +188,20 @@ def export_command(
     provider: str,
     since: datetime,
     until: datetime,
+    granularity: str | None,
+    agents: tuple[str, ...],
+    numbers: tuple[str, ...],
+    extra_options: tuple[str, ...],
     output: str,
     focus: bool,
-    granularity: str,
     account: str | None,
     from_store: bool,
     store: str | None,
 ) -> None:
-    """Write PROVIDER's records in [--since, --until) to a file for analysis or FinOps tools."""
+    """Write PROVIDER's records in [--since, --until) to a file for analysis or FinOps tools.
+
+    Without --granularity, the finest the provider reports: one record per call where it can.
+    """
     suffix = Path(output).suffix.lower()
     if suffix not in (".csv", ".json", ".jsonl", ".parquet"):
         raise click.BadParameter(
@@ -191,13 +209,18 @@ def export_command(
         )
     if focus and suffix not in (".csv", ".parquet"):
         raise click.BadParameter("--focus writes .csv or .parquet", param_hint="--focus")
+    check_output(Path(output))  # before any request: a fetch is not wasted on a bad path
     book = settings_of(ctx).rate_book()
     chosen = SourceOptions(account, from_store, store)
     with (
         sources(ctx, [provider], chosen, rate_book=book) as (connection,),
         _replaced_on_success(Path(output)) as target,
     ):
-        result = connection.fetch(since, until, granularity)
+        finest = min(connection.provider.capabilities.granularities, key=lambda g: g.rank)
+        query = build_query(
+            since, until, granularity or finest.value, agents, numbers, extra_options
+        )
+        result = connection.fetch(query)
         left_out: dict[str, int] = {}
         with result, FetchProgress([provider]) as progress:
             records = counted(result, provider, progress)
@@ -222,7 +245,27 @@ def export_command(
         warnings.append(line)
     print_warnings(warnings)
     what = "FOCUS rows" if focus else "records"
-    click.echo(f"voice-usage: wrote {count} {what} to {output}", err=True)
+    echo_stderr(f"voice-usage: wrote {count} {what} to {output}")
+
+
+def check_output(path: Path) -> None:
+    """Refuse, before any request, an output path that cannot be written.
+
+    Raises:
+        click.BadParameter: naming the path and what is wrong with it (exit 2).
+    """
+    folder = path.parent
+    problem = None
+    if path.is_dir():
+        problem = f"{path} is a folder; name a file inside it"
+    elif not folder.is_dir():
+        problem = f"the folder {folder} does not exist"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"the folder {folder} is not writable"
+    elif path.exists() and not os.access(path, os.W_OK):
+        problem = f"{path} is not writable"
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="--output")
 
 
 @contextmanager

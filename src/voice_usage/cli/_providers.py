@@ -8,8 +8,8 @@ from typing import Any
 import click
 from rich.table import Table
 
-from voice_usage.cli._app import cli, format_option, handle_errors, settings_of
-from voice_usage.cli._render import echo_stderr, stdout_console
+from voice_usage.cli._app import cli, echo_stderr, format_option, handle_errors, settings_of
+from voice_usage.cli._render import stdout_console
 
 __all__ = ["providers_command"]
 

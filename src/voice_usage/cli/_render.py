@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any
 
-import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -22,10 +21,10 @@ from voice_usage._analysis._comparison import Comparison, ComparisonRow
 from voice_usage._outputs._serialize import write_csv, write_json, write_jsonl
 from voice_usage._outputs._text import csv_cell, visible
 from voice_usage._schema import Grain, UsageRecord
+from voice_usage.cli._app import echo_stderr
 
 __all__ = [
     "DataConsole",
-    "echo_stderr",
     "format_decimal",
     "print_comparison",
     "print_records",
@@ -64,11 +63,6 @@ def stdout_console() -> Console:
     if not console.is_terminal:
         console = DataConsole(width=200)
     return console
-
-
-def echo_stderr(line: str) -> None:
-    """One line on stderr; what it quotes from vendors or users cannot act on the terminal."""
-    click.echo(visible(line), err=True)
 
 
 def format_decimal(value: Decimal | None, places: int | None = None) -> str:

@@ -25,12 +25,13 @@ from voice_usage.cli._app import (
     EXIT_PROVIDER,
     RATECARDS_HELP,
     cli,
+    echo_stderr,
     format_option,
     handle_errors,
     settings_of,
 )
 from voice_usage.cli._progress import FetchProgress, counted
-from voice_usage.cli._render import echo_stderr, print_comparison, print_warnings
+from voice_usage.cli._render import print_comparison, print_warnings
 from voice_usage.cli._sources import SourceOptions, source_options, sources
 
 __all__ = ["compare_command", "report_problems", "reprice_command"]

@@ -114,7 +114,7 @@ def sources(
             options: dict[str, Any] = {}
             if accounts is not None and chosen.account is not None:
                 options = accounts.get(registry.get(name).name, chosen.account).connection_options()
-            options.setdefault("concurrency", settings.concurrency)
+            options.setdefault("concurrency", settings.in_flight())
             connection = settings.connect(name, registry=registry, rate_book=rate_book, **options)
             opened.append(stack.enter_context(connection))
         yield opened
