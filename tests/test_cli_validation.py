@@ -416,8 +416,11 @@ def test_an_absurd_figure_in_a_records_file(env, tmp_path):
     }
     path = tmp_path / "usage.jsonl"
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    # Refused as the record is read, naming the file, the line and the field.
     assert_one_line_exit_2(
-        ["reprice", "--to", P, "--input", str(path)], env, "a figure of the input is out of range"
+        ["reprice", "--to", P, "--input", str(path)],
+        env,
+        f"{path}, line 1: field 'billed_minutes': Input should be less than 1000000000000000",
     )
 
 

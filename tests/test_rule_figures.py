@@ -106,3 +106,69 @@ def test_rule4_figure_says_what_it_is_a_vendors_minus_zero_cost_is_written_0():
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["cost"] for r in records] == ["0", "0"]
     assert all(r["grain"] == Grain.EVENT.value for r in records)
+
+
+def _flireo_with(rewrite_log: Any) -> EmulatorServer:
+    from voice_usage_flireo import FlireoEmulator
+
+    def rewrite(body: Any, request: Any) -> Any:
+        for index, log in enumerate(body["logs"]):
+            rewrite_log(index, log)
+        return body
+
+    server = EmulatorServer(FlireoEmulator(api_key=KEY, rate_limit=None, logs_per_day=2))
+    server.faults.add(Fault(action="rewrite", rewrite=rewrite, path="/usage"), None)
+    return server
+
+
+def _cli(server: EmulatorServer, *args: str) -> Any:
+    env = {"FLIREO_API_KEY": KEY, "FLIREO_BASE_URL": server.base_url}
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+WINDOW = ["--since", "2026-11-01", "--until", "2026-11-02"]
+
+
+def test_rule4_figure_says_what_it_is_tables_round_half_up_as_documented():
+    figures = [("0.00005", "2.125"), ("0.12345", "2.135")]
+
+    def halves(index: int, log: dict[str, Any]) -> None:
+        cost, minutes = figures[index]
+        log["cost"], log["minutes_used"] = json.loads(cost), json.loads(minutes)
+
+    with _flireo_with(halves) as server:
+        result = _cli(server, "fetch", "flireo", *WINDOW, "--granularity", "call")
+    assert result.exit_code == 0, result.stderr
+    # Half-up, by hand: 0.00005 -> 0.0001 (not 0.0000), 0.12345 -> 0.1235, 2.125 -> 2.13.
+    for shown in ("0.0001 EUR", "0.1235 EUR", "2.13", "2.14"):
+        assert shown in result.stdout
+    assert "0.0000 EUR" not in result.stdout and "0.1234 EUR" not in result.stdout
+
+
+def test_rule3_one_line_an_absurd_vendor_figure_is_the_providers_error_exit_1():
+    def absurd(index: int, log: dict[str, Any]) -> None:
+        log["cost"] = 1e300
+
+    with _flireo_with(absurd) as server:
+        fetched = _cli(server, "fetch", "flireo", *WINDOW, "--granularity", "call")
+        compared = _cli(server, "compare", "flireo", *WINDOW)
+    for result in (fetched, compared):
+        assert result.exit_code == 1, (result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        errors = [line for line in result.stderr.splitlines() if "error:" in line]
+        assert len(errors) == 1
+        assert errors[0].startswith(
+            "voice-usage: error: flireo: a record could not be made from the response: cost"
+        )
+    assert "out of range" not in fetched.stderr + compared.stderr
+
+
+@pytest.mark.parametrize("name", ["cost", "duration_seconds", "billed_minutes"])
+def test_rule4_figure_says_what_it_is_a_figure_past_any_plausible_one_is_refused(
+    name, fast_and_strict
+):
+    figures = {"cost": Decimal(0), "currency": "EUR", "cost_source": "reported"}
+    for build in (UsageRecord, UsageRecord.trusted, UsageRecord.template(provider="flireo")):
+        with pytest.raises(ValueError, match=name):
+            build(**_event(**{**figures, name: Decimal("1e15")}))
+        assert getattr(build(**_event(**{**figures, name: Decimal("999999999999999")})), name)

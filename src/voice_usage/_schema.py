@@ -52,13 +52,19 @@ UTCDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 """An aware datetime, normalized to UTC. Naive datetimes are rejected."""
 
 
+MAX_FIGURE = Decimal(10) ** 15
+"""Past any plausible duration, quantity or amount (a quadrillion): a vendor's `1e300` is refused
+when the record is built, so sums, rates per minute and 6-place rounding never run out of
+Decimal's 28 digits later, in a table or a comparison."""
+
+
 def _no_negative_zero(value: Decimal) -> Decimal:
     """`-0` (a vendor's `-0.0`) is zero: written `0`, never `-0`."""
     return value.copy_abs() if not value and value.is_signed() else value
 
 
 NonNegativeDecimal = Annotated[
-    Decimal, Field(ge=0, allow_inf_nan=False), AfterValidator(_no_negative_zero)
+    Decimal, Field(ge=0, lt=MAX_FIGURE, allow_inf_nan=False), AfterValidator(_no_negative_zero)
 ]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 
@@ -340,8 +346,11 @@ def _template(fixed: dict[str, Any]) -> RecordTemplate:
             data["period_end"] = _as_utc("period_end", end)
         for name in _FIGURES:  # a vendor's -0.0 is zero; `not` is cheap, is_signed rarely runs
             value = data[name]
-            if value is not None and not value and value.is_signed():
-                data[name] = value.copy_abs()
+            if value is not None:
+                if not value and value.is_signed():
+                    data[name] = value.copy_abs()
+                elif value >= MAX_FIGURE:
+                    raise ValueError(f"{name} {value:.3E} is past any plausible figure (1E+15)")
         if problem := _inconsistency(data):
             raise ValueError(problem)
         record = _new(UsageRecord)

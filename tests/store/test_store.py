@@ -72,7 +72,7 @@ def rich_records() -> list[UsageRecord]:
             period_start=DAY,
             period_end=DAY + timedelta(days=1),
             duration_seconds=Decimal("1E+3"),
-            billed_minutes=Decimal("12345678901234567890.5"),
+            billed_minutes=Decimal("123456789012345.678901234"),  # 24 digits, under 1E+15
             cost=Decimal("0"),
             currency="USD",
             cost_source=CostSource.REPORTED,

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from typing import Any, Self
 
 import httpx
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from voice_usage._engine import _constants
 from voice_usage._engine._http import AsyncSession, Session, checked_credential
@@ -56,6 +56,7 @@ from voice_usage._exceptions import (
     MissingCredentialsError,
     ResponseValidationError,
     UnsupportedQueryError,
+    VoiceUsageError,
 )
 from voice_usage._pricing._ratecard import RateBook, default_rate_book
 from voice_usage._rollup import rollup
@@ -380,6 +381,12 @@ class Connection:
             yield from records
         except OUT_OF_RANGE as exc:  # an absurd figure the provider computed with
             raise ResponseValidationError(self.provider.name, out_of_range(exc)) from None
+        except VoiceUsageError:
+            raise
+        except ValueError as exc:  # values of the body no record can hold (a cost of 1e300)
+            raise ResponseValidationError(
+                self.provider.name, f"a record could not be made from the response: {_first(exc)}"
+            ) from None
         finally:
             pages.close()
 
@@ -421,6 +428,16 @@ class Connection:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _first(exc: ValueError) -> str:
+    """One line about a failed record: pydantic's first error, or the message."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        return f"{where}: {message}" if where else message
+    return str(exc)
 
 
 async def _all_pages(

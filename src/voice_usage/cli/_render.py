@@ -10,7 +10,7 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import IO, Any
 
 from rich.console import Console
@@ -66,13 +66,18 @@ def stdout_console() -> Console:
 
 
 def format_decimal(value: Decimal | None, places: int | None = None) -> str:
-    """A Decimal for a table cell: `-` when unknown."""
+    """A Decimal for a table cell: `-` when unknown; with ``places``, rounded half-up.
+
+    Exact at any size: a vendor figure of `1e300` passed validation, so the table shows it
+    (in full) rather than failing on the 28 digits of Decimal's default context.
+    """
     if value is None:
         return "-"
-    if places is not None:
-        value = value.quantize(Decimal(1).scaleb(-places))
-    text = format(value.normalize(), "f") if places is None else format(value, "f")
-    return text
+    with localcontext() as context:
+        context.prec = max(28, value.adjusted() + (places or 0) + 2)
+        if places is None:
+            return format(value.normalize(), "f")
+        return format(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP), "f")
 
 
 def print_records(records: Iterable[UsageRecord], output_format: str, out: Any = None) -> int:
@@ -138,8 +143,7 @@ def print_warnings(warnings: Sequence[str]) -> None:
 def _money(value: Decimal | None, currency: str | None, places: int = 4) -> str:
     if value is None:
         return "-"
-    shown = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return f"{format_decimal(shown, places)} {currency or ''}".strip()
+    return f"{format_decimal(value, places)} {currency or ''}".strip()
 
 
 def _count(value: int | None) -> str:
