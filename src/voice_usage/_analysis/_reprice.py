@@ -66,6 +66,11 @@ def reprice_comparison(
         raise ConfigurationError(
             "name at least one rate card to reprice under (a vendor)", argument="targets"
         )
+    repeated = sorted({t.label for t in parsed if parsed.count(t) > 1})
+    if repeated:  # as compare refuses a provider named twice: one row each, never two alike
+        raise ConfigurationError(
+            f"a rate card is named twice: {', '.join(repeated)}", argument="targets"
+        )
     for target in parsed:
         target.check(book)
     rates = FxRates.coerce(fx)

@@ -18,6 +18,7 @@ from voice_usage._pricing._ratecard import COST_QUANTUM
 __all__ = ["FxRate", "FxRates", "MissingRateError", "target_currency"]
 
 _SPEC = re.compile(r"^\s*([A-Za-z]{3})\s*:\s*([A-Za-z]{3})\s*=\s*(\S+)\s*$")
+_PLAIN_NUMBER = re.compile(r"^(\d+(\.\d*)?|\.\d+)$")
 
 
 def target_currency(code: str | None) -> str | None:
@@ -81,7 +82,16 @@ class FxRates:
     def __init__(self, rates: Iterable[FxRate] = ()) -> None:
         self.rates: dict[tuple[str, str], FxRate] = {}
         for rate in rates:
-            self.rates[(rate.source, rate.target)] = rate
+            pair = (rate.source, rate.target)
+            given = self.rates.get(pair)
+            if given is not None and given.rate != rate.rate:
+                # Which one the caller meant cannot be guessed; the last one winning hid it.
+                raise ConfigurationError(
+                    f"two exchange rates for {rate.source}:{rate.target} "
+                    f"({given.rate} and {rate.rate}); give one",
+                    argument="fx",
+                )
+            self.rates[pair] = rate
         self._used: dict[tuple[str, str], FxRate] = {}
 
     @classmethod
@@ -101,7 +111,10 @@ class FxRates:
         if isinstance(value, FxRates):
             return value
         if isinstance(value, Mapping):
-            return cls.parse(f"{pair}={rate}" for pair, rate in value.items())
+            return cls.parse(
+                f"{pair}={rate if isinstance(rate, str) else format(rate, 'f')}"
+                for pair, rate in value.items()
+            )
         return cls.parse(value)
 
     def __len__(self) -> int:
@@ -175,6 +188,13 @@ def parse_rate(spec: str) -> FxRate:
     if not rate.is_finite() or rate <= 0:
         raise ConfigurationError(
             f"exchange rate {spec!r}: the rate must be a positive number", argument="fx"
+        )
+    if not _PLAIN_NUMBER.match(text):
+        # Decimal() also reads `1_000` and `1e3`: a rate is written plainly, as it is echoed.
+        raise ConfigurationError(
+            f"exchange rate {spec!r}: the rate {text!r} must be a plain decimal number "
+            "such as 0.92",
+            argument="fx",
         )
     if source == target:
         raise ConfigurationError(

@@ -59,6 +59,9 @@ MINUTES_QUANTUM = Decimal("0.000001")
 """Minutes derived from seconds (601 s is 10.016667 min) are rounded half-up to this, so sums
 of them stay exact; costs are computed from the exact seconds, not from the rounded minutes."""
 
+SHIPPED_ORIGIN = "voice_usage/ratecards/"
+"""How `RateBook.origin()` starts for a card shipped with the package (a user file is its path)."""
+
 RATECARDS_ENV = "VOICE_USAGE_RATECARDS"
 """Environment variable naming a user rate-card TOML file that overrides or adds cards."""
 
@@ -453,7 +456,7 @@ def _shipped_rates() -> list[tuple[Rate | FixedCharge, str]]:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
             data = tomllib.loads(entry.read_text(encoding="utf-8"))
-            origin = f"voice_usage/ratecards/{entry.name}"
+            origin = f"{SHIPPED_ORIGIN}{entry.name}"
             rates.extend((rate, origin) for rate in _parse_lines(data, origin))
     return rates
 

@@ -20,6 +20,7 @@ from rich.text import Text
 from voice_usage._analysis._comparison import Comparison, ComparisonRow
 from voice_usage._outputs._serialize import write_csv, write_json, write_jsonl
 from voice_usage._outputs._text import csv_cell, visible
+from voice_usage._pricing._ratecard import SHIPPED_ORIGIN, RateBook, default_rate_book
 from voice_usage._schema import Grain, UsageRecord
 from voice_usage.cli._app import echo_stderr
 
@@ -174,9 +175,18 @@ def _stack_lines(row: ComparisonRow) -> list[str]:
 
 
 def print_comparison(
-    comparison: Comparison, output_format: str, out: IO[str] | None = None, *, title: str = ""
+    comparison: Comparison,
+    output_format: str,
+    out: IO[str] | None = None,
+    *,
+    title: str = "",
+    book: RateBook | None = None,
 ) -> None:
-    """Print a comparison (or a repricing) as a table, JSON or CSV, notes included."""
+    """Print a comparison (or a repricing) as a table, JSON or CSV, notes included.
+
+    ``book`` is the rate book the comparison was priced with (default: the one in force); the
+    footer names the file of each card that came from a user's file.
+    """
     out = out or sys.stdout
     if output_format == "json":
         out.write(json.dumps(comparison.to_json(), indent=2))
@@ -185,7 +195,7 @@ def print_comparison(
     if output_format == "csv":
         _comparison_csv(comparison, out)
         return
-    _comparison_table(comparison, title=title)
+    _comparison_table(comparison, title=title, book=book or default_rate_book())
 
 
 _CSV_FIELDS = (
@@ -246,7 +256,7 @@ def _comparison_csv(comparison: Comparison, out: IO[str]) -> None:
         writer.writerow([csv_cell(cell) for cell in cells])  # groups are vendor ids: never run
 
 
-def _comparison_table(comparison: Comparison, *, title: str) -> None:
+def _comparison_table(comparison: Comparison, *, title: str, book: RateBook) -> None:
     console = stdout_console()
     rows = comparison.rows
     grouped = any(row.group is not None for row in rows)
@@ -302,11 +312,11 @@ def _comparison_table(comparison: Comparison, *, title: str) -> None:
             table.add_section()
         table.add_row(*cells, style="bold" if row is comparison.total else None)
     console.print(table)
-    for line in _footer(comparison):
+    for line in _footer(comparison, book):
         console.print(line, soft_wrap=True)
 
 
-def _footer(comparison: Comparison) -> list[str]:
+def _footer(comparison: Comparison, book: RateBook) -> list[str]:
     lines = []
     for rate in comparison.fx:
         lines.append(f"FX: {rate} (--fx {rate.label})")
@@ -314,7 +324,7 @@ def _footer(comparison: Comparison) -> list[str]:
     for row in comparison.rows:
         cards.update(dict.fromkeys(row.rate_cards))
     if cards:
-        lines.append("rate cards: " + ", ".join(cards))
+        lines.append("rate cards: " + ", ".join(_card_shown(label, book) for label in cards))
     lines.extend(comparison.notes)
     for stack in comparison.stacks:
         lines.extend(_stack_lines(stack))
@@ -325,3 +335,16 @@ def _footer(comparison: Comparison) -> list[str]:
     for (figure, reason), providers in unknown.items():
         lines.append(f"{figure} unknown for {', '.join(providers)}: {reason}")
     return lines
+
+
+def _card_shown(label: str, book: RateBook) -> str:
+    """A rate card's label, and the user file it came from when it is not a shipped card.
+
+    A negotiated price overriding a shipped line keeps the shipped label (`ultravox/call@2025-01-01`):
+    without its file, the output could not show that the negotiated price was used.
+    """
+    rate = book.by_label(label)
+    origin = book.origin(rate) if rate is not None else None
+    if origin is None or origin.startswith(SHIPPED_ORIGIN):
+        return label
+    return f"{label} (from {origin})"

@@ -169,7 +169,7 @@ def compare_command(
             stacks=stacks,
         )
     title = f"Usage {_day(since)} → {_day(until)} (UTC)"
-    print_comparison(comparison, output_format, title=title)
+    print_comparison(comparison, output_format, title=title, book=book)
     report_problems(comparison)
 
 
@@ -314,7 +314,7 @@ def reprice_command(
         )
     label = provider or "the input"
     period = f" {_day(comparison.since)} → {_day(comparison.until)} (UTC)" if since else ""
-    print_comparison(comparison, output_format, title=f"{label} repriced{period}")
+    print_comparison(comparison, output_format, title=f"{label} repriced{period}", book=book)
     print_warnings(warnings)
 
 
