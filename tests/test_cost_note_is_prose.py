@@ -1,7 +1,7 @@
 """`cost_note` is prose for people: no code parses it (design decision 10).
 
 Code may write a note, copy a note whole into another (a roll-up's, a row's), test whether there
-is one, and leave duplicates out; it may not look inside one (`startswith`, `split`, a regular
+is one, leave duplicates out, and sort whole notes (so a list of reasons reads the same every run); it may not look inside one (`startswith`, `split`, a regular
 expression, a slice). The structured fields (`rate_card`, `cost_components`, `cost_covers`,
 `cost_estimate`) say what code needs to know.
 """
@@ -48,6 +48,8 @@ def _allowed(node: ast.Attribute, parents: dict[ast.AST, ast.AST]) -> bool:
         return True
     if isinstance(parent, ast.Call) and node in parent.args:
         func = parent.func
+        if isinstance(func, ast.Name) and func.id == "sorted":  # whole notes put in order
+            return True
         return isinstance(func, ast.Attribute) and func.attr in COPYING_CALLS
     if isinstance(parent, ast.Attribute) and parent.attr in COPYING_CALLS:  # notes.append(...)
         return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -172,3 +172,33 @@ def test_rule4_figure_says_what_it_is_a_figure_past_any_plausible_one_is_refused
         with pytest.raises(ValueError, match=name):
             build(**_event(**{**figures, name: Decimal("1e15")}))
         assert getattr(build(**_event(**{**figures, name: Decimal("999999999999999")})), name)
+
+
+def _priced(note: str, cost: str | None, minute: int) -> UsageRecord:
+    start = datetime(2026, 11, 1, 10, minute, tzinfo=UTC)
+    priced = {"cost": Decimal(cost), "currency": "USD", "cost_source": "reported"} if cost else {}
+    return UsageRecord(
+        **_event(period_start=start, period_end=start + timedelta(seconds=30), cost_note=note),
+        **priced,
+    )
+
+
+def test_rule4_figure_says_what_it_is_unknown_cost_reasons_come_from_uncosted_records_only():
+    from voice_usage._analysis._rows import RowTotals, build_row
+    from voice_usage._rollup import Totals
+
+    records = [
+        _priced("free (FREE_CONSOLE): no call charge", "0", 1),
+        _priced("billing pending (B): not billed yet", None, 2),
+        _priced("rate card flireo/call@2025-12-01", "0.07", 3),
+        _priced("billing pending (A): not billed yet", None, 4),
+        _priced("refunded (REFUNDED): no call charge", "0", 5),
+    ]
+    expected = "2 of 5 records have no cost: billing pending (A): not billed yet; billing pending (B): not billed yet"
+    for order in (records, records[::-1]):  # the same reasons in the same order, either way
+        totals, row_totals = Totals(), RowTotals()
+        for record in order:
+            totals.add(record)
+            row_totals.add(record)
+        assert totals.cost_note == expected
+        assert build_row("flireo", row_totals).unknown["cost"] == expected

@@ -135,3 +135,25 @@ def test_rule8_vendor_bodies_read_agentphone_by_agent_reads_the_current_period_a
     examples = [line for line in page.splitlines() if "view=by-agent" in line and "$ " in line]
     assert examples and all("--since 2026-12-01 --until 2027-01-01" in e for e in examples)
     assert "The by-agent examples above are for December 2026" in page
+
+
+def test_rule7_every_option_works_ultravox_agent_windows_by_month_stay_per_agent_as_its_page_says():
+    from voice_usage_ultravox.emulator import UltravoxEmulator
+
+    october = ("2026-10-01", "2026-11-01")
+    with (
+        EmulatorServer(UltravoxEmulator(api_key=KEY)) as server,
+        voice_usage.connect("ultravox", api_key=KEY, base_url=server.base_url) as connection,
+    ):
+        days = connection.fetch(*october, "day", options={"source": "agents"}).to_list()
+        months = connection.fetch(*october, "month", options={"source": "agents"}).to_list()
+    agents = {r.agent_id for r in days}
+    assert len(agents) > 1
+    assert sorted(r.agent_id for r in months) == sorted(agents)  # one window per agent and month
+    for agent in agents:
+        assert sum(r.calls for r in months if r.agent_id == agent) == sum(
+            r.calls for r in days if r.agent_id == agent
+        )
+    page = (ROOT / "docs" / "providers" / "ultravox.md").read_text(encoding="utf-8")
+    assert "summed per\nmonth across agents" not in page and "across agents" not in page
+    assert "agent windows stay\none per agent and month" in page

@@ -172,7 +172,8 @@ class Totals:
     def cost_note(self) -> str | None:
         """Why the cost is unknown, or how it was obtained."""
         if self.uncosted:
-            reason = "; ".join(self.cost_notes) or "no cost reported"
+            # Only the records without a cost give reasons, sorted: the same every run.
+            reason = "; ".join(sorted(self.uncosted_notes)) or "no cost reported"
             return f"{self.uncosted} of {self.records} records have no cost: {reason}"
         if self.mixed_currencies:
             amounts = ", ".join(f"{c} {a}" for c, a in sorted(self.costs.items()))

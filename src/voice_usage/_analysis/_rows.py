@@ -92,12 +92,6 @@ def _covers(group: RowTotals | None) -> tuple[str, ...] | None:
     return tuple(part.value for part in covers(parts))
 
 
-def _uncosted_reason(totals: Totals) -> str:
-    """Why some records have no cost: their notes, copied whole."""
-    why = "; ".join(totals.uncosted_notes) or "no cost reported"
-    return f"{totals.uncosted} of {totals.records} records have no cost: {why}"
-
-
 def _unknown(totals: Totals, values: Mapping[str, Any]) -> dict[str, str]:
     reasons: dict[str, str] = {}
     for figure in _FIGURES:
@@ -167,7 +161,8 @@ def build_row(
         else:
             source = "rate_card"  # reported and rate-card costs mixed: the weaker claim
     else:
-        unknown["cost"] = _uncosted_reason(priced)
+        # Some records have no cost: the roll-up's note gives their reasons, and only theirs.
+        unknown["cost"] = priced.cost_note or "no cost reported"
     items: dict[str, dict[str, Any]] = {}
     item_source = billing.items if billing is not None and billing.all.records else group.items
     if len(item_source) > 1:
