@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -202,3 +202,28 @@ def test_rule4_figure_says_what_it_is_unknown_cost_reasons_come_from_uncosted_re
             row_totals.add(record)
         assert totals.cost_note == expected
         assert build_row("flireo", row_totals).unknown["cost"] == expected
+
+
+def test_rule4_figure_says_what_it_is_an_empty_period_invents_no_zero_a_provider_never_reports():
+    from voice_usage_agentphone import AgentPhoneEmulator, AgentPhoneProvider
+    from voice_usage_flireo import FlireoEmulator
+
+    today = date(2026, 12, 1)
+    flireo = FlireoEmulator(api_key=KEY, rate_limit=None, logs_per_day=0)
+    with (
+        EmulatorServer(AgentPhoneEmulator(api_key=KEY, today=today)) as agentphone_server,
+        EmulatorServer(flireo) as flireo_server,
+        voice_usage.connect(
+            AgentPhoneProvider(today=lambda: today),
+            api_key=KEY,
+            base_url=agentphone_server.base_url,
+        ) as agentphone,
+        voice_usage.connect("flireo", api_key=KEY, base_url=flireo_server.base_url) as flireo_c,
+    ):
+        comparison = voice_usage.compare([agentphone, flireo_c], "2026-12-05", "2026-12-06")
+    assert comparison.ok, comparison.errors
+    for row in comparison.rows:
+        assert row.records == 0 and row.calls == 0
+        assert row.failed_calls is None  # neither API counts failed calls: not 0
+        assert row.unknown["failed_calls"] == f"{row.provider} does not report it"
+        assert row.duration_seconds == 0  # no calls last no time: a known 0

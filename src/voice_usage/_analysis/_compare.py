@@ -580,6 +580,7 @@ def _provider_rows(
             key=key,
             billing=from_billing,
             notes=provider.capabilities.notes,
+            never_reported=provider.capabilities.never_reports,
         )
         if from_billing is not None and usage is not None:
             listed = usage.main.billed_minutes

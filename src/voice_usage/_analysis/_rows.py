@@ -114,8 +114,13 @@ def build_row(
     billing: RowTotals | None = None,
     notes: Sequence[str] = (),
     unknown_notes: Mapping[str, str] | None = None,
+    never_reported: Iterable[str] = (),
 ) -> ComparisonRow:
-    """A row from accumulated totals; conversion is applied later by `_convert_rows`."""
+    """A row from accumulated totals; conversion is applied later by `_convert_rows`.
+
+    ``never_reported`` names the figures the provider never gives: a row without records
+    leaves them unknown instead of 0.
+    """
     group = group or RowTotals()
     main, everything = group.main, group.all
     values: dict[str, Any] = {
@@ -128,9 +133,14 @@ def build_row(
     unknown = _unknown(main, values) if main.records else {}
     from_billing = billing is not None and billing.all.records > 0
     if not everything.records and not from_billing:
-        # Nothing happened in the period: zero of everything, and no cost to convert.
+        # Nothing happened in the period: zero of everything, and no cost to convert; but a
+        # figure the provider never gives stays unknown (0 would claim it was counted).
         values.update(calls=0, failed_calls=0, duration_seconds=Decimal(0))
         values["billed_minutes"] = Decimal(0)
+        for figure in never_reported:
+            if figure in values:
+                values[figure] = None
+                unknown[figure] = f"{provider} does not report it"
     elif not everything.records:
         unknown.update(
             dict.fromkeys(

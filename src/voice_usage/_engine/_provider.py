@@ -238,6 +238,9 @@ class Capabilities:
     """Days a sync re-reads before its watermark, for usage the vendor bills or corrects late."""
     notes: tuple[str, ...] = ()
     """What the vendor's API cannot tell, in a sentence each."""
+    never_reports: frozenset[str] = frozenset()
+    """Record figures the vendor's API never gives (`failed_calls`, say): a period without
+    records shows them unknown, never an invented 0."""
 
     def native(self, wanted: Granularity) -> Granularity | None:
         """The coarsest granularity reported that is at least as fine as ``wanted``, if any.

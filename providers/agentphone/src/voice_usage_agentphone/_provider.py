@@ -218,6 +218,7 @@ class AgentPhoneProvider(Provider):
         # Daily counts of a day keep growing until it is over in the vendor's books; two days
         # re-read cover a call that ended past midnight and a late count.
         lookback_days=2,
+        never_reports=frozenset({"failed_calls"}),  # no endpoint counts failed calls
         notes=(
             f"No date range: daily usage covers the last {MAX_DAYS} days, monthly the last "
             f"{MAX_MONTHS} months, per-agent usage only the current week, month or year.",

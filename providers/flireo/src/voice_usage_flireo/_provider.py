@@ -331,6 +331,7 @@ class FlireoProvider(Provider):
         # A log is written when its call ends, with its cost: re-reading two days catches the
         # calls that ended after a sync began and any log written late.
         lookback_days=2,
+        never_reports=frozenset({"failed_calls"}),  # usage logs carry no call status
         notes=(
             "One record per usage log; hour, day and month are UTC roll-ups of the logs.",
             "Cost is the vendor's when a log carries one, else the EUR 0.07/min rate card "
