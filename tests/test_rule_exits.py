@@ -198,3 +198,32 @@ def test_rule8_vendor_bodies_read_a_refused_walk_says_how_many_records_were_writ
         "; stdout has the 1 record written before this error, not the complete result\n"
     )
     assert "497f6eca" in result.stdout
+
+
+def test_rule3_one_line_a_closed_connection_fetches_nothing_more(flireo):
+    connection = voice_usage.connect("flireo", api_key=KEY, base_url=flireo.base_url)
+    assert connection.fetch(*WINDOW[1::2], "call").to_list()
+    connection.close()
+    sent = len(flireo.requests)
+    for call in (lambda: connection.fetch(*WINDOW[1::2], "call"), connection.balance):
+        with pytest.raises(voice_usage.ConfigurationError, match="the connection is closed"):
+            call()
+    assert len(flireo.requests) == sent
+
+
+def test_rule3_one_line_a_period_ending_in_the_future_is_warned_and_results_say_what_they_are(
+    flireo,
+):
+    with voice_usage.connect("flireo", api_key=KEY, base_url=flireo.base_url) as connection:
+        result = connection.fetch("2026-11-01", "9999-12-31", "month")
+        assert repr(result) == (
+            "<FetchResult 'flireo' [2026-11-01T00:00:00Z, 9999-12-31T00:00:00Z) month: "
+            "not read yet, 1 warning(s)>"
+        )
+        assert result.warnings == [
+            "flireo: the period ends in the future (9999-12-31T00:00:00Z): there is no usage "
+            "after now yet"
+        ]
+        assert repr(result.report).startswith("<FetchReport 'flireo': 0 request(s), 1 warning(s)")
+        recent = connection.fetch("2026-11-01", "2026-11-02", "day")
+        assert recent.warnings == []

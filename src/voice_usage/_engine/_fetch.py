@@ -25,7 +25,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Self
 
 import httpx
@@ -60,7 +60,7 @@ from voice_usage._exceptions import (
 )
 from voice_usage._pricing._ratecard import RateBook, default_rate_book
 from voice_usage._rollup import rollup
-from voice_usage._schema import Granularity, UsageQuery, UsageRecord
+from voice_usage._schema import Granularity, UsageQuery, UsageRecord, format_instant
 
 __all__ = ["Connection", "FetchResult", "connect", "fetch", "gather_credentials"]
 
@@ -122,6 +122,15 @@ class FetchResult(Iterable[UsageRecord]):
         self.report = report
         self._records = records
         self._consumed = False
+
+    def __repr__(self) -> str:
+        state = "consumed" if self._consumed else "not read yet"
+        query = self.query
+        return (
+            f"<FetchResult {self.report.provider!r} [{format_instant(query.since)}, "
+            f"{format_instant(query.until)}) {query.granularity.value}: {state}, "
+            f"{len(self.report.warnings)} warning(s)>"
+        )
 
     @property
     def provider(self) -> str:
@@ -275,6 +284,7 @@ class Connection:
         self.session_options = session_options
         # Fail fast on a bad base URL, before any request.
         self._sync_session: Session | None = None
+        self._closed = False
         self._session()
 
     def __repr__(self) -> str:
@@ -352,6 +362,7 @@ class Connection:
                 request: a filter or option the provider does not declare, say).
             ProviderError: subclasses, while iterating, when the API fails.
         """
+        self._check_open()
         if isinstance(since, UsageQuery):
             query = since
         else:
@@ -364,6 +375,11 @@ class Connection:
             query.model_copy(update={"granularity": native}), rates=self.rate_book
         )
         report = FetchReport(self.provider.name)
+        if query.until > datetime.now(UTC) + _FUTURE_SLACK:
+            report.warn(
+                f"{self.provider.name}: the period ends in the future "
+                f"({format_instant(query.until)}): there is no usage after now yet"
+            )
         records = self._records(plan, query, report)
         return FetchResult(query, report, records)
 
@@ -408,6 +424,7 @@ class Connection:
         Raises:
             UnsupportedQueryError: when the provider has no snapshot endpoint.
         """
+        self._check_open()
         walk = self.provider.balance()
         if walk is None:
             raise UnsupportedQueryError(
@@ -418,16 +435,27 @@ class Connection:
         return page.items[0]
 
     def close(self) -> None:
-        """Release connections."""
+        """Release connections. A closed connection fetches nothing more."""
+        self._closed = True
         if self._sync_session is not None:
             self._sync_session.close()
             self._sync_session = None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigurationError(
+                f"{self.provider.name}: the connection is closed; open another with connect()"
+            )
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+_FUTURE_SLACK = timedelta(days=1)
+"""How far past now a period may end before a fetch warns (a day: any time zone's today)."""
 
 
 def _first(exc: ValueError) -> str:

@@ -409,6 +409,12 @@ class FetchReport:
         self.requests = 0
         self.dropped_duplicates = 0
 
+    def __repr__(self) -> str:
+        return (
+            f"<FetchReport {self.provider!r}: {self.requests} request(s), "
+            f"{len(self.warnings)} warning(s), {len(self.reconciliations)} reconciliation(s)>"
+        )
+
     def warn(self, message: str) -> None:
         """Record a warning the caller must see (the CLI prints it on stderr)."""
         self.warnings.append(message)

@@ -33,9 +33,16 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def visible(text: str) -> str:
-    r"""``text`` with every control character shown as an escape (`\x1b`), for a terminal."""
-    return _CONTROL.sub(_escape, text)
+_CONTROL_BUT_LINES = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_BIDI}]")
+
+
+def visible(text: str, *, lines: bool = False) -> str:
+    r"""``text`` with every control character shown as an escape (`\x1b`), for a terminal.
+
+    With ``lines``, line feeds stay: a table cell or a paragraph may run over several lines, and
+    a line break acts on nothing else. A one-line message (an error) keeps none.
+    """
+    return (_CONTROL_BUT_LINES if lines else _CONTROL).sub(_escape, text)
 
 
 def csv_cell(value: Any) -> Any:

@@ -49,8 +49,8 @@ class DataConsole(Console):
         super().__init__(markup=False, emoji=False, highlight=False, **options)
 
     def render_str(self, text: str, **options: Any) -> Text:
-        """The string as `Text`, control characters shown as escapes."""
-        return super().render_str(visible(text), **options)
+        """The string as `Text`, control characters but line feeds shown as escapes."""
+        return super().render_str(visible(text, lines=True), **options)
 
 
 def stderr_console() -> Console:
