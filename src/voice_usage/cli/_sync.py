@@ -15,6 +15,7 @@ from voice_usage.cli._app import (
     DATE,
     EXIT_PROVIDER,
     cli,
+    echo_stderr,
     format_option,
     handle_errors,
     registry_from,
@@ -81,7 +82,7 @@ def sync_command(
         print_warnings(result.warnings)
     failed = [r for r in results if r.error]
     for result in failed:
-        click.echo(f"voice-usage: error: {result.error}", err=True)
+        echo_stderr(f"voice-usage: error: {result.error}")  # a vendor's words: never control
     if not results:
         click.echo(
             "voice-usage: warning: nothing to sync: no provider has credentials "
