@@ -15,7 +15,7 @@ from voice_usage.cli._app import COMMANDS
 HEAVY = ("httpx", "pydantic", "rich", "voice_usage._engine", "voice_usage._analysis")
 
 
-def _loaded_after(argument: str) -> list[str]:
+def _loaded_after(argument: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
     code = (
         "import sys\n"
         "from voice_usage.cli import main\n"
@@ -23,7 +23,7 @@ def _loaded_after(argument: str) -> list[str]:
         f"    main([{argument!r}])\n"
         "except SystemExit:\n"
         "    pass\n"
-        f"print('loaded:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+        f"print('loaded:' + ','.join(m for m in {heavy!r} if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     line = done.stdout.splitlines()[-1]
@@ -34,6 +34,26 @@ def _loaded_after(argument: str) -> list[str]:
 def test_version_and_help_load_nothing_heavy():
     assert _loaded_after("--version") == []
     assert _loaded_after("--help") == []
+
+
+PROVIDERS_HEAVY = (
+    "httpx",
+    "pydantic",
+    "tenacity",
+    "voice_usage._pricing",
+    "voice_usage._analysis",
+    # `_outputs._text` (escaping a vendor's text for the terminal) is light and shared by every
+    # command; the writers, exports and report are not.
+    *(f"voice_usage._outputs._{name}" for name in ("serialize", "export", "focus", "report")),
+    "voice_usage._engine._fetch",
+    *(f"voice_usage_{name}._provider" for name in ("agentphone", "flireo", "retell")),
+    *(f"voice_usage_{name}._provider" for name in ("twilio", "ultravox", "vapi")),
+)
+
+
+def test_listing_providers_loads_no_http_client_models_nor_implementations():
+    # Each provider is listed from its declaration; what it fetches with loads when it is used.
+    assert _loaded_after("providers", PROVIDERS_HEAVY) == []
 
 
 def test_the_help_table_says_what_each_command_says_of_itself():

@@ -4,7 +4,7 @@ Every `import` in `src/voice_usage` counts, including those inside functions and
 `TYPE_CHECKING`: a lazy import is still a dependency. Layers, lowest first (a module may import
 its own layer or a lower one, never a higher one):
 
-    base      _schema, _exceptions, _rollup, _optional, _version, emulator
+    base      _schema, _enums, _exceptions, _rollup, _optional, _version, emulator
     _pricing  rate cards, FX, repricing of records
     _engine   HTTP, retries, pagination, the fetch runner, plugin discovery (and hookspecs)
     _store    history store and sync
@@ -31,6 +31,7 @@ PACKAGE = "voice_usage"
 LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "voice_usage._schema",
+        "voice_usage._enums",
         "voice_usage._exceptions",
         "voice_usage._rollup",
         "voice_usage._optional",

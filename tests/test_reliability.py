@@ -134,7 +134,9 @@ def registry() -> Registry:
     chosen = Registry()
     for name in PROVIDERS:
         info = installed.providers[name]
-        chosen.add(SETUPS[name].provider(type(info.provider)), info.distribution, info.version)
+        chosen.add(
+            SETUPS[name].provider(type(info.provider.resolved())), info.distribution, info.version
+        )
     return chosen
 
 

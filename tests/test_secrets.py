@@ -264,7 +264,9 @@ def world(sleeps, tmp_path, caplog) -> Iterator[World]:
     registry = Registry()
     for name in PROVIDERS:
         info = installed.providers[name]
-        registry.add(SETUPS[name].provider(type(info.provider)), info.distribution, info.version)
+        registry.add(
+            SETUPS[name].provider(type(info.provider.resolved())), info.distribution, info.version
+        )
 
     def quick(*args: Any, **options: Any) -> Connection:
         options.setdefault("sleep", sleeps)

@@ -35,6 +35,7 @@
 
 from __future__ import annotations
 
+import decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the exception tree itself is imported by `voice-usage --version`: kept light
@@ -92,6 +93,16 @@ def invalid_input(exc: ValidationError) -> ConfigurationError:
     if where and not message.startswith(where):
         message = f"{where}: {message}"
     return ConfigurationError(message)
+
+
+OUT_OF_RANGE = (OverflowError, decimal.InvalidOperation)
+"""What arithmetic on an absurd figure raises (a date past 9999, a number past 28 digits)."""
+
+
+def out_of_range(exc: BaseException, what: str = "a figure") -> str:
+    """Say that ``what`` is beyond what can be computed with."""
+    detail = str(exc) if isinstance(exc, OverflowError) else "too many digits"
+    return f"{what} is out of range ({type(exc).__name__}: {detail})"
 
 
 class ProviderNotFoundError(ConfigurationError):

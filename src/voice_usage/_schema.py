@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -27,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticUndefined
 
+from voice_usage._enums import CallPart, CostSource, Grain, Granularity
 from voice_usage._exceptions import InvalidQueryError, invalid_input
 
 __all__ = [
@@ -67,65 +67,6 @@ NonNegativeDecimal = Annotated[
     Decimal, Field(ge=0, lt=MAX_FIGURE, allow_inf_nan=False), AfterValidator(_no_negative_zero)
 ]
 NonNegativeInt = Annotated[int, Field(ge=0)]
-
-
-class Grain(StrEnum):
-    """What one record stands for."""
-
-    EVENT = "event"
-    """One call."""
-    WINDOW = "window"
-    """An aggregate over a period (a day, an hour, an agent over a month...)."""
-
-
-class CostSource(StrEnum):
-    """Where a record's cost came from."""
-
-    REPORTED = "reported"
-    """The vendor's API said so."""
-    RATE_CARD = "rate_card"
-    """Computed by voice-usage from a dated rate card, named in the record's `rate_card`."""
-
-
-class CallPart(StrEnum):
-    """A part of a voice call that a cost can pay for (the vocabulary of `cost_covers`).
-
-    Vendors' prices cover different parts: one includes the phone line, another is an
-    orchestration fee alone. Naming the parts is what makes costs comparable like for like.
-    """
-
-    PLATFORM = "platform"
-    """The voice-agent platform's own fee (orchestration, hosting)."""
-    TELEPHONY = "telephony"
-    """The phone line: carrier minutes, numbers' call legs, SIP trunking."""
-    STT = "stt"
-    """Speech to text (transcription)."""
-    LLM = "llm"
-    """The language model that decides what the agent says."""
-    TTS = "tts"
-    """Text to speech (the agent's voice)."""
-
-
-class Granularity(StrEnum):
-    """How finely a caller wants usage broken down in time."""
-
-    CALL = "call"
-    HOUR = "hour"
-    DAY = "day"
-    MONTH = "month"
-
-    @property
-    def rank(self) -> int:
-        """Fineness order: calls are the finest, months the coarsest."""
-        return _GRANULARITY_RANK[self]
-
-
-_GRANULARITY_RANK = {
-    Granularity.CALL: 0,
-    Granularity.HOUR: 1,
-    Granularity.DAY: 2,
-    Granularity.MONTH: 3,
-}
 
 
 class UsageRecord(BaseModel):

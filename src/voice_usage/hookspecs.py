@@ -40,7 +40,8 @@ def register_providers(register: Callable[[Provider], None]) -> None:
 
     Called once per plugin manager, after every entry point of the ``voice_usage`` group has been
     loaded. Call ``register`` once per provider with an instance of a `voice_usage.Provider`
-    subclass. The core rejects a provider whose name another distribution already registered.
+    subclass, or of a `voice_usage.provider.ProviderDeclaration` (listed without importing its
+    implementation). The core rejects a provider whose name another distribution already registered.
 
     :param register: Takes one `Provider` instance and adds it to the registry.
 

@@ -10,6 +10,9 @@ make and a function that turns the parsed pages into `UsageRecord`s), and the co
 `docs/writing-a-provider.md` walks through a whole provider.
 """
 
+import importlib
+import typing
+
 from voice_usage._engine._provider import (
     API_KEY,
     AccountFacts,
@@ -26,6 +29,7 @@ from voice_usage._engine._provider import (
     Page,
     ParamValue,
     Provider,
+    ProviderDeclaration,
     RateLimit,
     Reconciliation,
     TokenPaging,
@@ -34,33 +38,45 @@ from voice_usage._engine._provider import (
     json_body,
     parse_vendor_error,
 )
+from voice_usage._enums import CallPart, CostSource, Grain, Granularity
 from voice_usage._exceptions import (
     ConfigurationError,
     PaginationError,
     ResponseValidationError,
     UnsupportedQueryError,
 )
-from voice_usage._pricing._ratecard import (
-    FixedCharge,
-    Rate,
-    RateBook,
-    RateCardError,
-    default_rate_book,
-    price_record,
-    priced_by,
-    unpriced,
-)
-from voice_usage._schema import (
-    CallPart,
-    CostSource,
-    Grain,
-    Granularity,
-    UsageQuery,
-    UsageRecord,
-    covers,
-    format_instant,
-)
 from voice_usage.hookspecs import hookimpl
+
+if typing.TYPE_CHECKING:
+    from voice_usage._pricing._ratecard import (
+        FixedCharge,
+        Rate,
+        RateBook,
+        RateCardError,
+        default_rate_book,
+        price_record,
+        priced_by,
+        unpriced,
+    )
+    from voice_usage._schema import UsageQuery, UsageRecord, covers, format_instant
+
+# What a provider's declaration needs (its class, auth, capabilities, the hook) is imported above
+# and costs no pydantic; records and rate cards load on first use, when a provider is implemented
+# or run, so that `voice-usage providers` lists providers without them.
+_LAZY: dict[str, tuple[str, ...]] = {
+    "voice_usage._pricing._ratecard": (
+        "FixedCharge",
+        "Rate",
+        "RateBook",
+        "RateCardError",
+        "default_rate_book",
+        "price_record",
+        "priced_by",
+        "unpriced",
+    ),
+    "voice_usage._schema": ("UsageQuery", "UsageRecord", "covers", "format_instant"),
+}
+_WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
     "API_KEY",
@@ -85,6 +101,7 @@ __all__ = [
     "PaginationError",
     "ParamValue",
     "Provider",
+    "ProviderDeclaration",
     "Rate",
     "RateBook",
     "RateCardError",
@@ -107,3 +124,16 @@ __all__ = [
     "priced_by",
     "unpriced",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'voice_usage.provider' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -33,13 +33,7 @@ from pydantic import SecretStr, ValidationError
 
 from voice_usage._engine import _constants
 from voice_usage._engine._http import AsyncSession, Session, checked_credential
-from voice_usage._engine._pagination import (
-    OUT_OF_RANGE,
-    awalk_pages,
-    out_of_range,
-    parse_page,
-    walk_pages,
-)
+from voice_usage._engine._pagination import awalk_pages, parse_page, walk_pages
 from voice_usage._engine._plugins import Registry, load_registry
 from voice_usage._engine._provider import (
     API_KEY,
@@ -52,11 +46,13 @@ from voice_usage._engine._provider import (
 )
 from voice_usage._engine._retry import RetryPolicy
 from voice_usage._exceptions import (
+    OUT_OF_RANGE,
     ConfigurationError,
     MissingCredentialsError,
     ResponseValidationError,
     UnsupportedQueryError,
     VoiceUsageError,
+    out_of_range,
 )
 from voice_usage._pricing._ratecard import RateBook, default_rate_book
 from voice_usage._rollup import rollup

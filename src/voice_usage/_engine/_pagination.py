@@ -10,7 +10,6 @@ cursor seen twice, and stop at the cap.
 from __future__ import annotations
 
 import asyncio
-import decimal
 import json
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterator
@@ -27,7 +26,13 @@ from voice_usage._engine._provider import (
     TokenPaging,
     Walk,
 )
-from voice_usage._exceptions import NotFoundError, PaginationError, ResponseValidationError
+from voice_usage._exceptions import (
+    OUT_OF_RANGE,
+    NotFoundError,
+    PaginationError,
+    ResponseValidationError,
+    out_of_range,
+)
 
 __all__ = ["awalk_pages", "parse_page", "walk_pages"]
 
@@ -63,16 +68,6 @@ def parse_page(provider: str, walk: Walk[T], response: RawResponse) -> Page[T]:
         raise ResponseValidationError(
             provider, f"unexpected response from {walk.path}: {out_of_range(exc)}"
         ) from None
-
-
-OUT_OF_RANGE = (OverflowError, decimal.InvalidOperation)
-"""What arithmetic on an absurd figure raises (a date past 9999, a number past 28 digits)."""
-
-
-def out_of_range(exc: BaseException, what: str = "a figure") -> str:
-    """Say that ``what`` is beyond what can be computed with."""
-    detail = str(exc) if isinstance(exc, OverflowError) else "too many digits"
-    return f"{what} is out of range ({type(exc).__name__}: {detail})"
 
 
 def _not_json(

@@ -37,6 +37,8 @@ class ProviderInfo:
     """A registered provider and the distribution it came from."""
 
     provider: Provider
+    """What the plugin registered: the provider, or its declaration (`Provider.implementation`),
+    whose attributes describe it without importing its implementation; `Registry.get` resolves."""
     distribution: str
     version: str
 
@@ -73,7 +75,8 @@ class Registry:
 
         Raises:
             ProviderNotFoundError: no such provider (the message lists the installed ones).
-            ConfigurationError: two distributions registered the name.
+            ConfigurationError: two distributions registered the name, or the provider's
+                implementation failed to load.
         """
         if name in self.conflicts:
             raise ConfigurationError(
@@ -91,7 +94,8 @@ class Registry:
             raise ProviderNotFoundError(
                 f"unknown provider {name!r}; installed providers: {installed}"
             )
-        return info.provider
+        # A declaration registered for cheap listing becomes its implementation here, when used.
+        return info.provider.resolved()
 
     def add(self, provider: Provider, distribution: str, version: str) -> None:
         """Add a provider; a name already taken by another distribution becomes a conflict."""

@@ -10,16 +10,21 @@ logic is written once and serves every way of fetching.
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from voice_usage._exceptions import UnsupportedQueryError
-from voice_usage._pricing._ratecard import RateBook
-from voice_usage._schema import Granularity, UsageQuery, UsageRecord
+from voice_usage._enums import Granularity
+from voice_usage._exceptions import ConfigurationError, UnsupportedQueryError
+
+if TYPE_CHECKING:
+    # Annotations only: a provider's declaration, and `voice-usage providers`, load no pydantic.
+    from voice_usage._pricing._ratecard import RateBook
+    from voice_usage._schema import UsageQuery, UsageRecord
 
 __all__ = [
     "API_KEY",
@@ -36,6 +41,7 @@ __all__ = [
     "OffsetPaging",
     "Page",
     "Provider",
+    "ProviderDeclaration",
     "RateLimit",
     "Reconciliation",
     "TokenPaging",
@@ -516,6 +522,9 @@ class Provider(ABC):
     """Base class of a vendor adapter. Subclass it and register an instance from the hook.
 
     Class attributes describe the vendor; `plan()` describes how to answer a query.
+
+    To list providers without importing their parsing code, declare one with a
+    `ProviderDeclaration` and implement it in a subclass imported on first use.
     """
 
     name: str
@@ -534,6 +543,10 @@ class Provider(ABC):
     """The vendor's documented request budget, if any."""
     docs_url: str | None = None
     """Where the vendor documents its usage API."""
+
+    def resolved(self) -> Provider:
+        """The provider that does the work: itself (a declaration answers its implementation)."""
+        return self
 
     @property
     def env_prefix(self) -> str:
@@ -599,3 +612,91 @@ class Provider(ABC):
 def json_body(content: bytes) -> Any:
     """Decode a JSON body; a `ValueError` on anything else (an HTML page, a body cut short)."""
     return json.loads(content)
+
+
+class ProviderDeclaration(Provider):
+    """A provider's class attributes alone, in a module that imports nothing heavy.
+
+    `voice-usage providers` and the registry read a provider from its declaration; the class
+    named by `implementation` subclasses it (so it inherits the attributes, written once),
+    implements `plan()` and the rest, and lives in a module imported when the provider is first
+    used. Until then the declaration's methods hand over to it::
+
+        class Acme(ProviderDeclaration):          # acme/__init__.py, registered from the hook
+            implementation = "acme._provider:AcmeProvider"
+            name = "acme"
+            ...
+
+        class AcmeProvider(Acme):                 # acme/_provider.py, with the wire models
+            def plan(self, query, rates=None): ...
+    """
+
+    implementation: str
+    """`module:Class` of the subclass that implements this declaration."""
+
+    def resolved(self) -> Provider:
+        """The instance of `implementation` that does the work, imported on the first call.
+
+        An instance of the implementation (which inherits this method) is its own.
+
+        Raises:
+            ConfigurationError: the implementation cannot be imported, or is not a subclass of
+                this declaration.
+        """
+        loaded: Provider | None = self.__dict__.get("_resolved")
+        if loaded is None:
+            path = self.implementation
+            module, _, attribute = path.partition(":")
+            try:
+                found = getattr(importlib.import_module(module), attribute)
+            except Exception as exc:
+                raise ConfigurationError(
+                    f"{self.name}: its implementation {path} failed to load: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            if isinstance(self, found):
+                loaded = self
+            elif isinstance(found, type) and issubclass(found, type(self)):
+                loaded = found()
+            else:
+                raise ConfigurationError(
+                    f"{self.name}: its implementation {path} is not a subclass of "
+                    f"{type(self).__name__}"
+                )
+            self.__dict__["_resolved"] = loaded
+        return loaded
+
+    # The implementation inherits these too: where it defines none of its own, the base class's
+    # applies (`plan` excepted, which it must define).
+
+    def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[Any]:
+        target = self.resolved()
+        if target is self:
+            raise TypeError(f"{type(self).__name__} implements no plan()")
+        return target.plan(query, rates)
+
+    def balance(self) -> Walk[Any] | None:
+        target = self.resolved()
+        return Provider.balance(self) if target is self else target.balance()
+
+    def emulator(self, api_key: str) -> Any:
+        target = self.resolved()
+        return Provider.emulator(self, api_key) if target is self else target.emulator(api_key)
+
+    def account_facts(self, snapshot: Any) -> AccountFacts | None:
+        target = self.resolved()
+        if target is self:
+            return Provider.account_facts(self, snapshot)
+        return target.account_facts(snapshot)
+
+    def billing_query(self, query: UsageQuery) -> UsageQuery | None:
+        target = self.resolved()
+        if target is self:
+            return Provider.billing_query(self, query)
+        return target.billing_query(query)
+
+    def parse_error(self, status_code: int, body: Any) -> VendorError:
+        target = self.resolved()
+        if target is self:
+            return Provider.parse_error(self, status_code, body)
+        return target.parse_error(status_code, body)

@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 from click.exceptions import NoArgsIsHelpError
 
-from voice_usage._exceptions import ConfigurationError, ProviderError, VoiceUsageError
+from voice_usage._exceptions import (
+    OUT_OF_RANGE,
+    ConfigurationError,
+    ProviderError,
+    VoiceUsageError,
+    invalid_input,
+    out_of_range,
+)
 from voice_usage._outputs._text import visible
 from voice_usage._version import __version__
 
@@ -117,19 +124,17 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from pydantic import ValidationError
-
-        from voice_usage._engine._pagination import OUT_OF_RANGE, out_of_range
-        from voice_usage._exceptions import invalid_input
-
         ctx = click.get_current_context()
         try:
             return func(*args, **kwargs)
-        except (VoiceUsageError, ValidationError, ValueError) as exc:
+        except (VoiceUsageError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
             if ctx.find_root().params.get("debug"):
                 raise
             if isinstance(exc, ProviderError):
                 fail(str(exc), EXIT_PROVIDER)
+            # Imported only on an error: a command that loads no pydantic (`providers`) stays quick.
+            from pydantic import ValidationError
+
             if isinstance(exc, ValidationError):
                 fail(str(invalid_input(exc)), EXIT_USAGE)
             if isinstance(exc, ConfigurationError) and exc.argument in FLAGS:

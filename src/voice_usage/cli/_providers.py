@@ -9,7 +9,7 @@ import click
 from rich.table import Table
 
 from voice_usage.cli._app import cli, echo_stderr, format_option, handle_errors, settings_of
-from voice_usage.cli._render import stdout_console
+from voice_usage.cli._console import stdout_console
 
 __all__ = ["providers_command"]
 

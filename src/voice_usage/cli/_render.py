@@ -13,16 +13,15 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import IO, Any
 
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from voice_usage._analysis._comparison import Comparison, ComparisonRow
 from voice_usage._outputs._serialize import write_csv, write_json, write_jsonl
-from voice_usage._outputs._text import csv_cell, visible
+from voice_usage._outputs._text import csv_cell
 from voice_usage._pricing._ratecard import SHIPPED_ORIGIN, RateBook, default_rate_book
 from voice_usage._schema import Grain, UsageRecord
 from voice_usage.cli._app import echo_stderr
+from voice_usage.cli._console import DataConsole, stderr_console, stdout_console
 
 __all__ = [
     "DataConsole",
@@ -33,37 +32,6 @@ __all__ = [
     "stderr_console",
     "stdout_console",
 ]
-
-
-class DataConsole(Console):
-    """A console that prints strings as data: no markup, no emoji codes, no live control.
-
-    Table cells, titles and lines hold vendors' and users' text (a call id `call[/red]x`, an
-    organization `Evil [/bold] Org`, a rate-card note): Rich would read `[...]` as markup, and
-    crash or silently rewrite it, and pass escape sequences to the terminal. Here every string
-    is shown as it is, control characters as escapes. The program's own styling uses styles
-    (`header_style`, `style=`), or `markup=True` on a print of its own text.
-    """
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(markup=False, emoji=False, highlight=False, **options)
-
-    def render_str(self, text: str, **options: Any) -> Text:
-        """The string as `Text`, control characters but line feeds shown as escapes."""
-        return super().render_str(visible(text, lines=True), **options)
-
-
-def stderr_console() -> Console:
-    """A console for messages on stderr."""
-    return DataConsole(stderr=True, soft_wrap=True)
-
-
-def stdout_console() -> Console:
-    """A console for tables on stdout; wide when piped, so rows do not wrap in files."""
-    console = DataConsole()
-    if not console.is_terminal:
-        console = DataConsole(width=200)
-    return console
 
 
 def format_decimal(value: Decimal | None, places: int | None = None) -> str:

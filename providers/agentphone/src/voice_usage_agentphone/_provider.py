@@ -24,15 +24,12 @@ from pydantic import TypeAdapter
 
 from voice_usage.provider import (
     AccountFacts,
-    BearerAuth,
-    Capabilities,
     ConfigurationError,
     FetchPlan,
     FetchReport,
     Grain,
     Granularity,
     Page,
-    Provider,
     RateBook,
     RateCardError,
     UnsupportedQueryError,
@@ -45,7 +42,7 @@ from voice_usage.provider import (
     price_record,
     unpriced,
 )
-from voice_usage_agentphone import _wire
+from voice_usage_agentphone import MAX_DAYS, MAX_MONTHS, OPTIONS, AgentPhone, _wire
 
 __all__ = [
     "MAX_DAYS",
@@ -56,10 +53,6 @@ __all__ = [
     "utc_today",
 ]
 
-MAX_DAYS = 365
-"""`/v1/usage/daily` accepts `days` from 1 to 365."""
-MAX_MONTHS = 24
-"""`/v1/usage/monthly` accepts `months` from 1 to 24."""
 MODE_ENV = "AGENTPHONE_MODE"
 """Environment variable choosing the voice mode priced by the rate card."""
 MODES = ("webhook", "hosted")
@@ -71,7 +64,6 @@ _MODE_FIELDS = ("voiceMode", "mode")
 when present and nothing is assumed of their absence."""
 VIEWS = ("time", "by-agent", "by-number")
 PERIODS = ("week", "month", "year")
-OPTIONS = ("view", "period", "tz", "mode")
 
 _DAY = timedelta(days=1)
 _NO_DURATION = (
@@ -196,37 +188,13 @@ class _Settings:
     """Whether `mode` is the default, not said by the user nor by the API: an assumption."""
 
 
-class AgentPhoneProvider(Provider):
+class AgentPhoneProvider(AgentPhone):
     """AgentPhone (agentphone.ai): daily, monthly, per-agent and per-number usage, plan limits.
 
     Args:
         today: The date "today" is (UTC), or a function returning it; defaults to the real date.
             AgentPhone counts back from today, so tests pin it.
     """
-
-    name = "agentphone"
-    title = "AgentPhone"
-    auth = BearerAuth()
-    default_base_url = "https://api.agentphone.ai"
-    docs_url = "https://agentphone.ai/docs/api-reference/usage/get-usage-v-1-usage-get"
-    capabilities = Capabilities(
-        granularities=frozenset({Granularity.DAY, Granularity.MONTH}),
-        filters=frozenset({"agent", "number", *OPTIONS}),
-        reports_cost=False,
-        balance=True,
-        max_history_days=MAX_DAYS,
-        # Daily counts of a day keep growing until it is over in the vendor's books; two days
-        # re-read cover a call that ended past midnight and a late count.
-        lookback_days=2,
-        never_reports=frozenset({"failed_calls"}),  # no endpoint counts failed calls
-        notes=(
-            f"No date range: daily usage covers the last {MAX_DAYS} days, monthly the last "
-            f"{MAX_MONTHS} months, per-agent usage only the current week, month or year.",
-            "No money: cost comes from the rate card (webhook or hosted mode, option mode=).",
-            "Durations only per agent (option view=by-agent); daily and monthly usage count "
-            "calls without durations unless the API adds voiceMinutes.",
-        ),
-    )
 
     def __init__(
         self,

@@ -23,9 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from voice_usage.provider import (
-    BearerAuth,
     CallPart,
-    Capabilities,
     CostSource,
     FetchPlan,
     FetchReport,
@@ -33,11 +31,9 @@ from voice_usage.provider import (
     Granularity,
     OffsetPaging,
     Page,
-    Provider,
     Rate,
     RateBook,
     RateCardError,
-    RateLimit,
     UsageQuery,
     UsageRecord,
     VendorError,
@@ -45,6 +41,7 @@ from voice_usage.provider import (
     default_rate_book,
     parse_vendor_error,
 )
+from voice_usage_flireo import Flireo
 from voice_usage_flireo._wire import (
     FlireoOrganization,
     UsageLog,
@@ -310,35 +307,12 @@ class _Normalizer:
             tally.reported_cost &= every_cost_reported
 
 
-class FlireoProvider(Provider):
+class FlireoProvider(Flireo):
     """Flireo (also HMS Sovereign / VoiceDock): usage logs, costs in EUR, a minutes balance.
 
     Args:
         page_size: `limit` asked of `GET /usage` (at most 1000, the documented maximum).
     """
-
-    name = "flireo"
-    title = "Flireo"
-    auth = BearerAuth()
-    default_base_url = "https://api.hmsovereign.com/api/v1"
-    """The host the vendor's own SDK uses; no public source shows an `api.flireo.com` host."""
-    docs_url = "https://reference.flireo.com/usage-1861382m0"
-    rate_limit = RateLimit(requests=100, per_seconds=60)
-    capabilities = Capabilities(
-        granularities=frozenset({Granularity.CALL}),
-        reports_cost=False,
-        balance=True,
-        # A log is written when its call ends, with its cost: re-reading two days catches the
-        # calls that ended after a sync began and any log written late.
-        lookback_days=2,
-        never_reports=frozenset({"failed_calls"}),  # usage logs carry no call status
-        notes=(
-            "One record per usage log; hour, day and month are UTC roll-ups of the logs.",
-            "Cost is the vendor's when a log carries one, else the EUR 0.07/min rate card "
-            "with per-call rounding up to whole minutes.",
-            "No agent or number filter: the usage API filters by date only.",
-        ),
-    )
 
     def __init__(self, *, page_size: int = MAX_PAGE_SIZE) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:

@@ -22,9 +22,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from voice_usage.provider import (
-    BearerAuth,
     CallPart,
-    Capabilities,
     CostSource,
     FetchPlan,
     FetchReport,
@@ -32,7 +30,6 @@ from voice_usage.provider import (
     Granularity,
     Page,
     PaginationError,
-    Provider,
     RateBook,
     TokenPaging,
     UsageQuery,
@@ -40,6 +37,7 @@ from voice_usage.provider import (
     Walk,
     covers,
 )
+from voice_usage_retell import NAME, Retell
 from voice_usage_retell._wire import CALL_LIST_V2, CALL_LIST_V3, Call, CallCost
 
 __all__ = [
@@ -50,7 +48,6 @@ __all__ = [
     "parts_of",
 ]
 
-NAME: Final = "retell"
 V3_PATH: Final = "/v3/list-calls"
 V2_PATH: Final = "/v2/list-calls"
 
@@ -131,32 +128,12 @@ def start_range(query: UsageQuery) -> tuple[int, int]:
     return _millis(query.since), _millis(query.until) - 1
 
 
-class RetellProvider(Provider):
+class RetellProvider(Retell):
     """Retell AI (retellai.com): calls with their cost by product, in US cents.
 
     Args:
         page_size: `limit` asked of list-calls (at most `MAX_PAGE_SIZE`).
     """
-
-    name = NAME
-    title = "Retell AI"
-    auth = BearerAuth()
-    default_base_url = "https://api.retellai.com"
-    docs_url = "https://docs.retellai.com/api-references/list-calls"
-    capabilities = Capabilities(
-        granularities=frozenset({Granularity.CALL}),
-        filters=frozenset({"agent", "number"}),
-        reports_cost=True,
-        notes=(
-            "Retell reports each call's cost in US cents, split by product: cost is combined_cost "
-            "/ 100 USD, the products are the cost components.",
-            "billed_minutes is Retell's billed duration (total_duration_seconds), which includes "
-            "its 10-second minimum and its surcharge for long prompts.",
-            "Calls are listed by start time; hours, days and months are rolled up from calls.",
-            "Retell has no phone-number id: a call's number is its Retell-side number (to_number "
-            "inbound, from_number outbound), and --number filters on it after listing.",
-        ),
-    )
 
     def __init__(self, *, page_size: int = MAX_PAGE_SIZE) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:

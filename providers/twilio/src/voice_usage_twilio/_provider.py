@@ -29,12 +29,9 @@ from decimal import Decimal
 from typing import Any, Final
 
 from voice_usage.provider import (
-    BasicAuth,
     CallPart,
-    Capabilities,
     ConfigurationError,
     CostSource,
-    Credential,
     CursorPaging,
     FetchPlan,
     FetchReport,
@@ -42,7 +39,6 @@ from voice_usage.provider import (
     Granularity,
     Page,
     ParamValue,
-    Provider,
     RateBook,
     UnsupportedQueryError,
     UsageQuery,
@@ -52,6 +48,7 @@ from voice_usage.provider import (
     covers,
     parse_vendor_error,
 )
+from voice_usage_twilio import NAME, Twilio
 from voice_usage_twilio._wire import (
     CALL_PAGE,
     USAGE_PAGE,
@@ -68,7 +65,6 @@ __all__ = [
     "billed_minutes",
 ]
 
-NAME: Final = "twilio"
 
 ACCOUNT_PATH: Final = "/2010-04-01/Accounts/{account_sid}"
 """`{account_sid}` is filled in by the core from the `account_sid` credential."""
@@ -121,39 +117,12 @@ def _last_day(query: UsageQuery) -> date:
     return (query.until - timedelta(microseconds=1)).date()
 
 
-class TwilioProvider(Provider):
+class TwilioProvider(Twilio):
     """Twilio Programmable Voice: Usage Records per day and month, and the Calls list.
 
     Args:
         page_size: `PageSize` asked of every list (Twilio allows 1 to 1000).
     """
-
-    name = NAME
-    title = "Twilio"
-    auth = BasicAuth(("account_sid", "auth_token"), ("api_key", "api_secret"))
-    """The account SID and auth token, or an API key and its secret when no token is set."""
-    credentials = (
-        Credential("account_sid", "TWILIO_ACCOUNT_SID", "account SID", secret=False),
-        Credential("auth_token", "TWILIO_AUTH_TOKEN", "auth token", required=False),
-        Credential("api_key", "TWILIO_API_KEY", "API key SID", required=False),
-        Credential("api_secret", "TWILIO_API_SECRET", "API key secret", required=False),
-    )
-    default_base_url = "https://api.twilio.com"
-    docs_url = "https://www.twilio.com/docs/usage/api/usage-record"
-    capabilities = Capabilities(
-        granularities=frozenset({Granularity.CALL, Granularity.DAY, Granularity.MONTH}),
-        reports_cost=True,
-        notes=(
-            "Twilio's cost is the phone line only (cost_covers telephony).",
-            "Usage Records report rated minutes, not measured durations: day and month windows "
-            "have duration_seconds None; calls have both.",
-            "Windows are one record per UTC day and voice category (calls-inbound, "
-            "calls-outbound, calls-client, calls-sip, calls-other), adding up to Twilio's "
-            "calls total.",
-            "A call's price covers connectivity only and may be unset for a while after the "
-            "call ends (cost None until Twilio rates it).",
-        ),
-    )
 
     def __init__(self, *, page_size: int = MAX_PAGE_SIZE) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:

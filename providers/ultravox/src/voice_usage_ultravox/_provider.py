@@ -23,8 +23,6 @@ from typing import Any, Final
 
 from voice_usage.provider import (
     AccountFacts,
-    ApiKeyHeaderAuth,
-    Capabilities,
     ConfigurationError,
     CursorPaging,
     FetchPlan,
@@ -33,11 +31,9 @@ from voice_usage.provider import (
     Granularity,
     Page,
     ParamValue,
-    Provider,
     Rate,
     RateBook,
     RateCardError,
-    RateLimit,
     UnsupportedQueryError,
     UsageQuery,
     UsageRecord,
@@ -50,6 +46,7 @@ from voice_usage.provider import (
     priced_by,
     unpriced,
 )
+from voice_usage_ultravox import FILTER_OPTIONS, NAME, Ultravox
 from voice_usage_ultravox._duration import DurationFormatError, format_duration, parse_duration
 from voice_usage_ultravox._wire import (
     ACCOUNT,
@@ -74,7 +71,6 @@ __all__ = [
     "UltravoxProvider",
 ]
 
-NAME: Final = "ultravox"
 
 USAGE_CALLS_PATH: Final = "/api/accounts/me/usage/calls"
 BILLING_USAGE_PATH: Final = "/api/accounts/me/billing/usage"
@@ -106,15 +102,6 @@ ERROR_END_REASONS: Final = frozenset({"connection_error", "system_error"})
 """End reasons counted as failed calls, as `errorCount` counts "calls that ended in error"."""
 
 SOURCES: Final = ("calls", "billing", "agents")
-FILTER_OPTIONS: Final = (
-    "voiceId",
-    "durationMin",
-    "durationMax",
-    "search",
-    "timeOfDayStart",
-    "timeOfDayEnd",
-)
-"""Vendor filters passed through `query.options`, besides `metadata.<key>` and `source`."""
 
 _DAY: Final = timedelta(days=1)
 _HOUR: Final = timedelta(hours=1)
@@ -294,37 +281,12 @@ def _single_agent(query: UsageQuery) -> str | None:
     return query.agent_ids[0] if len(query.agent_ids) == 1 else None
 
 
-class UltravoxProvider(Provider):
+class UltravoxProvider(Ultravox):
     """Ultravox (ultravox.ai): call usage aggregates, billed minutes, calls, per-agent usage.
 
     Args:
         page_size: `pageSize` asked of `GET /api/calls`.
     """
-
-    name = NAME
-    title = "Ultravox"
-    auth = ApiKeyHeaderAuth("X-API-Key")
-    default_base_url = "https://api.ultravox.ai"
-    docs_url = "https://docs.ultravox.ai/api-reference"
-    rate_limit = RateLimit(requests=200, per_seconds=1.0)
-    """Documented: 200 requests a second per API key (500 per account)."""
-    capabilities = Capabilities(
-        granularities=frozenset({Granularity.CALL, Granularity.HOUR, Granularity.DAY}),
-        filters=frozenset({"agent", "source", "plan", *FILTER_OPTIONS, "metadata.<key>"}),
-        reports_cost=False,
-        balance=True,
-        # A call is billed after it ends (`call.billed` follows `call.ended`, SIP sessions
-        # outlast the call, BILLING_STATUS_PENDING until then): three days re-read catch it.
-        lookback_days=3,
-        notes=(
-            "Ultravox reports minutes, not money: costs come from the Ultravox rate card.",
-            "Option source=billing reads the billed call and SIP minutes per UTC day (the "
-            "invoiced total); source=agents reads per-agent daily usage.",
-            "SIP minutes are billed apart from call minutes: per call they are the line item "
-            "sip_minutes of the call's cost, per day source=billing records with item 'sip'; "
-            "hourly and per-agent figures have none.",
-        ),
-    )
 
     def __init__(self, *, page_size: int = 100) -> None:
         if page_size < 1:

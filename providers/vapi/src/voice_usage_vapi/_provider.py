@@ -22,9 +22,7 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from voice_usage.provider import (
-    BearerAuth,
     CallPart,
-    Capabilities,
     ConfigurationError,
     CostSource,
     CursorPaging,
@@ -34,7 +32,6 @@ from voice_usage.provider import (
     Granularity,
     Page,
     ParamValue,
-    Provider,
     RateBook,
     UsageQuery,
     UsageRecord,
@@ -43,6 +40,7 @@ from voice_usage.provider import (
     covers,
     parse_vendor_error,
 )
+from voice_usage_vapi import NAME, Vapi
 from voice_usage_vapi._wire import CALL_LIST, CALL_PAGE, Call, CostItem, PaginationMeta
 
 __all__ = [
@@ -54,7 +52,6 @@ __all__ = [
     "is_failed",
 ]
 
-NAME: Final = "vapi"
 V2_CALLS_PATH: Final = "/v2/call"
 CALLS_PATH: Final = "/call"
 ENDPOINTS: Final = ("auto", "v2", "call")
@@ -323,34 +320,12 @@ class _Options:
         return cls(endpoint)
 
 
-class VapiProvider(Provider):
+class VapiProvider(Vapi):
     """Vapi (vapi.ai): every call with its reported USD cost and the items it is made of.
 
     Args:
         page_size: `limit` asked of `GET /v2/call` and `GET /call` (at most 1000).
     """
-
-    name = NAME
-    title = "Vapi"
-    auth = BearerAuth()
-    default_base_url = "https://api.vapi.ai"
-    docs_url = "https://docs.vapi.ai/api-reference/calls/list"
-    capabilities = Capabilities(
-        granularities=frozenset({Granularity.CALL}),
-        filters=frozenset({"agent", "number", "endpoint"}),
-        reports_cost=True,
-        # A call's cost fills in after it ends and its analysis runs, and a call whose carrier
-        # callback was late ends later still: a sync re-reads three days to pick them up.
-        lookback_days=3,
-        notes=(
-            "Costs are Vapi's own, in USD, per call; hour, day and month are sums of the calls.",
-            "Calls not ended yet have no final cost: they are skipped and counted in a warning.",
-            "A call on your own carrier's number has no transport charge from Vapi: its cost "
-            "does not cover telephony (the carrier bills you directly).",
-            "Calls beyond your plan's call-history retention are not returned; Vapi says so "
-            "(itemsBeyondRetention) and voice-usage warns.",
-        ),
-    )
 
     def __init__(self, *, page_size: int = MAX_LIMIT) -> None:
         if not 1 <= page_size <= MAX_LIMIT:
