@@ -488,12 +488,15 @@ class Session(_SessionCore):
                 self._sleep(delay)
             started = self._monotonic()
             self.requests_sent += 1
-            answered: httpx.Headers | None = None
+            released = False
             try:
                 with self._client.stream(
                     method, url, params=params, json=body, headers=self._auth_headers()
                 ) as response:
-                    answered = response.headers
+                    # The server counted the request before it answered: the slot is given back
+                    # as the answer begins, not once its body is read.
+                    self.gate.release(response.headers)
+                    released = True
                     self.check_size(url, response, 0)
                     chunks, received = [], 0
                     for chunk in response.iter_bytes():
@@ -504,7 +507,8 @@ class Session(_SessionCore):
             except httpx.HTTPError as exc:
                 raise self.transport_failure(exc, url) from None
             finally:
-                self.gate.release(answered)
+                if not released:
+                    self.gate.release()
             content = b"".join(chunks)
             outcome = self.settle(method, url, response, content, started)
             if isinstance(outcome, RawResponse):
@@ -579,13 +583,14 @@ class AsyncSession(_SessionCore):
                 await self._sleep(delay)
             started = self._monotonic()
             self.requests_sent += 1
-            answered: httpx.Headers | None = None
+            released = False
             try:
                 async with asyncio.timeout(self.deadline):
                     async with self._client.stream(
                         method, url, params=params, json=body, headers=self._auth_headers()
                     ) as response:
-                        answered = response.headers
+                        self.gate.release(response.headers)  # counted before it answered
+                        released = True
                         self.check_size(url, response, 0)
                         chunks, received = [], 0
                         async for chunk in response.aiter_bytes():
@@ -600,7 +605,8 @@ class AsyncSession(_SessionCore):
             except httpx.HTTPError as exc:
                 raise self.transport_failure(exc, url) from None
             finally:
-                self.gate.release(answered)
+                if not released:
+                    self.gate.release()
             outcome = self.settle(method, url, response, content, started)
             if isinstance(outcome, RawResponse):
                 return outcome

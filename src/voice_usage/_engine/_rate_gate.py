@@ -17,7 +17,15 @@ Two views of the budget, and the server's wins when it gives one:
   `Limit`, less what is still in flight.
 
 `reserve()` claims a slot now (0.0) or says how long to wait before asking again; every claimed
-request is given back with `release()`, answered or not.
+request is given back with `release()`, answered or not: as soon as its answer's headers are in,
+since the server counted it before answering, and not once its body has been read (reading a
+large page would otherwise hold the slot longer, window after window).
+
+Without headers, a slot is held a whole window after each answer. That is the least any client
+can hold it without knowing where the server's windows begin: every span of one window is then
+a window the server may be counting in. The price is the client's own lag (an answer handed over
+late, a timer that fires late on a busy machine), paid once per window of the fetch, where the
+server's headers let a client start each new window on time.
 """
 
 from __future__ import annotations
