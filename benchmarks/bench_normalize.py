@@ -18,6 +18,9 @@ from voice_usage_flireo.emulator import FlireoEmulator
 
 PAGES = 20
 PAGE_SIZE = 1000
+GUARD = 6.0
+"""Normalization must not cost more than this many times `json.loads` of the same bytes. A
+`UsageRecord` per call is the library's contract; this only keeps it from getting worse."""
 
 
 def page_bodies(shape: str) -> list[bytes]:
@@ -61,6 +64,8 @@ def measure(shape: str, runs: int) -> dict[str, Any]:
         "normalize_s": medians["voice-usage"],
         "records_per_s": count / medians["voice-usage"],
         "ratio": medians["voice-usage"] / medians["json.loads"],
+        "guard": GUARD,
+        "holds": medians["voice-usage"] / medians["json.loads"] <= GUARD,
     }
 
 
@@ -69,6 +74,17 @@ def run(runs: int = 7) -> list[dict[str, Any]]:
     return [measure(shape, runs) for shape in ("a", "d")]
 
 
+def verdict(result: dict[str, Any]) -> str:
+    """One line: the ratio, the guard, and whether it holds."""
+    held = "holds" if result["holds"] else "BROKEN"
+    return (
+        f"shape ({result['shape']}): {result['ratio']:.1f}x json.loads "
+        f"({result['normalize_s'] * 1e6 / result['records']:.1f} us a record); "
+        f"guard <= {result['guard']:g}x: {held}"
+    )
+
+
 if __name__ == "__main__":
     for row in run():
         print(row)
+        print(verdict(row))
