@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -358,6 +357,8 @@ def cli(ctx: click.Context, debug: bool, concurrency: int | None) -> None:
     if concurrency is not None:
         settings_of(ctx).concurrency = concurrency
     if debug:
+        import logging  # only here: every other start, `--version` too, goes without it
+
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
 
 
