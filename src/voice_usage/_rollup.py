@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from voice_usage._calendar import utc_floor, utc_shift
 from voice_usage._schema import CallPart, CostSource, Grain, Granularity, UsageRecord, covers
 
 __all__ = ["Totals", "bucket", "rollup"]
@@ -20,22 +21,8 @@ __all__ = ["Totals", "bucket", "rollup"]
 
 def bucket(instant: datetime, granularity: Granularity) -> tuple[datetime, datetime]:
     """The UTC `[start, end)` of the hour, day or month containing ``instant``."""
-    t = instant.astimezone(UTC)
-    if granularity is Granularity.HOUR:
-        start = t.replace(minute=0, second=0, microsecond=0)
-        return start, start + timedelta(hours=1)
-    if granularity is Granularity.DAY:
-        start = t.replace(hour=0, minute=0, second=0, microsecond=0)
-        return start, start + timedelta(days=1)
-    if granularity is Granularity.MONTH:
-        start = t.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        end = (
-            start.replace(year=start.year + 1, month=1)
-            if start.month == 12
-            else start.replace(month=start.month + 1)
-        )
-        return start, end
-    raise ValueError(f"granularity must be hour, day or month for a roll-up, got {granularity!r}")
+    start = utc_floor(instant, granularity)
+    return start, utc_shift(start, granularity, 1)
 
 
 def _sum(total: Decimal | int | None, value: Decimal | int | None, first: bool) -> Any:

@@ -13,6 +13,13 @@ make and a function that turns the parsed pages into `UsageRecord`s), and the co
 import importlib
 import typing
 
+from voice_usage._calendar import (
+    is_utc_boundary,
+    utc_ceil,
+    utc_floor,
+    utc_midnight,
+    utc_shift,
+)
 from voice_usage._engine._provider import (
     API_KEY,
     AccountFacts,
@@ -38,6 +45,7 @@ from voice_usage._engine._provider import (
     json_body,
     parse_vendor_error,
 )
+from voice_usage._engine._repeats import PageRepeats
 from voice_usage._enums import CallPart, CostSource, Grain, Granularity
 from voice_usage._exceptions import (
     ConfigurationError,
@@ -98,6 +106,7 @@ __all__ = [
     "Granularity",
     "OffsetPaging",
     "Page",
+    "PageRepeats",
     "PaginationError",
     "ParamValue",
     "Provider",
@@ -118,11 +127,16 @@ __all__ = [
     "default_rate_book",
     "format_instant",
     "hookimpl",
+    "is_utc_boundary",
     "json_body",
     "parse_vendor_error",
     "price_record",
     "priced_by",
     "unpriced",
+    "utc_ceil",
+    "utc_floor",
+    "utc_midnight",
+    "utc_shift",
 ]
 
 
