@@ -151,6 +151,7 @@ def test_fetch_by_month_rolls_up_and_by_agent_keeps_agents():
     ("args", "code", "message"),
     [
         (["--option", "colour=red"], 2, "unknown option 'colour'"),
+        (["--option", "metadata.=x"], 2, "unknown option 'metadata.'"),
         (["--option", "source=billing", "--granularity", "hour"], 2, "per UTC day only"),
         (["--number", "n1"], 2, "no phone-number filter"),
     ],

@@ -168,8 +168,6 @@ def test_filters_map_to_the_vendor_parameters():
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"colour": "red"}, "unknown option 'colour'"),
-        ({"metadata.": "x"}, "unknown option 'metadata.'"),
         ({"source": "ledger"}, "source='ledger'"),
         ({"durationMin": "5 minutes"}, "option durationMin"),
         ({"timeOfDayStart": "8am"}, "timeOfDayStart"),
@@ -181,6 +179,22 @@ def test_bad_options_are_configuration_errors_naming_the_option(options, message
     with pytest.raises(ConfigurationError, match=message) as caught:
         UltravoxProvider().plan(query(options=options))
     assert str(caught.value).startswith("ultravox: ")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"colour": "red"}, "unknown option 'colour'"),
+        ({"metadata.": "x"}, "unknown option 'metadata.'"),
+    ],
+)
+def test_the_declared_options_refuse_an_unknown_one(options, message):
+    # The core checks names against `capabilities.filters` before `plan()` is called.
+    provider = UltravoxProvider()
+    with pytest.raises(UnsupportedQueryError, match=message) as caught:
+        provider.capabilities.check(provider.name, query(options=options))
+    assert str(caught.value).startswith("ultravox: ")
+    provider.capabilities.check(provider.name, query(options={"metadata.team": "a", "plan": "pro"}))
 
 
 def test_an_agent_id_must_be_a_uuid():

@@ -26,12 +26,8 @@ from voice_usage.provider import (
 
 if TYPE_CHECKING:
     from voice_usage_ultravox._duration import DurationFormatError, format_duration, parse_duration
-    from voice_usage_ultravox._provider import (
-        BILLING_MAX_DAYS,
-        BILLING_OPTIONS,
-        FREE_BILLING_STATUSES,
-        UltravoxProvider,
-    )
+    from voice_usage_ultravox._pricing import FREE_BILLING_STATUSES
+    from voice_usage_ultravox._provider import BILLING_MAX_DAYS, BILLING_OPTIONS, UltravoxProvider
 
 __all__ = [
     "BILLING_MAX_DAYS",
@@ -98,7 +94,7 @@ def register_providers(register: Callable[[Provider], None]) -> None:
 _LAZY = {
     "BILLING_MAX_DAYS": "voice_usage_ultravox._provider",
     "BILLING_OPTIONS": "voice_usage_ultravox._provider",
-    "FREE_BILLING_STATUSES": "voice_usage_ultravox._provider",
+    "FREE_BILLING_STATUSES": "voice_usage_ultravox._pricing",
     "UltravoxProvider": "voice_usage_ultravox._provider",
     "DurationFormatError": "voice_usage_ultravox._duration",
     "format_duration": "voice_usage_ultravox._duration",
