@@ -535,7 +535,6 @@ def test_per_number_filters(connect):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"veiw": "by-agent"}, "unknown option"),
         ({"view": "agents"}, "view must be one of"),
         ({"view": "by-agent", "period": "day"}, "period must be week, month or year"),
         ({"period": "month"}, "apply to view=by-agent only"),
@@ -545,6 +544,14 @@ def test_bad_options_are_configuration_errors(options, message):
     query = UsageQuery(since="2026-11-01", until="2026-12-01", options=options)
     with pytest.raises(ConfigurationError, match=message):
         AgentPhoneProvider(today=TODAY).plan(query)
+
+
+def test_an_option_not_declared_is_refused_by_the_core_check():
+    # The core checks names against `capabilities.filters` before `plan()` is called.
+    provider = AgentPhoneProvider(today=TODAY)
+    query = UsageQuery(since="2026-11-01", until="2026-12-01", options={"veiw": "by-agent"})
+    with pytest.raises(UnsupportedQueryError, match="agentphone: unknown option 'veiw'"):
+        provider.capabilities.check(provider.name, query)
 
 
 # --- balance --------------------------------------------------------------------------------

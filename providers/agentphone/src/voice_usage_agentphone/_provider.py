@@ -38,9 +38,14 @@ from voice_usage.provider import (
     VendorError,
     Walk,
     default_rate_book,
+    is_utc_boundary,
     parse_vendor_error,
     price_record,
     unpriced,
+    utc_ceil,
+    utc_floor,
+    utc_midnight,
+    utc_shift,
 )
 from voice_usage_agentphone import MAX_DAYS, MAX_MONTHS, OPTIONS, AgentPhone, _wire
 
@@ -77,34 +82,7 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-# --- calendar helpers (UTC) -------------------------------------------------------------------
-
-
-def _day_floor(t: datetime) -> datetime:
-    return t.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _day_ceil(t: datetime) -> datetime:
-    floor = _day_floor(t)
-    return floor if floor == t else floor + _DAY
-
-
-def _month_floor(t: datetime) -> datetime:
-    return _day_floor(t).replace(day=1)
-
-
-def _add_months(t: datetime, months: int) -> datetime:
-    index = t.year * 12 + (t.month - 1) + months
-    return t.replace(year=index // 12, month=index % 12 + 1, day=1)
-
-
-def _month_ceil(t: datetime) -> datetime:
-    floor = _month_floor(t)
-    return floor if floor == t else _add_months(floor, 1)
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+# --- calendar helpers (UTC; the floors and ceilings are the core's) ---------------------------
 
 
 def _month_index(t: datetime | date) -> int:
@@ -215,12 +193,6 @@ class AgentPhoneProvider(AgentPhone):
 
     def _settings(self, query: UsageQuery, rates: RateBook | None) -> _Settings:
         options = query.options
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise ConfigurationError(
-                f"{self.name}: unknown option(s) {', '.join(unknown)}; "
-                f"AgentPhone understands {', '.join(OPTIONS)}"
-            )
         view = options.get("view", "time")
         if view not in VIEWS:
             raise ConfigurationError(
@@ -273,7 +245,7 @@ class AgentPhoneProvider(AgentPhone):
 
     def _daily_plan(self, query: UsageQuery, settings: _Settings) -> FetchPlan[Any]:
         today = self.today()
-        first, end = _day_ceil(query.since), _day_floor(query.until)
+        first, end = utc_ceil(query.since, Granularity.DAY), utc_floor(query.until, Granularity.DAY)
         earliest = today - timedelta(days=MAX_DAYS - 1)
         if first.date() < earliest:
             raise UnsupportedQueryError(
@@ -287,7 +259,7 @@ class AgentPhoneProvider(AgentPhone):
         cut = []
         if query.since != first:
             cut.append(query.since.date().isoformat())
-        if query.until != end and _day_floor(query.until) >= first:
+        if query.until != end and utc_floor(query.until, Granularity.DAY) >= first:
             cut.append(query.until.date().isoformat())
         warnings = []
         if cut:
@@ -306,7 +278,7 @@ class AgentPhoneProvider(AgentPhone):
             )
 
         def day_of(point: _wire.DailyUsagePoint) -> tuple[date, datetime, datetime]:
-            start = _midnight(point.date)
+            start = utc_midnight(point.date)
             return point.date, start, start + _DAY
 
         to_records = self._series(
@@ -325,17 +297,20 @@ class AgentPhoneProvider(AgentPhone):
 
     def _monthly_plan(self, query: UsageQuery, settings: _Settings) -> FetchPlan[Any]:
         today = self.today()
-        aligned = query.since == _month_floor(query.since) and query.until == _month_floor(
-            query.until
+        aligned = is_utc_boundary(query.since, Granularity.MONTH) and is_utc_boundary(
+            query.until, Granularity.MONTH
         )
         earliest_day = today - timedelta(days=MAX_DAYS - 1)
-        if not aligned and _day_ceil(query.since).date() >= earliest_day:
+        if not aligned and utc_ceil(query.since, Granularity.DAY).date() >= earliest_day:
             # Months cut by the query's edges: daily usage answers exactly, and the core sums the
             # days into (clipped) months.
             return self._daily_plan(query, settings)
-        first, end = _month_ceil(query.since), _month_floor(query.until)
-        current = _month_floor(_midnight(today))
-        earliest = _add_months(current, -(MAX_MONTHS - 1))
+        first, end = (
+            utc_ceil(query.since, Granularity.MONTH),
+            utc_floor(query.until, Granularity.MONTH),
+        )
+        current = utc_floor(utc_midnight(today), Granularity.MONTH)
+        earliest = utc_shift(current, Granularity.MONTH, -(MAX_MONTHS - 1))
         if first < earliest:
             raise UnsupportedQueryError(
                 self.name,
@@ -347,9 +322,9 @@ class AgentPhoneProvider(AgentPhone):
         if not aligned:
             cut = []
             if query.since != first:
-                cut.append(_month_label(_month_floor(query.since)))
-            if query.until != end and _month_floor(query.until) >= first:
-                cut.append(_month_label(_month_floor(query.until)))
+                cut.append(_month_label(utc_floor(query.since, Granularity.MONTH)))
+            if query.until != end and utc_floor(query.until, Granularity.MONTH) >= first:
+                cut.append(_month_label(utc_floor(query.until, Granularity.MONTH)))
             warnings.append(
                 f"{self.name}: the query's edges cut the month(s) {', '.join(cut)}, and daily "
                 f"usage (which could cut them) reaches back only to {earliest_day.isoformat()}; "
@@ -369,8 +344,8 @@ class AgentPhoneProvider(AgentPhone):
             )
 
         def month_of(point: _wire.MonthlyUsagePoint) -> tuple[date, datetime, datetime]:
-            start = _midnight(point.month)
-            return point.month, start, _add_months(start, 1)
+            start = utc_midnight(point.month)
+            return point.month, start, utc_shift(start, Granularity.MONTH, 1)
 
         to_records = self._series(
             warnings,
@@ -426,7 +401,7 @@ class AgentPhoneProvider(AgentPhone):
         return to_records
 
     def _by_agent_plan(self, query: UsageQuery, settings: _Settings) -> FetchPlan[Any]:
-        today = _midnight(self.today())
+        today = utc_midnight(self.today())
         # The current calendar period contains today wherever the tz puts it (give or take a day).
         if query.until <= today - _DAY or query.since >= today + 2 * _DAY:
             raise UnsupportedQueryError(

@@ -24,13 +24,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
 from voice_usage.provider import (
     CallPart,
-    ConfigurationError,
     CostSource,
     CursorPaging,
     FetchPlan,
@@ -38,6 +37,7 @@ from voice_usage.provider import (
     Grain,
     Granularity,
     Page,
+    PageRepeats,
     ParamValue,
     RateBook,
     UnsupportedQueryError,
@@ -46,7 +46,9 @@ from voice_usage.provider import (
     VendorError,
     Walk,
     covers,
+    is_utc_boundary,
     parse_vendor_error,
+    utc_midnight,
 )
 from voice_usage_twilio import NAME, Twilio
 from voice_usage_twilio._wire import (
@@ -104,12 +106,12 @@ def billed_minutes(seconds: int) -> int:
     return math.ceil(seconds / 60)
 
 
-def _is_midnight(instant: datetime) -> bool:
-    return instant.timetz().replace(tzinfo=None) == time.min
+def _whole_days(query: UsageQuery) -> bool:
+    return all(is_utc_boundary(i, Granularity.DAY) for i in (query.since, query.until))
 
 
 def _whole_months(query: UsageQuery) -> bool:
-    return all(_is_midnight(i) and i.day == 1 for i in (query.since, query.until))
+    return all(is_utc_boundary(i, Granularity.MONTH) for i in (query.since, query.until))
 
 
 def _last_day(query: UsageQuery) -> date:
@@ -139,12 +141,9 @@ class TwilioProvider(Twilio):
             raise UnsupportedQueryError(
                 NAME, "Twilio's usage cannot be filtered by phone number here"
             )
-        if query.options:
-            names = ", ".join(sorted(query.options))
-            raise ConfigurationError(f"{NAME}: unknown option(s) {names} (Twilio takes none)")
         if query.granularity is Granularity.CALL:
             return self._plan_calls(query)
-        if not (_is_midnight(query.since) and _is_midnight(query.until)):
+        if not _whole_days(query):
             raise UnsupportedQueryError(
                 NAME,
                 "Usage Records are whole UTC days: since and until must be dates "
@@ -194,7 +193,7 @@ class TwilioProvider(Twilio):
             },
             paging=CursorPaging(),
         )
-        aligned = _is_midnight(query.since) and _is_midnight(query.until)
+        aligned = _whole_days(query)
         walks: list[Walk[Any]] = [calls]
         if aligned:
             # The `calls` Usage Records of the same days, to reconcile the list with.
@@ -274,8 +273,8 @@ def _collect(
     outside = 0
     for page in pages:
         for record in page.items:
-            start = datetime.combine(record.start_date, time.min, UTC)
-            end = datetime.combine(record.end_date, time.min, UTC) + _DAY
+            start = utc_midnight(record.start_date)
+            end = utc_midnight(record.end_date) + _DAY
             if start < query.since or end > query.until:
                 outside += 1
                 continue
@@ -336,7 +335,7 @@ def _window(
 ) -> UsageRecord:
     category = category or record.category
     figures = figures or _Figures.of(record)
-    start = datetime.combine(record.start_date, time.min, UTC)
+    start = utc_midnight(record.start_date)
     extras: dict[str, Any] = {"category": category}
     if category == OTHER_CATEGORY:
         extras["derived_from"] = (
@@ -363,7 +362,7 @@ def _window(
         account=record.account_sid,
         grain=Grain.WINDOW,
         period_start=start,
-        period_end=datetime.combine(record.end_date, time.min, UTC) + _DAY,
+        period_end=utc_midnight(record.end_date) + _DAY,
         calls=figures.count,
         billed_minutes=figures.usage,
         cost=figures.price,
@@ -394,18 +393,19 @@ def _call_records(
 ) -> Iterator[UsageRecord]:
     usage: dict[date, TwilioUsageRecord] = {}
     listed: dict[date, _Day] = {}
-    seen: set[str] = set()
+    # A call listed again on the next page (the list moved while paging) counts once.
+    repeats: PageRepeats[str] = PageRepeats()
     for page in pages:
         if page.meta == "usage":
             for record in page.items:
                 usage.setdefault(record.start_date, record)
             continue
+        repeats.next_page()
         for call in page.items:
-            if call.sid in seen:
+            if repeats.repeated(call.sid):
                 report.dropped_duplicates += 1
                 report.warn(f"{NAME}: call {call.sid} listed twice across pages; counted once")
                 continue
-            seen.add(call.sid)
             record = _call_record(call)
             if not query.contains(record.period_start):
                 continue  # the list is filtered by whole days; the exact bounds apply here

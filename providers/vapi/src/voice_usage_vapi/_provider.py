@@ -31,6 +31,7 @@ from voice_usage.provider import (
     Grain,
     Granularity,
     Page,
+    PageRepeats,
     ParamValue,
     RateBook,
     UsageQuery,
@@ -479,7 +480,7 @@ def _records(
 ) -> Iterator[UsageRecord]:
     tally = _Tally()
     event = UsageRecord.template(provider=NAME, grain=Grain.EVENT, calls=1)
-    previous: set[str] = set()
+    repeats: PageRepeats[str] = PageRepeats()
     walk_total = 0
     for page in pages:
         meta = page.meta
@@ -491,16 +492,15 @@ def _records(
             elif meta.total_items != walk_total and tally.total_moved is None:
                 tally.total_moved = (walk_total, meta.total_items)
             tally.beyond_retention = tally.beyond_retention or bool(meta.items_beyond_retention)
-        # Only the previous page can list a call again: checking against it keeps memory flat.
-        current: set[str] = set()
+        # Only the previous page can list a call again.
+        repeats.next_page()
         for call in page.items:
-            if call.id in previous and windowed:
+            if windowed and repeats.on_previous_page(call.id):
                 continue  # /call windows share their edge instant: read again by design
-            if call.id in current or call.id in previous:
+            if repeats.repeated(call.id):
                 report.dropped_duplicates += 1
                 report.warn(f"{NAME}: call {call.id} listed twice; counted once")
                 continue
-            current.add(call.id)
             if not windowed:
                 tally.listed += 1
             if not query.contains(call.created_at):
@@ -510,7 +510,6 @@ def _records(
                 tally.not_ended[call.status or "no status"] += 1
                 continue
             yield _record(event, call, tally)
-        previous = current
     tally.warn(report, query)
     if tally.reported_total is not None:
         report.reconcile(
