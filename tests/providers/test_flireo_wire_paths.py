@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from voice_usage_flireo import FlireoEmulator
-from voice_usage_flireo._wire import _USAGE_PAGE, _Irregular, _read_plain_page
+from voice_usage_flireo._fastpath import Irregular, read_plain_page
+from voice_usage_flireo._wire import _USAGE_PAGE
 
 pytestmark = pytest.mark.emulator
 
@@ -176,8 +177,8 @@ def assert_same_reading(body: bytes) -> None:
     except ValidationError:
         reference = "refused"
     try:
-        fast = exact(_read_plain_page(body))
-    except _Irregular:
+        fast = exact(read_plain_page(body))
+    except Irregular:
         return  # the model reads it, whatever the fast path would have said
     assert fast == reference
 
@@ -211,25 +212,21 @@ def test_every_documented_shape_takes_the_fast_path(shape: str) -> None:
     emulator = FlireoEmulator(shape=shape, logs_per_day=50, rate_limit=None)  # type: ignore[arg-type]
     query = {"start_date": ["2026-10-01"], "end_date": ["2026-10-02"]}
     body = emulator.handle(EmulatorRequest("GET", "/usage", query, {}, "http://t")).body
-    fast = _read_plain_page(body)  # raises _Irregular if the fast path would not take it
+    fast = read_plain_page(body)  # raises Irregular if the fast path would not take it
     assert exact(fast) == exact(_USAGE_PAGE.validate_json(body))
     assert len(fast.get("logs", fast.get("usage", []))) == 100
 
 
 def test_the_fast_path_knows_exactly_the_fields_the_models_document() -> None:
-    from voice_usage_flireo._wire import (
-        _LOG_RULES,
-        _SUMMARY_QUANTITIES,
-        UsageLog,
-        UsageSummary,
-    )
+    from voice_usage_flireo._fastpath import LOG_RULES, SUMMARY_QUANTITIES
+    from voice_usage_flireo._wire import UsageLog, UsageSummary
 
     # A field added to the model but not to the fast path would pass unchecked as an extra.
-    assert set(_LOG_RULES) == set(UsageLog.__annotations__)
+    assert set(LOG_RULES) == set(UsageLog.__annotations__)
     decimal_names: set[str] = set()
     for name, info in UsageSummary.model_fields.items():
         if "Decimal" in str(info.annotation):
             aliases = info.validation_alias
             choices = getattr(aliases, "choices", None) or [name]
             decimal_names.update(str(choice) for choice in choices)
-    assert decimal_names == set(_SUMMARY_QUANTITIES)
+    assert decimal_names == set(SUMMARY_QUANTITIES)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from math import copysign
 from typing import Annotated, NotRequired
 
 from pydantic import (
@@ -31,10 +30,8 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
-    ValidationError,
     with_config,
 )
-from pydantic_core import from_json
 from typing_extensions import TypedDict
 
 from voice_usage.provider import Page
@@ -48,6 +45,7 @@ __all__ = [
     "parse_organization",
     "parse_usage_log",
     "parse_usage_page",
+    "usage_page",
 ]
 
 
@@ -164,181 +162,33 @@ _ORGANIZATION: TypeAdapter[FlireoOrganization] = TypeAdapter(FlireoOrganization)
 
 
 def parse_usage_page(content: bytes) -> Page[UsageLog]:
-    """One `/usage` body as a page; the summary travels in `meta`.
+    """One `/usage` body as a page, read by the `UsagePage` model; the summary goes in `meta`.
 
-    A body in the documented types takes the fast path (`_read_plain_page`); anything else is
-    validated by the `UsagePage` model, which accepts what the vendor's looser forms allow and
-    explains what it refuses. Both give the same result.
+    It reads every body the vendor may send; the provider uses `_fastpath.parse_usage_page_fast`,
+    which gives the same page sooner for a regular body.
 
     Raises:
         ValidationError: a field of the wrong type; `ValueError` when the body has neither or
             both of the list keys.
     """
-    try:
-        page = _read_plain_page(content)
-    except _Irregular:
-        page = _USAGE_PAGE.validate_json(content)
-    logs, usage = page.get("logs"), page.get("usage")
+    return usage_page(_USAGE_PAGE.validate_json(content))
+
+
+def usage_page(body: UsagePage) -> Page[UsageLog]:
+    """A read `/usage` body as a page: the logs under whichever list key it has.
+
+    Raises:
+        ValueError: when the body has neither or both of the list keys.
+    """
+    logs, usage = body.get("logs"), body.get("usage")
     if (logs is None) == (usage is None):
         which = (
             "both 'logs' and 'usage' are present" if logs is not None else "no 'logs' or 'usage'"
         )
         raise ValueError(f"expected the usage logs under 'logs' or 'usage': {which}")
-    pagination = page.get("pagination")
+    pagination = body.get("pagination")
     total = pagination.total if pagination is not None else None
-    return Page(logs if logs is not None else usage or [], total=total, meta=page.get("summary"))
-
-
-# -- the fast path -------------------------------------------------------------------------------
-#
-# Validating a page of 1000 logs with the `UsagePage` model costs about three times `json.loads`
-# alone, mostly in pydantic calling back into Python for each Decimal and timestamp. Real pages
-# are regular: every field in its documented JSON type. For those, parsing the JSON into plain
-# objects and checking a few types per log gives the same dicts in well under half the time.
-# Anything unexpected (a numeric string, a bool where a number goes, an unusual timestamp, a body
-# that is not JSON) raises `_Irregular`, and the model takes over: it alone decides what is
-# accepted and how errors read. `tests/providers/test_flireo_wire_paths.py` holds the two paths
-# to the same reading on generated bodies.
-
-
-class _Irregular(Exception):
-    """The body is not in the plain documented types: let the model validate it."""
-
-
-_QUANTITY, _INSTANT = object(), object()
-_LOG_RULES: dict[str, object] = {
-    "id": str,
-    "created_at": _INSTANT,
-    **dict.fromkeys(("duration_seconds", "duration_sec", "minutes_used", "cost"), _QUANTITY),
-    **dict.fromkeys(
-        ("call_id", "number_id", "call_type", "phone_number", "agent_name", "business_name"), str
-    ),
-    **dict.fromkeys(("byok_stt", "byok_llm", "byok_tts"), bool),
-}
-"""What each documented log field must be: a JSON type, or a quantity or instant to convert."""
-_SUMMARY_QUANTITIES = frozenset(
-    {
-        "total_seconds",
-        "total_duration_seconds",
-        "total_minutes",
-        "total_duration_minutes",
-        "total_cost",
-    }
-)
-_DECIMALS: dict[float, Decimal] = {}
-"""Decimals of the numbers seen; logs repeat a few prices and durations many times."""
-_DECIMALS_KEPT = 4096
-_EXACT_WHOLE_FLOATS = 2.0**53
-_from_iso = datetime.fromisoformat
-
-
-def _quantity(value: object) -> Decimal:
-    """A JSON number as the model reads it: non-negative, finite, as a `Decimal`.
-
-    pydantic turns a JSON float into the Decimal of its shortest round-trip digits, written
-    without a fraction when it is whole (`100.0` becomes `Decimal('100')`); so does this.
-    """
-    kind = type(value)
-    if kind is not int and kind is not float:  # a bool is neither, as for the model
-        raise _Irregular
-    number: float = value  # type: ignore[assignment]
-    if not number and kind is float and copysign(1.0, number) < 0:
-        raise _Irregular  # -0.0 equals 0 as a key, but the model writes it Decimal('-0')
-    found = _DECIMALS.get(number)
-    if found is None:
-        if kind is int:
-            if number < 0:
-                raise _Irregular
-            found = Decimal(number)
-        elif 0 <= number < _EXACT_WHOLE_FLOATS:  # also refuses NaN and infinities
-            found = Decimal(int(number)) if number.is_integer() else Decimal(repr(number))
-        else:  # digits past a float's precision are written differently: the model decides
-            raise _Irregular
-        # Whole numbers past 2**53 stay out: a float equal to one is written otherwise.
-        if len(_DECIMALS) < _DECIMALS_KEPT and number < _EXACT_WHOLE_FLOATS:
-            _DECIMALS[number] = found
-    return found
-
-
-def _instant(value: object) -> datetime:
-    """A `...Z` timestamp in the extended ISO 8601 form, as an instant on `datetime.UTC`."""
-    # Only the vendor's usual form, `2026-10-10T23:59:26.836Z`, with up to six digits of
-    # fraction; the others (week dates, offsets, no seconds...) have edge cases the model
-    # settles. `fromisoformat` checks the digits; this checks the form around them.
-    if type(value) is not str or value[4:17:3] != "--T::" or value[-1] != "Z":
-        raise _Irregular
-    size = len(value)
-    if size != 20 and not (22 <= size <= 27 and value[19] == "."):
-        raise _Irregular
-    try:
-        instant = _from_iso(value)
-    except ValueError:
-        raise _Irregular from None
-    if instant.tzinfo is not UTC:
-        raise _Irregular
-    return instant
-
-
-def _check_logs(logs: object) -> None:
-    if type(logs) is not list:
-        raise _Irregular
-    decimals = _DECIMALS
-    for log in logs:
-        if type(log) is not dict or type(log.get("id")) is not str:
-            raise _Irregular
-        # One pass over the log's own fields (fewer than the documented ones), converting in
-        # place: replacing a value while iterating is allowed, adding a key is not.
-        for key, value in log.items():
-            rule = _LOG_RULES.get(key)
-            if rule is None or value is None:
-                continue  # an unknown field is kept as sent; a documented one may be null
-            if rule is _QUANTITY:
-                # The common case inline, a number seen before; zero, which may be -0.0, and
-                # anything new go through `_quantity`.
-                kind = type(value)
-                known = decimals.get(value) if value and (kind is int or kind is float) else None
-                log[key] = known if known is not None else _quantity(value)
-            elif rule is _INSTANT:
-                log[key] = _instant(value)
-            elif type(value) is not rule:
-                raise _Irregular
-        if type(log.get("created_at")) is not datetime:  # missing or null
-            raise _Irregular
-
-
-def _read_plain_page(content: bytes) -> UsagePage:
-    """The page as the model would give it, when every field is in its documented JSON type.
-
-    Raises:
-        _Irregular: anything else, for the model to validate.
-    """
-    try:
-        # pydantic's own JSON reader: the model's numbers, and keys interned across the page.
-        page = from_json(content, allow_inf_nan=False, cache_strings="keys")
-    except ValueError:  # not JSON (or not UTF-8): the model's error says so better
-        raise _Irregular from None
-    if type(page) is not dict:
-        raise _Irregular
-    for key in ("logs", "usage"):
-        if key in page:
-            _check_logs(page[key])
-    try:
-        if (pagination := page.get("pagination")) is not None:
-            page["pagination"] = Pagination.model_validate(pagination)
-        if (summary := page.get("summary")) is not None:
-            if type(summary) is not dict:
-                raise _Irregular
-            page["summary"] = UsageSummary.model_validate(
-                {
-                    key: _quantity(value)
-                    if key in _SUMMARY_QUANTITIES and value is not None
-                    else value
-                    for key, value in summary.items()
-                }
-            )
-    except ValidationError:
-        raise _Irregular from None
-    return page  # type: ignore[return-value]
+    return Page(logs if logs is not None else usage or [], total=total, meta=body.get("summary"))
 
 
 def parse_usage_log(content: bytes | str) -> UsageLog:
