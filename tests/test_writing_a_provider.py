@@ -5,6 +5,7 @@ out as an installed distribution (package + dist-info with its entry points), an
 interpreters: discovery goes through the `voice_usage` entry-point group, with no core change.
 """
 
+import ast
 import json
 import os
 import re
@@ -65,6 +66,21 @@ def test_the_page_has_every_file_of_the_plugin():
         "voice_usage_acme/emulator.py",
         "test_acme.py",
     }
+
+
+def test_the_plugin_imports_only_the_public_plugin_modules():
+    """A plugin needs `voice_usage.provider` and `voice_usage.testing`, nothing else of the core."""
+    imported = set()
+    for path, body in doc_files().items():
+        if not path.endswith(".py"):
+            continue
+        for node in ast.walk(ast.parse(body)):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+    core = {name for name in imported if name.split(".")[0] == "voice_usage"}
+    assert core == {"voice_usage.provider", "voice_usage.testing"}
 
 
 def test_the_installed_plugin_appears_in_providers(site):

@@ -3,16 +3,19 @@
 - `FakeProvider`: a complete provider over an in-memory call list, served by `httpx.MockTransport`.
 - `check_provider(provider)`: the static contract every provider must meet.
 - `check_records(records, query)`: what every fetched record must satisfy.
+- The loopback emulator kit (`Emulator`, `EmulatorServer`, `json_response`...), re-exported from
+  `voice_usage.emulator`, and `connect`, the user API's own, so that a plugin's emulator and
+  tests import from here and `voice_usage.provider` alone.
 
 A plugin author's test suite can be as small as::
 
-    from voice_usage.testing import check_provider, check_records
+    from voice_usage.testing import check_provider, check_records, connect
 
     def test_contract():
         check_provider(AcmeProvider())
 
     def test_records(acme_emulator):
-        connection = voice_usage.connect(AcmeProvider(), api_key="k", base_url=acme_emulator)
+        connection = connect(AcmeProvider(), api_key="k", base_url=acme_emulator)
         result = connection.fetch("2026-10-01", "2026-11-01", "call")
         check_records(result, result.query)
 """
@@ -29,6 +32,7 @@ from decimal import Decimal
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from voice_usage._engine._fetch import connect
 from voice_usage._engine._provider import (
     AuthScheme,
     BearerAuth,
@@ -43,8 +47,27 @@ from voice_usage._engine._provider import (
 from voice_usage._exceptions import UnsupportedQueryError
 from voice_usage._pricing._ratecard import RateBook
 from voice_usage._schema import CostSource, Grain, Granularity, UsageQuery, UsageRecord
+from voice_usage.emulator import (
+    Emulator,
+    EmulatorRequest,
+    EmulatorResponse,
+    EmulatorServer,
+    json_response,
+)
 
-__all__ = ["FakeCall", "FakeProvider", "RecordsProvider", "check_provider", "check_records"]
+__all__ = [
+    "Emulator",
+    "EmulatorRequest",
+    "EmulatorResponse",
+    "EmulatorServer",
+    "FakeCall",
+    "FakeProvider",
+    "RecordsProvider",
+    "check_provider",
+    "check_records",
+    "connect",
+    "json_response",
+]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
