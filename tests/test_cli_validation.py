@@ -479,13 +479,29 @@ def test_library_bad_connection_settings():
         ({"currency": "EURO"}, "ISO 4217"),
         ({"currency": "USD", "fx": ["EUR-USD=1"]}, "exchange rate is FROM:TO=RATE"),
         ({"currency": "USD", "fx": {"EUR:USD": "-1"}}, "positive"),
-        ({"group_by": "week"}, "week"),
+        ({"group_by": "week"}, "group_by must be one of provider, day, month, agent, number"),
+        ({"since": "last week"}, "since must be a date"),
+        ({"until": "2026-02-30"}, "until must be a date"),
     ],
 )
 def test_library_compare_bad_arguments(options, phrase):
-    with pytest.raises((ConfigurationError, ValueError), match=phrase) as caught:
-        voice_usage.compare([P], "2026-10-01", "2026-10-02", **options)
+    period = {"since": "2026-10-01", "until": "2026-10-02"}
+    period.update((k, options.pop(k)) for k in list(options) if k in period)
+    with pytest.raises(ConfigurationError, match=phrase) as caught:
+        voice_usage.compare([P], period["since"], period["until"], **options)
     assert "--" not in str(caught.value)  # the library names its arguments, not CLI flags
+
+
+def test_a_programming_error_is_not_reported_as_bad_arguments(env):
+    """A bare `ValueError` from inside is a bug: it is not dressed up as the user's mistake."""
+
+    def broken(*args: object, **kwargs: object) -> Connection:
+        raise ValueError("an internal inconsistency")
+
+    result = CliRunner().invoke(cli, ["fetch", P, *WINDOW], env=env, obj=Settings(connect=broken))
+    assert isinstance(result.exception, ValueError)
+    assert result.exit_code != 2
+    assert "voice-usage: error:" not in result.stderr
 
 
 def test_library_bad_rate_card_file(tmp_path):

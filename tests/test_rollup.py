@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from voice_usage import Granularity, Totals, UsageRecord, rollup
+from voice_usage import ConfigurationError, Granularity, Totals, UsageRecord, rollup
 from voice_usage._rollup import bucket
 
 
@@ -91,7 +91,7 @@ def test_totals_refuse_to_mix_currencies():
     totals = Totals()
     totals.add(event(utc(2026, 10, 1), 60))
     usd = event(utc(2026, 10, 1), 60).model_copy(update={"currency": "USD"})
-    with pytest.raises(ValueError, match="cannot add USD to EUR without an exchange rate"):
+    with pytest.raises(ConfigurationError, match="cannot add USD to EUR without an exchange rate"):
         totals.add(usd)
 
 

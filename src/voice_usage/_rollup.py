@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from voice_usage._calendar import utc_floor, utc_shift
+from voice_usage._exceptions import ConfigurationError
 from voice_usage._schema import CallPart, CostSource, Grain, Granularity, UsageRecord, covers
 
 __all__ = ["Totals", "bucket", "rollup"]
@@ -94,7 +95,7 @@ class Totals:
         else:
             assert record.currency is not None and record.cost_source is not None
             if self.costs and record.currency not in self.costs and not self.allow_mixed_currencies:
-                raise ValueError(
+                raise ConfigurationError(
                     f"cannot add {record.currency} to {self.currency} without an exchange rate "
                     f"(provider {record.provider})"
                 )

@@ -108,9 +108,9 @@ def voice_usage_source(
         if registry.get(name).capabilities.implemented
         and os.environ.get(f"{registry.get(name).env_prefix}_API_KEY")
     ]
-    end = _midnight(parse_instant(until) if until is not None else datetime.now(UTC))
+    end = _midnight(parse_instant(until, name="until") if until is not None else datetime.now(UTC))
     start = (
-        _midnight(parse_instant(since))
+        _midnight(parse_instant(since, name="since"))
         if since is not None
         else end - timedelta(days=FIRST_SYNC_DAYS)
     )

@@ -195,10 +195,6 @@ def _expected_currencies(
     }
 
 
-def _instant(value: str | date | datetime, name: str) -> datetime:
-    return parse_instant(value, name=name)
-
-
 def compare(
     providers: Sequence[str | Provider | Source] = (),
     since: str | date | datetime | None = None,
@@ -256,12 +252,12 @@ def compare(
     """
     if since is None or until is None:
         raise TypeError("compare() needs since= and until=")
-    start, end = _instant(since, "since"), _instant(until, "until")
+    start, end = parse_instant(since, name="since"), parse_instant(until, name="until")
     if end <= start:
         raise ConfigurationError(
             f"until ({format_instant(end)}) must be after since ({format_instant(start)})"
         )
-    by = GroupBy(group_by)
+    by = GroupBy.parse(group_by)
     target = target_currency(currency)
     rates = FxRates.coerce(fx)
     rates = FxRates(rates.rates.values())  # a fresh record of which rates this comparison used

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from voice_usage._engine._provider import Provider
+from voice_usage._exceptions import ConfigurationError
 from voice_usage._rollup import Totals, rollup
 from voice_usage._schema import Granularity, UsageRecord
 
@@ -30,6 +31,21 @@ class GroupBy(StrEnum):
     """One row per provider and agent (records without an agent form their own row)."""
     NUMBER = "number"
     """One row per provider and phone number."""
+
+    @classmethod
+    def parse(cls, value: GroupBy | str) -> GroupBy:
+        """``value`` as a `GroupBy`.
+
+        Raises:
+            ConfigurationError: naming the argument `group_by` and the choices, for another value.
+        """
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(member.value for member in cls)
+            raise ConfigurationError(
+                f"group_by must be one of {choices}, got {value!r}", argument="group_by"
+            ) from None
 
 
 def group_key(record: UsageRecord, by: GroupBy) -> str | None:
@@ -81,7 +97,7 @@ def group_records(
     span `[since, until)` (or the records' own extent when not given). Memory grows with the
     number of groups, not records.
     """
-    by = GroupBy(by)
+    by = GroupBy.parse(by)
     if by is GroupBy.DAY:
         yield from rollup(records, Granularity.DAY, since=since, until=until)
         return

@@ -112,7 +112,7 @@ def bucket_of(since: datetime, until: datetime, group_by: GroupBy | str | None) 
     if group_by is None:
         long = until - since > timedelta(days=MONTHS_AFTER_DAYS)
         return GroupBy.MONTH if long else GroupBy.DAY
-    by = GroupBy(group_by)
+    by = GroupBy.parse(group_by)
     if by not in (GroupBy.DAY, GroupBy.MONTH):
         raise ConfigurationError(f"a report's charts are by day or month, not by {by.value}")
     return by

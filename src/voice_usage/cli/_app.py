@@ -136,9 +136,11 @@ def handle_errors(func: F) -> F:
 
             if isinstance(exc, ValidationError):
                 fail(str(invalid_input(exc)), EXIT_USAGE)
+            if not isinstance(exc, VoiceUsageError):
+                raise  # any other ValueError is a bug, not the user's mistake: not dressed as one
             if isinstance(exc, ConfigurationError) and exc.argument in FLAGS:
                 fail(f"{FLAGS[exc.argument]}: {exc}", EXIT_USAGE)
-            if isinstance(exc, ConfigurationError | ValueError):
+            if isinstance(exc, ConfigurationError):
                 fail(str(exc), EXIT_USAGE)
             fail(str(exc), EXIT_PROVIDER)
         except OUT_OF_RANGE as exc:  # an absurd figure in the user's input (a records file)

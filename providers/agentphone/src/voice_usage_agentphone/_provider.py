@@ -47,7 +47,7 @@ from voice_usage.provider import (
     utc_midnight,
     utc_shift,
 )
-from voice_usage_agentphone import MAX_DAYS, MAX_MONTHS, OPTIONS, AgentPhone, _wire
+from voice_usage_agentphone import MAX_DAYS, MAX_MONTHS, AgentPhone, _wire
 
 __all__ = [
     "MAX_DAYS",
