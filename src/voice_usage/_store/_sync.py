@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from voice_usage._calendar import utc_floor
 from voice_usage._engine._accounts import Account, AccountsConfig, load_accounts
 from voice_usage._engine._fetch import Connection, count_setting, gather_credentials
 from voice_usage._engine._plugins import Registry, load_registry
@@ -201,7 +202,7 @@ def _text(value: datetime | None) -> str | None:
 
 
 def _midnight(instant: datetime) -> datetime:
-    return instant.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return utc_floor(instant, Granularity.DAY)
 
 
 def _as_instant(value: str | date | datetime, name: str) -> datetime:

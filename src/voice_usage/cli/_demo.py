@@ -23,6 +23,7 @@ from voice_usage._analysis._compare import compare
 from voice_usage._analysis._comparison import Comparison
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity
 from voice_usage._analysis._reprice import reprice_comparison
+from voice_usage._calendar import utc_floor
 from voice_usage._engine._fetch import Connection
 from voice_usage._engine._plugins import Registry, load_registry
 from voice_usage._exceptions import ConfigurationError
@@ -95,8 +96,7 @@ def _granularities(connection: Connection) -> frozenset[Granularity]:
 
 
 def _period(days: int, now: datetime | None) -> tuple[datetime, datetime]:
-    today = (now or datetime.now(UTC)).astimezone(UTC)
-    until = today.replace(hour=0, minute=0, second=0, microsecond=0)
+    until = utc_floor(now or datetime.now(UTC), Granularity.DAY)
     return until - timedelta(days=days), until
 
 
