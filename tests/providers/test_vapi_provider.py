@@ -25,7 +25,7 @@ from voice_usage import (
 )
 from voice_usage.emulator import EmulatorRequest, EmulatorServer, Fault
 from voice_usage_vapi import VapiProvider, cost_split, is_failed
-from voice_usage_vapi._provider import reconcile_split
+from voice_usage_vapi._provider import exact_cost, reconcile_split
 from voice_usage_vapi._wire import Call
 from voice_usage_vapi.emulator import DEMO_ASSISTANTS, VapiEmulator
 
@@ -104,10 +104,10 @@ def test_components_sum_to_each_cost_and_name_vapis_items(sleeps):
             "transport", "transcriber", "model", "voice", "vapi", "analysis",
         }  # fmt: skip
         call = calls[record.call_id]
-        # Each item is Vapi's own figure; only float rounding (< 1e-6) may move the largest one.
+        # Each item is Vapi's own figure, exactly as sent (items of one kind summed).
         for item in {i["type"] for i in call.items}:
-            sent = sum(Decimal(repr(i["cost"])) for i in call.items if i["type"] == item)
-            assert abs(record.cost_components[item] - sent) <= Decimal("0.000001")
+            sent = sum(i["cost"] for i in call.items if i["type"] == item)
+            assert record.cost_components[item] == sent
 
 
 def test_what_each_cost_covers(sleeps):
@@ -327,7 +327,7 @@ def _rewrite_first_call(change: Any, call_id: str | None = None) -> Fault:
 def test_a_breakdown_that_does_not_add_up_keeps_the_reported_cost(sleeps):
     emulator = VapiEmulator(KEY, today=TODAY)
     first = next(c for c in ended_calls(emulator) if c.cost)
-    raised = float(Decimal(repr(first.cost)) + Decimal("0.05"))
+    raised = float(first.cost + Decimal("0.05"))
 
     def change(call: dict[str, Any]) -> None:
         call["cost"] = raised
@@ -344,7 +344,7 @@ def test_a_breakdown_that_does_not_add_up_keeps_the_reported_cost(sleeps):
         f"is kept, without a split: {first.call_id}"
     ]
     expected = emulator.totals(SINCE, UNTIL)["cost"] + Decimal("0.05")
-    assert abs(sum(r.cost for r in records) - expected) < Decimal("0.0000001")
+    assert sum(r.cost for r in records) == expected
 
 
 @pytest.mark.parametrize(
@@ -488,6 +488,59 @@ def test_costs_items_of_one_kind_are_summed_under_vapis_name():
     assert split.items == {"model": Decimal("0.03"), "knowledge-base": Decimal("0.04")}
     assert split.covered == (CallPart.LLM,)
     assert cost_split(_call(cost=0.07)) is None
+
+
+def test_the_emulators_money_is_exact_decimals_in_the_json_text():
+    emulator = VapiEmulator(KEY, today=TODAY)
+    calls = ended_calls(emulator)
+    request = EmulatorRequest("GET", "/v2/call", {"limit": ["1000"], "sortOrder": ["ASC"],
+                              "createdAtGe": ["2026-10-01T00:00:00Z"],
+                              "createdAtLt": ["2026-11-01T00:00:00Z"]}, {}, "http://x")  # fmt: skip
+    # Read the body's numbers as their decimal text, not through a float.
+    body = json.loads(emulator.handle(request).body, parse_float=Decimal)
+    sent = {c["id"]: c for c in body["results"]}
+    for call in calls:
+        items = [i["cost"] for i in call.items]
+        assert all(isinstance(i, Decimal) and i == i.quantize(Decimal("1e-8")) for i in items)
+        assert call.cost == sum(items, Decimal(0))
+        assert sent[call.call_id]["cost"] == call.cost
+        assert [i["cost"] for i in sent[call.call_id]["costs"]] == items
+        assert sent[call.call_id]["costBreakdown"]["total"] == call.cost
+    total = emulator.totals(SINCE, UNTIL)["cost"]
+    assert total == total.quantize(Decimal("1e-8"))  # no float noise in 18th places
+
+
+def test_a_cost_added_as_doubles_by_the_vendor_is_read_as_the_exact_sum(sleeps):
+    emulator = VapiEmulator(KEY, float_sums=True, today=TODAY)
+    calls = {c.call_id: c for c in ended_calls(emulator)}
+    noisy = [c for c in calls.values() if Decimal(repr(c.float_cost)) != c.cost]
+    assert len(noisy) > 10  # the doubles really do carry rounding here
+    records, result, _ = fetch(emulator, sleeps)
+    for record in records:
+        call = calls[record.call_id]
+        assert record.cost == call.cost
+        assert record.cost_components is not None
+        assert sum(record.cost_components.values()) == call.cost
+    assert sum(r.cost for r in records) == emulator.totals(SINCE, UNTIL)["cost"]
+    assert result.warnings == []
+
+
+def test_exact_cost_takes_the_items_sum_only_for_a_doubles_rounding():
+    items = [{"type": "transcriber", "cost": 0.1}, {"type": "vapi", "cost": 0.2}]
+    noisy = _call(cost=0.1 + 0.2, costs=items)  # 0.30000000000000004
+    split = cost_split(noisy)
+    assert split is not None and exact_cost(noisy, split.items) == Decimal("0.3")
+    # Any other gap is the vendor's figure, kept as sent.
+    assert exact_cost(_call(cost=0.3000001, costs=items), split.items) == Decimal("0.3000001")
+    assert exact_cost(_call(cost=0.3, costs=items), split.items) == Decimal("0.3")
+    # The items are added in their listed order: 0.1 + 0.2 + 0.3 is 0.6000000000000001 as
+    # doubles, 0.3 + 0.2 + 0.1 is 0.6. The noisy figure is the sum's only in the first order.
+    three = [*items, {"type": "model", "cost": 0.3}]
+    forward = _call(cost=0.6000000000000001, costs=three)
+    backward = _call(cost=0.6000000000000001, costs=three[::-1])
+    parts = {"transcriber": Decimal("0.1"), "vapi": Decimal("0.2"), "model": Decimal("0.3")}
+    assert exact_cost(forward, parts) == Decimal("0.6")
+    assert exact_cost(backward, parts) == Decimal("0.6000000000000001")
 
 
 def test_float_rounding_in_the_vendors_sum_is_carried_by_the_largest_item():

@@ -12,7 +12,9 @@ roll-ups of the calls.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import operator
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +52,7 @@ __all__ = [
     "NOT_FAILED_REASONS",
     "VapiProvider",
     "cost_split",
+    "exact_cost",
     "is_failed",
 ]
 
@@ -176,6 +179,22 @@ def cost_split(call: Call) -> CostSplit | None:
         return None
     charged = [COVERS[name] for name, value in items.items() if value > 0 and name in COVERS]
     return CostSplit(items, covers(charged))
+
+
+def exact_cost(call: Call, items: Mapping[str, Decimal]) -> Decimal | None:
+    """``call``'s cost without the rounding of adding its items as binary doubles.
+
+    Vapi's servers add a call's `costs[]` as doubles, so items of 0.1 and 0.2 may come with a
+    `cost` of 0.30000000000000004. When the reported cost is exactly what adding the items as
+    doubles in their listed order gives, it is their exact decimal sum that was charged; any other
+    reported cost stands as sent.
+    """
+    cost = call.cost
+    total = sum(items.values(), Decimal(0))
+    if cost is None or total == cost or not call.costs:
+        return cost
+    doubles = functools.reduce(operator.add, (float(item.cost) for item in call.costs), 0.0)
+    return total if Decimal(repr(doubles)) == cost else cost
 
 
 def reconcile_split(items: dict[str, Decimal], cost: Decimal) -> dict[str, Decimal] | None:
@@ -548,16 +567,17 @@ def _record(event: Callable[..., UsageRecord], call: Call, tally: _Tally) -> Usa
         tally.no_cost.append(call.id)
         values["cost_note"] = "Vapi has not reported this call's cost yet"
     else:
-        values.update(cost=call.cost, currency="USD", cost_source=CostSource.REPORTED)
         split = cost_split(call)
-        if split is not None:
-            values["cost_covers"] = split.covered if call.cost > 0 else ()
-            components = reconcile_split(split.items, call.cost)
+        cost = call.cost if split is None else exact_cost(call, split.items)
+        values.update(cost=cost, currency="USD", cost_source=CostSource.REPORTED)
+        if split is not None and cost is not None:
+            values["cost_covers"] = split.covered if cost > 0 else ()
+            components = reconcile_split(split.items, cost)
             if components is None:
                 tally.unsplit.append(call.id)
                 values["cost_note"] = (
                     f"cost items sum to {sum(split.items.values(), Decimal(0))} USD, not to the "
-                    f"reported {call.cost} USD: the reported cost is kept, without a split"
+                    f"reported {cost} USD: the reported cost is kept, without a split"
                 )
             else:
                 values["cost_components"] = components

@@ -13,10 +13,12 @@ generator seeded with the day):
 "error"}`). Faults (429 with `Retry-After`, resets, cut bodies...) are scripted on the
 `EmulatorServer`.
 
-Money is what Vapi sends: each cost item a float of at most 8 decimals, the call's `cost` their sum
-added as doubles (so it may carry the float's rounding, 0.1 + 0.2 = 0.30000000000000004), and
-`costBreakdown` the same figures by part. Calls share their creation instant now and then (a
-campaign starts calls in a batch), which is what a window walk of `/call` must survive.
+Money is held as exact decimals (each cost item at most 8 decimals, a call's `cost` their exact sum,
+`costBreakdown` the same figures by part) and written as JSON numbers whose text is that decimal, so
+every total a test works out is exact. `float_sums=True` sends `cost` as Vapi's servers may
+compute it instead: the items added as doubles, carrying the float's rounding (0.1 + 0.2 =
+0.30000000000000004). Calls share their creation instant now and then (a campaign starts calls in
+a batch), which is what a window walk of `/call` must survive.
 """
 
 from __future__ import annotations
@@ -95,6 +97,18 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(_PLACES)
 
 
+def json_number(value: Decimal) -> float:
+    """``value`` as a JSON number whose text reads back as exactly ``value``.
+
+    `json.dumps` writes a float as its shortest text, which is the decimal itself for amounts of
+    up to 15 significant digits; a value that would not come back whole is refused, not rounded.
+    """
+    number = float(value)
+    if Decimal(repr(number)) != value:
+        raise ValueError(f"{value} does not survive as a JSON number")
+    return number
+
+
 @dataclass(frozen=True)
 class EmulatedCall:
     """One call of the emulated org."""
@@ -114,7 +128,7 @@ class EmulatedCall:
     """`vapi`, `twilio` (the user's own account) or `None` for a web call."""
     carrier_call_id: str | None
     items: tuple[dict[str, Any], ...]
-    """`costs[]` as sent, each `cost` a float."""
+    """`costs[]`, each `cost` an exact `Decimal` (written as a JSON number)."""
 
     @property
     def ended_call(self) -> bool:
@@ -122,17 +136,18 @@ class EmulatedCall:
         return self.status == "ended"
 
     @property
-    def cost(self) -> float | None:
-        """`cost` as Vapi sends it: the items added as doubles, in order."""
+    def cost(self) -> Decimal | None:
+        """The call's cost in USD: its items' exact sum; `None` before the call ends."""
         if not self.ended_call:
             return None
-        return functools.reduce(operator.add, (item["cost"] for item in self.items), 0.0)
+        return sum((item["cost"] for item in self.items), Decimal(0))
 
     @property
-    def cost_decimal(self) -> Decimal | None:
-        """`cost` as the shortest decimal text of the double, as a JSON reader sees it."""
-        cost = self.cost
-        return None if cost is None else Decimal(repr(cost))
+    def float_cost(self) -> float | None:
+        """`cost` as a server adding the items as doubles computes it (`float_sums=True`)."""
+        if not self.ended_call:
+            return None
+        return functools.reduce(operator.add, (float(item["cost"]) for item in self.items), 0.0)
 
     @property
     def talk_seconds(self) -> Decimal | None:
@@ -150,32 +165,37 @@ class EmulatedCall:
 
     def breakdown(self) -> dict[str, Any]:
         """`costBreakdown`: the items by part, and `total`."""
-        by_type: dict[str, float] = {}
+        by_type: dict[str, Decimal] = {}
         for item in self.items:
-            by_type[item["type"]] = by_type.get(item["type"], 0.0) + item["cost"]
+            by_type[item["type"]] = by_type.get(item["type"], Decimal(0)) + item["cost"]
         model = next((i for i in self.items if i["type"] == "model"), None)
         voice = next((i for i in self.items if i["type"] == "voice"), None)
+        zero = Decimal(0)
         breakdown: dict[str, Any] = {
-            "transport": by_type.get("transport", 0.0),
-            "stt": by_type.get("transcriber", 0.0),
-            "llm": by_type.get("model", 0.0),
-            "tts": by_type.get("voice", 0.0),
-            "vapi": by_type.get("vapi", 0.0),
-            "total": self.cost,
+            "transport": json_number(by_type.get("transport", zero)),
+            "stt": json_number(by_type.get("transcriber", zero)),
+            "llm": json_number(by_type.get("model", zero)),
+            "tts": json_number(by_type.get("voice", zero)),
+            "vapi": json_number(by_type.get("vapi", zero)),
+            "total": json_number(self.cost or zero),
             "llmPromptTokens": model["promptTokens"] if model else 0,
             "llmCompletionTokens": model["completionTokens"] if model else 0,
             "ttsCharacters": voice["characters"] if voice else 0,
         }
         if "analysis" in by_type:
             breakdown["analysisCostBreakdown"] = {
-                "summary": by_type["analysis"],
+                "summary": json_number(by_type["analysis"]),
                 "summaryPromptTokens": 310,
                 "summaryCompletionTokens": 42,
             }
         return breakdown
 
-    def to_json(self) -> dict[str, Any]:
-        """The call as the `Call` schema has it (the fields usage reads, and a few others)."""
+    def to_json(self, *, float_sums: bool = False) -> dict[str, Any]:
+        """The call as the `Call` schema has it (the fields usage reads, and a few others).
+
+        Args:
+            float_sums: Send `cost` as the items added as doubles (`float_cost`).
+        """
         body: dict[str, Any] = {
             "id": self.call_id,
             "orgId": ORG_ID,
@@ -206,8 +226,8 @@ class EmulatedCall:
             body["phoneCallTransport"] = "pstn"
             body["phoneCallProviderId"] = self.carrier_call_id
         if self.ended_call:
-            body["cost"] = self.cost
-            body["costs"] = [dict(item) for item in self.items]
+            body["cost"] = self.float_cost if float_sums else json_number(self.cost or Decimal(0))
+            body["costs"] = [{**item, "cost": json_number(item["cost"])} for item in self.items]
             body["costBreakdown"] = self.breakdown()
         return body
 
@@ -229,6 +249,8 @@ class VapiEmulator(Emulator):
         tie_rate: Share of calls created at the same instant as the call before.
         retention_days: Calls older than this many days before `today` are not listed (and
             `/v2/call` says `itemsBeyondRetention`); `None` keeps every call.
+        float_sums: Send each call's `cost` as its items added as doubles (with the float's
+            rounding), as Vapi's servers may; the items themselves stay exact.
         seed: Changes every generated figure; the same seed always gives the same data.
         today: The emulated current date.
     """
@@ -244,6 +266,7 @@ class VapiEmulator(Emulator):
         stuck_rate: float = 0.0,
         tie_rate: float = 0.15,
         retention_days: int | None = None,
+        float_sums: bool = False,
         seed: str = "vapi-demo",
         today: date | None = None,
     ) -> None:
@@ -253,6 +276,7 @@ class VapiEmulator(Emulator):
         self.stuck_rate = stuck_rate
         self.tie_rate = tie_rate
         self.retention_days = retention_days
+        self.float_sums = float_sums
         self.seed = seed
         self.today = today or datetime.now(UTC).date()
         self._days: dict[date, list[EmulatedCall]] = {}
@@ -308,7 +332,7 @@ class VapiEmulator(Emulator):
             "calls": len(calls),
             "failed": sum(1 for c in calls if c.failed),
             "seconds": sum((c.talk_seconds or Decimal(0) for c in calls), Decimal(0)),
-            "cost": sum((c.cost_decimal or Decimal(0) for c in calls), Decimal(0)),
+            "cost": sum((c.cost or Decimal(0) for c in calls), Decimal(0)),
         }
 
     def _generate(self, day: date) -> list[EmulatedCall]:
@@ -381,7 +405,7 @@ class VapiEmulator(Emulator):
                 "type": "transport",
                 "provider": {"vapi": "vapi.sip", "twilio": "twilio", None: "daily"}[line],
                 "minutes": float(minutes),
-                "cost": float(_money(minutes * transport_rate)),
+                "cost": _money(minutes * transport_rate),
             }
         ]
         # A squad hands the call from one assistant to the next: an item of each kind per assistant.
@@ -396,20 +420,20 @@ class VapiEmulator(Emulator):
                     "type": "transcriber",
                     "transcriber": {"provider": "deepgram", "model": "nova-3"},
                     "minutes": float(part),
-                    "cost": float(_money(part * _PER_MINUTE["transcriber"])),
+                    "cost": _money(part * _PER_MINUTE["transcriber"]),
                 },
                 {
                     "type": "model",
                     "model": {"provider": "openai", "model": "gpt-4o-mini"},
                     "promptTokens": prompt,
                     "completionTokens": completion,
-                    "cost": float(_money(prompt * _PROMPT_TOKEN + completion * _COMPLETION_TOKEN)),
+                    "cost": _money(prompt * _PROMPT_TOKEN + completion * _COMPLETION_TOKEN),
                 },
                 {
                     "type": "voice",
                     "voice": {"provider": "11labs", "voiceId": "burt"},
                     "characters": characters,
-                    "cost": float(_money(characters * _VOICE_CHARACTER)),
+                    "cost": _money(characters * _VOICE_CHARACTER),
                 },
             ]
         items.append(
@@ -417,7 +441,7 @@ class VapiEmulator(Emulator):
                 "type": "vapi",
                 "subType": "normal",
                 "minutes": float(minutes),
-                "cost": float(_money(minutes * _PER_MINUTE["vapi"])),
+                "cost": _money(minutes * _PER_MINUTE["vapi"]),
             }
         )
         if analysis:
@@ -428,7 +452,7 @@ class VapiEmulator(Emulator):
                     "model": {"provider": "openai", "model": "gpt-4o"},
                     "promptTokens": 310,
                     "completionTokens": 42,
-                    "cost": float(_SUMMARY),
+                    "cost": _SUMMARY,
                 }
             )
         return tuple(items)
@@ -537,10 +561,12 @@ class VapiEmulator(Emulator):
         }
         if self.retention_days is not None:
             metadata["itemsBeyondRetention"] = beyond
-        return json_response({"results": [c.to_json() for c in chunk], "metadata": metadata})
+        return json_response(
+            {"results": [c.to_json(float_sums=self.float_sums) for c in chunk], "metadata": metadata}
+        )
 
     def _calls(self, request: EmulatorRequest) -> EmulatorResponse:
         limit = self._number(request, "limit", 100, 0, 1000)
         calls, _ = self._matching(request)
         calls.reverse()  # newest first
-        return json_response([c.to_json() for c in calls[:limit]])
+        return json_response([c.to_json(float_sums=self.float_sums) for c in calls[:limit]])
