@@ -3,6 +3,11 @@
 `Totals` is the one accumulator: roll-ups, comparisons and reports all sum records through it, so
 the rules for unknown figures are the same everywhere. An unknown (`None`) figure in any record
 makes the total unknown, never a silent undercount; a cost is summed only within one currency.
+
+Records of one roll-up may pay for different parts of a call (a Vapi call on Vapi's own number
+pays for the phone line, one on the user's own carrier number does not). `Coverage` keeps what
+every call's cost covers apart from what only some calls' costs cover, and how many minutes of
+call time go without each part, so an assumed price for a part is added only to those minutes.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from voice_usage._calendar import utc_floor, utc_shift
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._schema import CallPart, CostSource, Grain, Granularity, UsageRecord, covers
 
-__all__ = ["Totals", "bucket", "rollup"]
+__all__ = ["UNITEMIZED", "Coverage", "Totals", "bucket", "rollup"]
+
+UNITEMIZED = "unitemized"
+"""The line item that holds, in a sum of records, the cost of those that came without a split."""
 
 
 def bucket(instant: datetime, granularity: Granularity) -> tuple[datetime, datetime]:
@@ -32,6 +40,68 @@ def _sum(total: Decimal | int | None, value: Decimal | int | None, first: bool) 
     if total is None or value is None:
         return None
     return total + value
+
+
+@dataclass
+class Coverage:
+    """What the costs of some records pay for, part by part, measured in call time.
+
+    A part is *covered* when the cost of every minute of call time pays for it: every costed
+    record with call time covers it (a record of no call time, such as a call nobody answered,
+    needs no part and changes nothing). It is *partly covered* when some records' costs pay for
+    it and others, with call time, do not; `uncovered_seconds` says how much call time goes
+    without it. A record of unknown duration counts as having call time.
+    """
+
+    known: bool = True
+    """False once a costed record does not say what its cost covers."""
+    records: int = 0
+    """Costed records counted."""
+    covering: dict[CallPart, int] = field(default_factory=dict)
+    """Per part, the costed records whose cost covers it."""
+    lacking: dict[CallPart, int] = field(default_factory=dict)
+    """Per part, the costed records with call time (or an unknown duration) not covering it."""
+    lacking_seconds: dict[CallPart, Decimal | None] = field(default_factory=dict)
+    """Per part, the measured seconds of the records not covering it (`None`: one unknown)."""
+
+    def add(self, parts: Iterable[CallPart] | None, seconds: Decimal | None) -> None:
+        """Count one costed record: the parts its cost covers (`None`: not said), its duration."""
+        if parts is None:
+            self.known = False
+            return
+        self.records += 1
+        covered = frozenset(parts)
+        for part in CallPart:
+            if part in covered:
+                self.covering[part] = self.covering.get(part, 0) + 1
+                continue
+            if seconds is None or seconds > 0:
+                self.lacking[part] = self.lacking.get(part, 0) + 1
+            before = self.lacking_seconds.get(part, Decimal(0))
+            self.lacking_seconds[part] = (
+                None if before is None or seconds is None else before + seconds
+            )
+
+    @property
+    def covers(self) -> frozenset[CallPart] | None:
+        """The parts every minute's cost pays for; `None` when none is costed or one says nothing."""
+        if not self.known or not self.records:
+            return None
+        return frozenset(p for p in CallPart if self.covering.get(p) and not self.lacking.get(p))
+
+    @property
+    def partly(self) -> dict[CallPart, Decimal | None]:
+        """Parts some records' costs pay for and others' (with call time) do not.
+
+        Each with the seconds of call time that go without it (`None`: a duration is unknown).
+        """
+        if not self.known:
+            return {}
+        return {
+            p: self.lacking_seconds.get(p, Decimal(0))
+            for p in CallPart
+            if self.covering.get(p) and self.lacking.get(p)
+        }
 
 
 @dataclass
@@ -52,12 +122,13 @@ class Totals:
     """Calls that connected, when every record says."""
     rate_cards: dict[str, None] = field(default_factory=dict)
     """The rate-card lines that priced the records, in the order first seen."""
-    covers: frozenset[CallPart] | None = None
-    """The parts of a call every costed record's cost covers (`None` when none is costed or
-    one says nothing)."""
+    coverage: Coverage = field(default_factory=Coverage)
+    """What the costed records' costs pay for, part by part (see `Coverage`)."""
     components: dict[str, Decimal] | None = None
-    """Line items summed by name while every costed record has a split; else `None`."""
-    _covers_known: bool = True
+    """Line items summed by name, each over the records that have it (an item absent from a
+    record is absent, not 0); the cost of records without a split is the `unitemized` item, so
+    the items sum exactly to the cost. `None` while no costed record has a split."""
+    _unsplit: Decimal = Decimal(0)
     uncosted_notes: list[str] = field(default_factory=list)
     """Why the records without a cost have none (prose for people, copied whole)."""
     cost_notes: list[str] = field(default_factory=list)
@@ -107,7 +178,7 @@ class Totals:
             self.cost_sources.add(record.cost_source)
             if record.rate_card is not None:
                 self.rate_cards[record.rate_card] = None
-            self._add_split(record, first_costed=self.costed == 0)
+            self._add_split(record)
             self.costed += 1
             if record.cost_note and record.cost_note not in self.cost_notes:
                 self.cost_notes.append(record.cost_note)
@@ -122,20 +193,25 @@ class Totals:
     costed: int = 0
     """Records whose cost is known."""
 
-    def _add_split(self, record: UsageRecord, *, first_costed: bool) -> None:
+    @property
+    def covers(self) -> frozenset[CallPart] | None:
+        """The parts of a call the costs pay for on all the call time (`Coverage.covers`)."""
+        return self.coverage.covers
+
+    def _add_split(self, record: UsageRecord) -> None:
         """Fold a costed record's covered parts and line items into the totals'."""
-        if record.cost_covers is None:
-            self._covers_known, self.covers = False, None
-        elif self._covers_known:
-            parts = frozenset(record.cost_covers)
-            self.covers = parts if first_costed else (self.covers or frozenset()) & parts
-        if first_costed:
-            self.components = {} if record.cost_components is not None else None
-        if record.cost_components is None or self.components is None:
-            self.components = None
-        else:
-            for name, amount in record.cost_components.items():
-                self.components[name] = self.components.get(name, Decimal(0)) + amount
+        assert record.cost is not None
+        self.coverage.add(record.cost_covers, record.duration_seconds)
+        if record.cost_components is None:
+            self._unsplit += record.cost
+            if self.components is not None and record.cost:
+                unsplit = self.components.get(UNITEMIZED, Decimal(0)) + record.cost
+                self.components[UNITEMIZED] = unsplit
+            return
+        if self.components is None:
+            self.components = {UNITEMIZED: self._unsplit} if self._unsplit else {}
+        for name, amount in record.cost_components.items():
+            self.components[name] = self.components.get(name, Decimal(0)) + amount
 
     @property
     def total_cost(self) -> Decimal | None:
@@ -177,8 +253,14 @@ class Totals:
         account: str | None = None,
         item: str = "call",
     ) -> UsageRecord:
-        """The totals as one `window` record over `[start, end)`."""
+        """The totals as one `window` record over `[start, end)`.
+
+        `cost_covers` is what the cost pays for on all the call time; parts paid for on only some
+        of it are in `extras["partly_covers"]`, each with the minutes that go without it (a
+        decimal string, `None` when a duration is unknown).
+        """
         cost = self.total_cost
+        partly = self.coverage.partly if cost is not None else {}
         return UsageRecord(
             provider=provider,
             account=account,
@@ -209,7 +291,19 @@ class Totals:
             item=item,
             agent_id=_only(self.agent_ids),
             number_id=_only(self.number_ids),
+            extras={"partly_covers": partly_minutes(partly)} if partly else {},
         )
+
+
+def partly_minutes(partly: dict[CallPart, Decimal | None]) -> dict[str, str | None]:
+    """`Coverage.partly` as JSON: part -> minutes without it (a decimal string), or `None`."""
+    return {
+        part.value: None if seconds is None else str((seconds / 60).quantize(_MICRO))
+        for part, seconds in partly.items()
+    }
+
+
+_MICRO = Decimal("0.000001")
 
 
 _FIGURES = ("calls", "failed_calls", "duration_seconds", "billed_minutes", "cost")

@@ -433,7 +433,8 @@ def test_a_call_not_connected_costs_a_reported_zero(sleeps):
     }
     record, _ = one(phone_call(call_status="not_connected", call_cost=zero, duration_ms=0), sleeps)
     assert record.cost == Decimal(0) and record.cost_source is CostSource.REPORTED
-    assert record.cost_components == {} and record.cost_covers is None
+    # It pays for nothing, and says so: covering nothing is known, not unknown.
+    assert record.cost_components == {} and record.cost_covers == ()
     assert record.failed_calls == 1 and record.duration_seconds == Decimal(0)
 
 

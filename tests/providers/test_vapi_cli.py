@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import json
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -148,3 +148,46 @@ def test_export_writes_the_split_as_json_in_csv_and_parquet(tmp_path):
                 "llm",
                 "tts",
             }
+
+
+def test_compare_with_ultravox_names_what_each_covers_and_prices_only_the_missing_minutes():
+    from voice_usage_ultravox.emulator import UltravoxEmulator
+
+    vapi = VapiEmulator(KEY, today=TODAY)
+    ultravox = UltravoxEmulator(api_key="uv-test-key", today=TODAY)
+    calls = [c for c in vapi.calls_between(SINCE, UNTIL) if c.ended_call]
+    # From the emulator's own calls: only a call on Vapi's own number pays Vapi for its line,
+    # so the others' call time goes without telephony (a call never answered has none).
+    without = sum((c.talk_seconds for c in calls if c.line != "vapi"), Decimal(0)) / 60
+    seconds = sum((c.talk_seconds for c in calls), Decimal(0))
+    cost = sum((c.cost for c in calls), Decimal(0))
+    assert 0 < without < seconds / 60
+    price = Decimal("0.0085")
+    with EmulatorServer(vapi) as v, EmulatorServer(ultravox) as u:
+        env = {"VAPI_API_KEY": KEY, "VAPI_BASE_URL": v.base_url,
+               "ULTRAVOX_API_KEY": "uv-test-key", "ULTRAVOX_BASE_URL": u.base_url}  # fmt: skip
+        compare = ["compare", "vapi", "ultravox", "--since", "2026-10-01", "--until", "2026-11-01"]
+        args = [*compare, "--add-cost", f"vapi.telephony=USD:{price}", "--format", "json"]
+        result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+        table = CliRunner().invoke(cli, compare, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    rows = {row["provider"]: row for row in data["rows"]}
+    row = rows["vapi"]
+    assert row["cost_covers"] == ["platform", "stt", "llm", "tts"]
+    minutes = without.quantize(Decimal("0.000001"), ROUND_HALF_UP)
+    assert row["partly_covers"] == {"telephony": str(minutes)}
+    [assumed] = row["assumed"]
+    assert Decimal(assumed["minutes"]) == minutes and assumed["partly_covered"] is True
+    added = (price * minutes).quantize(Decimal("0.000001"), ROUND_HALF_UP)
+    assert Decimal(assumed["cost"]) == added
+    assert Decimal(row["all_in_cost"]) == cost + added  # Vapi has no fixed charges on its card
+    assert rows["ultravox"]["cost_covers"] == ["platform", "stt", "llm", "tts"]
+    assert rows["ultravox"]["partly_covers"] == {}
+    assert rows["ultravox"]["gaps"] == ["telephony"]  # the price named vapi only
+    assert table.exit_code == 0, table.output
+    assert (
+        "covers: vapi: platform, stt, llm, tts, and telephony on part of the calls; "
+        "ultravox: platform, stt, llm, tts"
+    ) in table.stdout
+    assert f"vapi: no telephony on {without.quantize(Decimal('0.1'))} of " in table.stdout

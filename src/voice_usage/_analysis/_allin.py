@@ -1,9 +1,11 @@
 """Like for like: what each row's cost covers, what is assumed for the rest, and the all-in figure.
 
 Vendors' prices cover different parts of a call (one includes the phone line, another is an
-orchestration fee alone). Each row says what its cost covers (`cost_covers`); a part it does not
-cover is priced only when the user names a price for it (`--add-cost`), and every such price is
-named; fixed charges (subscriptions, numbers) are a figure of their own. The all-in figure adds
+orchestration fee alone). Each row says what its cost covers (`cost_covers`), and what it covers
+on only some of its calls (`partly_covers`, with the minutes that go without the part); a part
+it does not cover is priced only when the user names a price for it (`--add-cost`), applied to
+the minutes whose cost lacks the part and to no other (a call that pays for it already is never
+charged it twice), and every such price is named; fixed charges (subscriptions, numbers) are a figure of their own. The all-in figure adds
 them up, and stays unknown (`None`, never 0) while any part is neither covered nor assumed.
 """
 
@@ -20,7 +22,7 @@ from voice_usage._pricing._fx import FxRates
 from voice_usage._pricing._ratecard import COST_QUANTUM
 from voice_usage._schema import CallPart
 
-__all__ = ["GAP_ORDER", "all_in_rows", "assumption_line", "gap_line"]
+__all__ = ["GAP_ORDER", "all_in_rows", "assumption_line", "covers_line", "gap_line"]
 
 GAP_ORDER = (CallPart.PLATFORM, CallPart.STT, CallPart.LLM, CallPart.TTS, CallPart.TELEPHONY)
 """The order parts are named in: the agent's own pipeline first, then the phone line."""
@@ -92,25 +94,32 @@ def _all_in(
             if add is None:
                 gaps.append(part.value)
                 continue
+            partly = part.value in row.partly_covers
+            # A part some calls pay for already: the price goes on the other calls' minutes only.
+            lacking = row.partly_covers[part.value] if partly else minutes
             entry: dict[str, Any] = {
                 "part": part.value,
                 "price_per_minute": str(add.price_per_minute),
                 "currency": add.currency,
                 "assumption": add.label,
+                "partly_covered": partly,
                 "minutes": None,
                 "cost": None,
                 "converted_cost": None,
             }
             assumed.append(entry)
-            if minutes is None:
+            if lacking is None:
                 assumed_total = None
                 unknown["all_in_cost"] = (
-                    f"{part.value} is assumed per minute, and the duration is unknown"
+                    f"{part.value} is assumed per minute, and the duration of the calls "
+                    f"without it is unknown"
+                    if partly
+                    else f"{part.value} is assumed per minute, and the duration is unknown"
                 )
                 continue
-            amount = _q(add.price_per_minute * minutes)
+            amount = _q(add.price_per_minute * lacking)
             converted = _in(amount, add.currency, currency, row.currency, fx)
-            entry.update(minutes=str(_q(minutes)), cost=str(amount))
+            entry.update(minutes=str(_q(lacking)), cost=str(amount))
             entry["converted_cost"] = None if converted is None else str(converted)
             if converted is None:
                 assumed_total = None
@@ -146,7 +155,7 @@ def _all_in(
     elif row.records and row.cost_covers is None:
         unknown.setdefault("all_in_cost", "nobody says what the cost covers")
     elif gaps:
-        unknown["all_in_cost"] = f"no price for {', '.join(gaps)} (add one with --add-cost)"
+        unknown["all_in_cost"] = f"no price for {_gap_text(row, gaps)} (add one with --add-cost)"
     elif fixed_cost is None:
         unknown.setdefault("all_in_cost", "the fixed charges are unknown")
     elif assumed_total is not None:
@@ -165,10 +174,48 @@ def _all_in(
     )
 
 
+def _minutes(value: Decimal | None) -> str:
+    return "an unknown number of" if value is None else f"{value.quantize(Decimal('0.1'))}"
+
+
+def _gap_text(row: ComparisonRow, gaps: Sequence[str]) -> str:
+    """``gaps`` named, a part some calls pay for with the minutes that go without it."""
+    whole = None if row.duration_seconds is None else row.duration_seconds / 60
+    named = []
+    for gap in gaps:
+        if gap in row.partly_covers:
+            named.append(f"{gap} on {_minutes(row.partly_covers[gap])} of {_minutes(whole)} min")
+        else:
+            named.append(gap)
+    return ", ".join(named)
+
+
 def gap_line(rows: Sequence[ComparisonRow]) -> str | None:
-    """One line naming each row's gap: `not like for like: ultravox: no telephony; ...`."""
-    gaps = [f"{row.label}: no {', '.join(row.gaps)}" for row in rows if row.gaps]
+    """One line naming each row's gap: `not like for like: ultravox: no telephony; ...`.
+
+    A part some of a row's calls pay for is named with the minutes that go without it:
+    `vapi: no telephony on 433.5 of 945.8 min`.
+    """
+    gaps = [f"{row.label}: no {_gap_text(row, row.gaps)}" for row in rows if row.gaps]
     return "not like for like: " + "; ".join(gaps) if gaps else None
+
+
+def covers_line(rows: Sequence[ComparisonRow]) -> str | None:
+    """One line naming what each row's cost covers, when some row's calls differ in it.
+
+    `covers: vapi: platform, stt, llm, tts, and telephony on part of the calls; ultravox: ...`.
+    """
+    if not any(row.partly_covers for row in rows):
+        return None
+    said = []
+    for row in rows:
+        if row.cost_covers is None:
+            continue
+        text = ", ".join(row.cost_covers) or "nothing on every call"
+        if row.partly_covers:
+            text += f", and {', '.join(row.partly_covers)} on part of the calls"
+        said.append(f"{row.label}: {text}")
+    return "covers: " + "; ".join(said)
 
 
 def assumption_line(rows: Sequence[ComparisonRow]) -> str | None:

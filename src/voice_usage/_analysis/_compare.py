@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from voice_usage._analysis._allin import all_in_rows, assumption_line, gap_line
+from voice_usage._analysis._allin import all_in_rows, assumption_line, covers_line, gap_line
 from voice_usage._analysis._comparison import Comparison, ComparisonRow, ProviderFailure, Skipped
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity, key_order
 from voice_usage._analysis._rows import GroupMap, accumulate, build_row, convert_rows, total_row
@@ -624,4 +624,7 @@ def _notes(rows: Sequence[ComparisonRow]) -> list[str]:
             + " priced from window records without per-call durations, so the rate card's "
             "per-call rounding and minimum charge could not be applied exactly"
         )
+    said = covers_line(rows)
+    if said:
+        notes.append(said)
     return notes

@@ -98,8 +98,14 @@ class ComparisonRow:
     """Figures that are unknown, with the reason: what the vendor could not tell."""
     notes: tuple[str, ...] = ()
     cost_covers: tuple[str, ...] | None = None
-    """The parts of a call `cost` pays for (`platform`, `telephony`, `stt`, `llm`, `tts`);
-    `None` when the cost is unknown or nobody says what it covers."""
+    """The parts of a call `cost` pays for on all the row's call time (`platform`, `telephony`,
+    `stt`, `llm`, `tts`; calls without call time need no part); `None` when the cost is unknown
+    or nobody says what it covers."""
+    partly_covers: Mapping[str, Decimal | None] = field(default_factory=dict)
+    """Parts `cost` pays for on only some of the row's calls (a Vapi call on the user's own
+    carrier number has no telephony in its cost, one on Vapi's number has), each with the minutes
+    of measured duration whose cost does not pay for it: what an `--add-cost` price for the part
+    is applied to. `None` minutes when a duration is unknown."""
     fixed_cost: Decimal | None = None
     """Fixed charges (subscriptions, numbers) pro rata for the period, in `all_in_currency`;
     `None` when they cannot be told (or for a row of one group of the period)."""
@@ -152,6 +158,7 @@ class ComparisonRow:
             "unknown": dict(self.unknown),
             "notes": list(self.notes),
             "cost_covers": None if self.cost_covers is None else list(self.cost_covers),
+            "partly_covers": {p: str_or_none(m) for p, m in self.partly_covers.items()},
             "fixed_cost": str_or_none(self.fixed_cost),
             "fixed": [dict(line) for line in self.fixed],
             "assumed": [dict(part) for part in self.assumed],
@@ -247,6 +254,7 @@ class Comparison:
             ):
                 item[name] = getattr(row, name)
             item["cost_covers"] = None if row.cost_covers is None else ",".join(row.cost_covers)
+            item["partly_covers"] = json.dumps(item["partly_covers"], sort_keys=True)
             item["gaps"] = ",".join(row.gaps)
             for name in ("fixed", "assumed"):
                 item[name] = json.dumps(item[name], sort_keys=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from voice_usage._analysis._allin import all_in_rows, assumption_line, gap_line
+from voice_usage._analysis._allin import all_in_rows, assumption_line, covers_line, gap_line
 from voice_usage._analysis._comparison import Comparison, ComparisonRow
 from voice_usage._analysis._rows import RowTotals, build_row, convert_rows
 from voice_usage._exceptions import ConfigurationError
@@ -130,6 +130,9 @@ def reprice_comparison(
         rows, currency=to_currency, fx=rates, add_costs=adds, fixed=figures if fixed else None
     )
     notes[:0] = [line for line in (gap_line(rows), assumption_line(rows)) if line]
+    said = covers_line(rows)
+    if said:
+        notes.append(said)
     estimates = [row.label for row in rows if row.cost_estimate and row.basis != "as run"]
     if estimates:
         notes.insert(

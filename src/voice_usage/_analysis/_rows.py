@@ -75,21 +75,34 @@ def _q(value: Decimal) -> Decimal:
     return value.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
 
 
-def _covers(group: RowTotals | None) -> tuple[str, ...] | None:
-    """What a row's cost covers, or `None` when any costed record does not say.
+def _covers(
+    group: RowTotals | None,
+) -> tuple[tuple[str, ...] | None, dict[str, Decimal | None]]:
+    """What a row's cost covers, and what on only part of its call time (minutes without).
 
-    Per metered item, what every record's cost covers; the items (call minutes, SIP minutes)
-    together cover what any of them does.
+    `None` covers when a costed record does not say. Per metered item, what the records' costs cover (`Coverage`); the items (call minutes, SIP
+    minutes) together cover what any of them does. Minutes without a part are the main item's
+    (call minutes); a part only another item covers in part has them unknown.
     """
     if group is None:
-        return None
+        return None, {}
     parts: set[CallPart] = set()
     for totals in group.items.values():
         if totals.costed and totals.covers is None:
-            return None
+            return None, {}
         if totals.covers is not None:
             parts |= totals.covers
-    return tuple(part.value for part in covers(parts))
+    main = group.main.coverage.partly
+    partly: dict[str, Decimal | None] = {}
+    for totals in group.items.values():
+        for part in totals.coverage.partly:
+            if part not in parts:
+                seconds = main.get(part)
+                partly[part.value] = None if seconds is None else _q(seconds / 60)
+    ordered: dict[str, Decimal | None] = {
+        part.value: partly[part.value] for part in CallPart if part.value in partly
+    }
+    return tuple(part.value for part in covers(parts)), ordered
 
 
 def _unknown(totals: Totals, values: Mapping[str, Any]) -> dict[str, str]:
@@ -187,6 +200,14 @@ def build_row(
         for figure, reason in unknown_notes.items():
             if figure in unknown:
                 unknown[figure] = reason
+    cost_covers, partly = (
+        _covers(billing if from_billing else group)
+        if cost is not None
+        else (
+            None,
+            {},
+        )
+    )
     return ComparisonRow(
         provider=provider,
         group=key,
@@ -195,7 +216,8 @@ def build_row(
         calls=values["calls"],
         failed_calls=values["failed_calls"],
         connected_calls=values["connected_calls"],
-        cost_covers=_covers(billing if from_billing else group) if cost is not None else None,
+        cost_covers=cost_covers,
+        partly_covers=partly,
         duration_seconds=values["duration_seconds"],
         billed_minutes=values["billed_minutes"],
         cost=cost,

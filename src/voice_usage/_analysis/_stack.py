@@ -26,7 +26,7 @@ from voice_usage._analysis._rows import convert_rows
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._pricing._allin import AddCost, FixedFigure
 from voice_usage._pricing._fx import FxRates
-from voice_usage._schema import covers
+from voice_usage._schema import CallPart, covers
 
 __all__ = ["parse_stack", "stack_row"]
 
@@ -74,12 +74,22 @@ def stack_row(
     member_covers = [row.cost_covers for row in parts]
     union: tuple[str, ...] | None = None
     double: dict[str, list[str]] = {}
+    partly: dict[str, Decimal | None] = {}
     if cost is not None and all(c is not None for c in member_covers):
         union = tuple(part.value for part in covers(p for c in member_covers for p in c or ()))
         for part in union:
             payers = [row.provider for row in parts if part in (row.cost_covers or ())]
             if len(payers) > 1:
                 double[part] = payers
+        # A part members pay for on some calls only: its minutes without it are known when one
+        # member alone pays for it in part (the stack's minutes are the first member's).
+        for part in CallPart:
+            if part.value in union:
+                continue
+            some = [row for row in parts if part.value in row.partly_covers]
+            if some:
+                alone = len(some) == 1 and some[0] is first
+                partly[part.value] = first.partly_covers[part.value] if alone else None
     elif cost is not None:
         unknown["cost_covers"] = "a member's cost does not say what it covers"
     row = ComparisonRow(
@@ -102,6 +112,7 @@ def stack_row(
             "cost is the members' sum",
         ),
         cost_covers=union,
+        partly_covers=partly,
     )
     (row,) = convert_rows([row], currency, fx)  # per billed minute and per call, as for any row
     (row,) = all_in_rows(

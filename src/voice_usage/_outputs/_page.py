@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 from typing import Any
 
-from voice_usage._analysis._allin import assumption_line, gap_line
+from voice_usage._analysis._allin import assumption_line, covers_line, gap_line
 from voice_usage._analysis._comparison import Comparison, ComparisonRow, ProviderFailure
 from voice_usage._analysis._grouping import GroupBy
 from voice_usage._engine._provider import Reconciliation
@@ -407,12 +407,19 @@ def page_charts(figures: ReportFigures) -> list[PageChart]:
 
 
 def _covers(row: ComparisonRow, figures: ReportFigures) -> str:
+    """What the cost covers on every call, then what on part of the calls (minutes without)."""
     covers = getattr(row, "cost_covers", None)
     if covers is None:
         covers = figures.covers.get(row.provider)
-    if not covers:
+    if covers is None:
         return "unknown"
-    return ", ".join(str(part) for part in covers)
+    text = ", ".join(str(part) for part in covers) or "nothing on every call"
+    partly: Mapping[str, Any] = getattr(row, "partly_covers", {})
+    if partly:
+        text += "; on part of the calls: " + ", ".join(
+            f"{part} ({count(minutes)} min without)" for part, minutes in partly.items()
+        )
+    return text
 
 
 def _assumed(row: ComparisonRow) -> str:
@@ -421,7 +428,9 @@ def _assumed(row: ComparisonRow) -> str:
     if not entries:
         return "none"
     return "; ".join(
-        f"{e.get('part')} at {e.get('price_per_minute')} {e.get('currency')}/min" for e in entries
+        f"{e.get('part')} at {e.get('price_per_minute')} {e.get('currency')}/min"
+        + (f" on the {e.get('minutes')} min without it" if e.get("partly_covered") else "")
+        for e in entries
     )
 
 
@@ -445,7 +454,7 @@ def _fixed_lines(rows: Iterable[ComparisonRow]) -> list[str]:
 
 def _like_for_like_lines(rows: Sequence[ComparisonRow]) -> list[str]:
     """Where rows differ in what they cover, and every assumed price, as compare says them."""
-    lines = (gap_line(rows), assumption_line(rows))
+    lines = (gap_line(rows), assumption_line(rows), covers_line(rows))
     return [line[0].upper() + line[1:] + "." for line in lines if line]
 
 

@@ -132,7 +132,11 @@ def _stack_lines(row: ComparisonRow) -> list[str]:
     """What a stack row stands for, and its all-in figure or why there is none."""
     lines = list(row.notes)
     if row.cost_covers is not None:
-        lines.append(f"stack {row.provider} covers: {', '.join(row.cost_covers) or 'nothing'}")
+        partly = f", and {', '.join(row.partly_covers)} on part of the calls"
+        lines.append(
+            f"stack {row.provider} covers: {', '.join(row.cost_covers) or 'nothing'}"
+            + (partly if row.partly_covers else "")
+        )
     if row.all_in_cost is not None:
         per = _money(row.all_in_per_minute, row.all_in_currency)
         lines.append(
@@ -187,6 +191,7 @@ _CSV_FIELDS = (
     "unit_currency",
     "billed_from",
     "cost_covers",
+    "partly_covers",
     "fixed_cost",
     "fixed",
     "assumed",

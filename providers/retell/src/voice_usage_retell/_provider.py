@@ -351,6 +351,18 @@ def _record(call: Call, started: datetime, notes: _Notes) -> UsageRecord:
     return UsageRecord(**values)
 
 
+def _covers(parts: list[CallPart], cost: CallCost, total: Decimal) -> tuple[CallPart, ...] | None:
+    """What the call's cost pays for: the mapped products' parts.
+
+    A call that cost nothing and lists no product (never connected) pays for nothing, which is
+    known: `()`, so a roll-up of it with connected calls still says what their costs cover. Only
+    products nobody mapped, or a cost with no product at all, leave it unknown (`None`).
+    """
+    if parts:
+        return covers(parts)
+    return () if total == 0 and not cost.product_costs else None
+
+
 def _priced(call_id: str, cost: CallCost, notes: _Notes) -> dict[str, Any]:
     """`cost` and its structure from `call_cost`: cents to US dollars, exactly."""
     total = cost.combined_cost / _CENTS
@@ -383,5 +395,5 @@ def _priced(call_id: str, cost: CallCost, notes: _Notes) -> dict[str, Any]:
         "cost_source": CostSource.REPORTED,
         "cost_note": "reported by Retell: combined_cost in US cents / 100",
         "cost_components": split,
-        "cost_covers": covers(parts) if parts else None,
+        "cost_covers": _covers(parts, cost, total),
     }

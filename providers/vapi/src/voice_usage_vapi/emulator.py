@@ -562,7 +562,10 @@ class VapiEmulator(Emulator):
         if self.retention_days is not None:
             metadata["itemsBeyondRetention"] = beyond
         return json_response(
-            {"results": [c.to_json(float_sums=self.float_sums) for c in chunk], "metadata": metadata}
+            {
+                "results": [c.to_json(float_sums=self.float_sums) for c in chunk],
+                "metadata": metadata,
+            }
         )
 
     def _calls(self, request: EmulatorRequest) -> EmulatorResponse:
