@@ -88,6 +88,30 @@ def test_v2_calls_two_pages(sleeps):
 
 
 @pytest.mark.vcr
+def test_documented_analytics_example(sleeps):
+    with connect(sleeps) as vapi:
+        result = vapi.fetch("2023-01-01", "2023-01-03", "day", options={"source": "analytics"})
+        first, second = result.to_list()
+    assert result.warnings == []
+    # 120 minutes of calls costing 10.5 USD; a call refused the microphone: failed, costing 0.
+    assert (first.period_start, first.period_end) == (
+        datetime(2023, 1, 1, tzinfo=UTC),
+        datetime(2023, 1, 2, tzinfo=UTC),
+    )
+    assert (first.grain, first.agent_id, first.calls, first.failed_calls) == (
+        Grain.WINDOW, "123", 1, 0,
+    )  # fmt: skip
+    assert (first.cost, first.currency, first.duration_seconds) == (
+        Decimal("10.5"), "USD", Decimal(7200),
+    )  # fmt: skip
+    assert first.cost_covers is None and first.cost_components is None
+    assert second.period_start == datetime(2023, 1, 2, tzinfo=UTC)
+    assert (second.calls, second.failed_calls, second.cost, second.duration_seconds) == (
+        1, 1, Decimal(0), Decimal(0),
+    )  # fmt: skip
+
+
+@pytest.mark.vcr
 def test_beyond_retention(sleeps):
     with connect(sleeps) as vapi:
         result = vapi.fetch("2026-06-01", "2026-07-01", "day")

@@ -572,7 +572,7 @@ def test_endpoint_v2_reports_a_missing_v2_instead_of_falling_back(sleeps):
     ("options", "message"),
     [
         ({"endpoint": "v3"}, "vapi: option endpoint='v3' is not one of auto, v2, call"),
-        ({"source": "analytics"}, "vapi: unknown option 'source' (Vapi understands: endpoint)"),
+        ({"sauce": "x"}, "vapi: unknown option 'sauce' (Vapi understands: endpoint, source)"),
     ],
 )
 def test_bad_options_are_configuration_errors(options, message):

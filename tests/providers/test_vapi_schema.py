@@ -95,7 +95,11 @@ def _cassette_bodies() -> list[Any]:
         for index, interaction in enumerate(data["interactions"]):
             status = interaction["response"]["status"]["code"]
             url = httpx.URL(interaction["request"]["uri"])
-            if status == 200:
+            if status == 200 and url.path == "/analytics":
+                schema = "AnalyticsResultList"
+                request = json.loads(interaction["request"]["body"])
+                validator("AnalyticsQueryDTO").validate(request)
+            elif status == 200:
                 schema = "CallPaginatedResponse" if url.path == "/v2/call" else "CallList"
             else:
                 schema = "Error"

@@ -530,7 +530,7 @@ def _fetch_all(
         query = UsageQuery.checked(
             since=since,
             until=until,
-            granularity=fetch_granularity(provider, by),
+            granularity=fetch_granularity(provider, by, options.get(provider.name)),
             options=dict(options.get(provider.name, {})),
         )
         billing = None

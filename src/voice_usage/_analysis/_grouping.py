@@ -6,7 +6,7 @@ which granularity to ask a provider for so that its records can be grouped a giv
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from enum import StrEnum
 
@@ -61,7 +61,9 @@ def group_key(record: UsageRecord, by: GroupBy) -> str | None:
     return None
 
 
-def fetch_granularity(provider: Provider, by: GroupBy) -> Granularity:
+def fetch_granularity(
+    provider: Provider, by: GroupBy, options: Mapping[str, str] | None = None
+) -> Granularity:
     """The granularity to ask ``provider`` for so that records can be grouped ``by``.
 
     The provider's own records are asked for, never a core roll-up, so records stream (and
@@ -70,13 +72,14 @@ def fetch_granularity(provider: Provider, by: GroupBy) -> Granularity:
     numbers need the finest records the vendor has, since windows merge agents.
     """
     capabilities = provider.capabilities
-    if not capabilities.granularities:
+    reported = capabilities.reported(options)
+    if not reported:
         return Granularity.CALL
     if by in (GroupBy.AGENT, GroupBy.NUMBER):
-        return min(capabilities.granularities, key=lambda g: g.rank)
+        return min(reported, key=lambda g: g.rank)
     wanted = Granularity.DAY if by is GroupBy.DAY else Granularity.MONTH
     # None: the provider refuses ``wanted`` with a clear UnsupportedQueryError when fetched.
-    return capabilities.native(wanted) or wanted
+    return capabilities.native(wanted, options) or wanted
 
 
 def key_order(key: str | None) -> tuple[bool, str]:

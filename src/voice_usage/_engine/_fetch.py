@@ -61,11 +61,14 @@ from voice_usage._schema import Granularity, UsageQuery, UsageRecord, format_ins
 __all__ = ["Connection", "FetchResult", "connect", "fetch", "gather_credentials"]
 
 
-def _native_granularity(provider: Provider, wanted: Granularity) -> Granularity:
+def _native_granularity(
+    provider: Provider, wanted: Granularity, options: Mapping[str, str] | None = None
+) -> Granularity:
     """The granularity to ask ``provider`` for to answer ``wanted`` (rolled up when coarser)."""
-    native = provider.capabilities.native(wanted)
+    native = provider.capabilities.native(wanted, options)
     if native is None:
-        offered = ", ".join(sorted(g.value for g in provider.capabilities.granularities)) or "none"
+        reported = provider.capabilities.reported(options)
+        offered = ", ".join(sorted(g.value for g in reported)) or "none"
         raise UnsupportedQueryError(
             provider.name,
             f"granularity {wanted.value!r} is not available (the API reports: {offered})",
@@ -366,7 +369,7 @@ class Connection:
                 raise TypeError("fetch() needs until= when since is not a UsageQuery")
             query = self.query(since, until, granularity, **filters)
         self.provider.capabilities.check(self.provider.name, query)
-        native = _native_granularity(self.provider, query.granularity)
+        native = _native_granularity(self.provider, query.granularity, query.options)
         plan = self.provider.plan(
             query.model_copy(update={"granularity": native}), rates=self.rate_book
         )

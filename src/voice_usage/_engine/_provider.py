@@ -247,15 +247,31 @@ class Capabilities:
     never_reports: frozenset[str] = frozenset()
     """Record figures the vendor's API never gives (`failed_calls`, say): a period without
     records shows them unknown, never an invented 0."""
+    granularities_by_option: tuple[tuple[str, frozenset[Granularity]], ...] = ()
+    """Granularities reported instead of `granularities` when an option is set, as
+    `("name=value", granularities)` pairs: Vapi's `source=analytics` reads hour and day sums,
+    no calls."""
 
-    def native(self, wanted: Granularity) -> Granularity | None:
+    def reported(self, options: Mapping[str, str] | None = None) -> frozenset[Granularity]:
+        """The granularities reported under ``options`` (`granularities` unless one changes them)."""
+        chosen = {f"{name}={value}" for name, value in (options or {}).items()}
+        for option, granularities in self.granularities_by_option:
+            if option in chosen:
+                return granularities
+        return self.granularities
+
+    def native(
+        self, wanted: Granularity, options: Mapping[str, str] | None = None
+    ) -> Granularity | None:
         """The coarsest granularity reported that is at least as fine as ``wanted``, if any.
 
-        Records at that granularity roll up exactly into ``wanted`` windows.
+        Records at that granularity roll up exactly into ``wanted`` windows. ``options`` are
+        the query's (an option may change what is reported, see `granularities_by_option`).
         """
-        if wanted in self.granularities:
+        granularities = self.reported(options)
+        if wanted in granularities:
             return wanted
-        finer = [g for g in self.granularities if g.rank < wanted.rank]
+        finer = [g for g in granularities if g.rank < wanted.rank]
         return max(finer, key=lambda g: g.rank) if finer else None
 
     def accepts_option(self, name: str) -> bool:

@@ -122,7 +122,7 @@ def fetch_command(
     chosen = SourceOptions(account, from_store, store)
     with sources(ctx, [provider], chosen, rate_book=book) as (connection,):
         if by is not None:
-            wanted = fetch_granularity(connection.provider, by)
+            wanted = fetch_granularity(connection.provider, by, query.options)
             query = query.model_copy(update={"granularity": wanted})
         stream_result(connection.fetch(query), output_format, by)
 

@@ -59,7 +59,11 @@ class Vapi(ProviderDeclaration):
     docs_url = "https://docs.vapi.ai/api-reference/calls/list"
     capabilities = Capabilities(
         granularities=frozenset({Granularity.CALL}),
-        filters=frozenset({"agent", "number", "endpoint"}),
+        filters=frozenset({"agent", "number", "endpoint", "source"}),
+        # Vapi's analytics sums calls per hour or day: no call records.
+        granularities_by_option=(
+            ("source=analytics", frozenset({Granularity.HOUR, Granularity.DAY})),
+        ),
         reports_cost=True,
         # A call's cost fills in after it ends and its analysis runs, and a call whose carrier
         # callback was late ends later still: a sync re-reads three days to pick them up.

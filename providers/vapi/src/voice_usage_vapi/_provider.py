@@ -5,6 +5,8 @@
   becomes a warning.
 - `GET /call`, where a deployment answers 404 for `/v2/call`: a bare array with no paging, walked
   by narrowing the `createdAt` window from the page's edge row (see `_CallWindows`).
+- `POST /analytics` with `--option source=analytics` (day or hour windows per assistant, Vapi's
+  own sums) or `source=both` (the calls, checked against those sums); see `_analytics`.
 
 Vapi reports money, so every cost is `reported`; hour, day and month windows are the core's
 roll-ups of the calls.
@@ -44,6 +46,12 @@ from voice_usage.provider import (
     parse_vendor_error,
 )
 from voice_usage_vapi import NAME, Vapi
+from voice_usage_vapi._analytics import (
+    ANALYTICS_PATH,
+    AnalyticsCheck,
+    analytics_records,
+    analytics_walk,
+)
 from voice_usage_vapi._wire import CALL_LIST, CALL_PAGE, Call, CostItem, PaginationMeta
 
 __all__ = [
@@ -60,6 +68,9 @@ V2_CALLS_PATH: Final = "/v2/call"
 CALLS_PATH: Final = "/call"
 ENDPOINTS: Final = ("auto", "v2", "call")
 """Values of option `endpoint`: `/v2/call` falling back to `/call` on 404, or only one of them."""
+SOURCES: Final = ("calls", "analytics", "both")
+"""Values of option `source`: the calls (default), `POST /analytics` sums, or the calls checked
+against those sums."""
 MAX_LIMIT: Final = 1000
 """`limit` is documented as 0..1000 on `GET /call` (and `/v2/*` lists take at most 1000)."""
 
@@ -322,10 +333,11 @@ class _Options:
     """`query.options`, checked."""
 
     endpoint: str = "auto"
+    source: str = "calls"
 
     @classmethod
     def parse(cls, query: UsageQuery) -> _Options:
-        endpoint = "auto"
+        endpoint, source = "auto", "calls"
         for name, value in query.options.items():
             if name == "endpoint":
                 if value not in ENDPOINTS:
@@ -333,11 +345,22 @@ class _Options:
                         f"{NAME}: option endpoint={value!r} is not one of {', '.join(ENDPOINTS)}"
                     )
                 endpoint = value
+            elif name == "source":
+                if value not in SOURCES:
+                    raise ConfigurationError(
+                        f"{NAME}: option source={value!r} is not one of {', '.join(SOURCES)}"
+                    )
+                source = value
             else:
                 raise ConfigurationError(
-                    f"{NAME}: unknown option {name!r} (Vapi understands: endpoint)"
+                    f"{NAME}: unknown option {name!r} (Vapi understands: endpoint, source)"
                 )
-        return cls(endpoint)
+        if source == "analytics" and query.number_ids:
+            raise ConfigurationError(
+                f"{NAME}: option source=analytics sums calls per assistant, not per phone "
+                "number: drop --number, or read the calls (source=calls)"
+            )
+        return cls(endpoint, source)
 
 
 class VapiProvider(Vapi):
@@ -352,25 +375,37 @@ class VapiProvider(Vapi):
             raise ValueError(f"page_size must be between 1 and {MAX_LIMIT}, got {page_size}")
         self.page_size = page_size
 
-    def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[Call]:
+    def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[Any]:
         """One walk per assistant and phone-number filter (all calls when there is none).
 
         Vapi reports every cost itself: ``rates`` is not used.
         """
         options = _Options.parse(query)
-        walks = [
+        if options.source == "analytics":
+            step = query.granularity
+            return FetchPlan(
+                walks=[analytics_walk(query, step)],
+                to_records=lambda pages, report: analytics_records(
+                    pages, report, query, step, is_failed
+                ),
+                granularity=step,
+            )
+        walks: list[Walk[Any]] = [
             self._walk(query, options, filters)
             for filters in _filter_sets(query.agent_ids, query.number_ids)
         ]
+        if options.source == "both":
+            walks.insert(0, analytics_walk(query, Granularity.DAY))
+        check = AnalyticsCheck(is_failed) if options.source == "both" else None
         return FetchPlan(
             walks=walks,
-            to_records=lambda pages, report: _records(pages, report, query),
+            to_records=lambda pages, report: _records(pages, report, query, check),
             granularity=Granularity.CALL,
         )
 
     def _walk(
         self, query: UsageQuery, options: _Options, filters: Mapping[str, ParamValue]
-    ) -> Walk[Call]:
+    ) -> Walk[Any]:
         windows = _CallWindows(filters, query.since, query.until, self.page_size)
         fallback = Walk(CALLS_PATH, windows, windows.first(), CursorPaging())
         if options.endpoint == "call":
@@ -495,7 +530,10 @@ class _Tally:
 
 
 def _records(
-    pages: Iterator[Page[Call]], report: FetchReport, query: UsageQuery
+    pages: Iterator[Page[Any]],
+    report: FetchReport,
+    query: UsageQuery,
+    check: AnalyticsCheck | None = None,
 ) -> Iterator[UsageRecord]:
     tally = _Tally()
     event = UsageRecord.template(provider=NAME, grain=Grain.EVENT, calls=1)
@@ -503,6 +541,10 @@ def _records(
     walk_total = 0
     for page in pages:
         meta = page.meta
+        if meta == ANALYTICS_PATH:
+            if check is not None:
+                check.expect(page)
+            continue
         windowed = meta == CALLS_PATH
         if isinstance(meta, PaginationMeta):
             if meta.current_page == 1:  # a walk starts (one per filter set)
@@ -528,8 +570,13 @@ def _records(
             if not _ended(call):
                 tally.not_ended[call.status or "no status"] += 1
                 continue
-            yield _record(event, call, tally)
+            record = _record(event, call, tally)
+            if check is not None:
+                check.add(record, call.assistant_id)
+            yield record
     tally.warn(report, query)
+    if check is not None:
+        check.reconcile(report)
     if tally.reported_total is not None:
         report.reconcile(
             "calls (listed against metadata.totalItems)",

@@ -12,6 +12,7 @@ misfit, never a silent zero. Timestamps must carry a zone (`Z` or an offset).
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -19,9 +20,12 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "ANALYTICS",
     "CALL_LIST",
     "CALL_PAGE",
     "AnalysisCostBreakdown",
+    "AnalyticsResult",
+    "AnalyticsRow",
     "Call",
     "CallPage",
     "CostBreakdown",
@@ -162,3 +166,60 @@ CALL_PAGE = TypeAdapter(CallPage)
 """Validates a `GET /v2/call` body."""
 CALL_LIST = TypeAdapter(list[Call])
 """Validates a `GET /call` body: a bare array of calls."""
+
+
+def _bucket(value: Any) -> datetime:
+    # `date` is a day (`2023-01-01`, as the documented example has it: a day of the timezone
+    # asked for, UTC here) or an instant, which must carry its zone.
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date or a date-time string, got {type(value).__name__}")
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"expected a date or an ISO 8601 date-time, got {value!r}") from None
+    if instant.tzinfo is None:
+        raise ValueError(f"a date-time without a timezone: {value!r}")
+    return instant.astimezone(UTC)
+
+
+class AnalyticsRow(_Wire):
+    """One row of an `AnalyticsQueryResult.result`: a group of calls and its aggregations.
+
+    Only the groups and aggregations voice-usage asks for are modelled: `date` (the time bucket),
+    `assistantId` and `endedReason` (the groups), `sumCost`, `sumDuration`, `countId`.
+    """
+
+    date: Annotated[datetime, BeforeValidator(_bucket)]
+    """The start of the time bucket (`timeRange.step`)."""
+    assistant_id: _Id | None = None
+    ended_reason: str | None = None
+    sum_cost: Money | None = None
+    """The calls' summed `cost`, USD; `null` when none has a cost."""
+    sum_duration: Quantity | None = None
+    """The calls' summed `duration`, in minutes (Vapi's unit for call time)."""
+    count_id: Count
+    """How many calls the group holds."""
+
+
+class AnalyticsTimeRange(_Wire):
+    """`TimeRange`: the window and bucket size of a query, as the answer echoes it."""
+
+    start: Instant | None = None
+    end: Instant | None = None
+    step: str | None = None
+    timezone: str | None = None
+
+
+class AnalyticsResult(_Wire):
+    """`AnalyticsQueryResult`, one per query of `POST /analytics`."""
+
+    name: Annotated[str, Field(strict=True)]
+    time_range: AnalyticsTimeRange
+    result: list[AnalyticsRow]
+
+
+ANALYTICS = TypeAdapter(list[AnalyticsResult])
+"""Validates a `POST /analytics` body: an array of query results."""

@@ -6,7 +6,13 @@ generator seeded with the day):
 - `GET /v2/call`: `{results, metadata}` pages (`page` from 1, `limit` at most 1000, `sortOrder`
   `ASC`/`DESC`, newest first by default), `metadata.itemsBeyondRetention` when a retention is set;
 - `GET /call`: a bare array of at most `limit` calls (100 by default), newest first, no paging;
-- both filtered by `createdAtGt/Ge/Lt/Le`, `assistantId` and `phoneNumberId`.
+- both filtered by `createdAtGt/Ge/Lt/Le`, `assistantId` and `phoneNumberId`;
+- `POST /analytics`: `{"queries": [AnalyticsQuery]}` checked against the documented shape
+  (tables, operations, columns, groups, `timeRange`), answered with one `AnalyticsQueryResult`
+  per query, summed from the same calls. Emulated: the `call` table; `sum`, `avg`, `count`,
+  `min`, `max` of `id`, `cost` and `duration` (minutes); groups `type`, `assistantId`,
+  `endedReason`, `status`; steps `hour`, `day`, `month` in UTC. Anything else the document
+  allows is a 400 naming it, never a made-up figure.
 
 `v2=False` makes `/v2/call` answer 404, as a deployment without it does. Auth is
 `Authorization: Bearer <private key>`; errors are NestJS bodies (`{"statusCode", "message",
@@ -463,17 +469,19 @@ class VapiEmulator(Emulator):
         """Answer an authorized request."""
         path = request.path.rstrip("/") or "/"
         try:
-            if path == "/v2/call" and self.v2:
+            if path == "/v2/call" and self.v2 and request.method == "GET":
                 return self._v2_calls(request)
-            if path == "/call":
+            if path == "/call" and request.method == "GET":
                 return self._calls(request)
+            if path == "/analytics" and request.method == "POST":
+                return self._analytics(request)
         except _BadRequest as exc:
             return json_response(
                 {"message": exc.messages, "error": "Bad Request", "statusCode": 400}, 400
             )
         return json_response(
             {
-                "message": f"Cannot GET {request.path}",
+                "message": f"Cannot {request.method} {request.path}",
                 "error": "Not Found",
                 "statusCode": 404,
             },
@@ -573,3 +581,165 @@ class VapiEmulator(Emulator):
         calls, _ = self._matching(request)
         calls.reverse()  # newest first
         return json_response([c.to_json(float_sums=self.float_sums) for c in calls[:limit]])
+
+    # -- analytics -------------------------------------------------------------------------------
+
+    def _analytics(self, request: EmulatorRequest) -> EmulatorResponse:
+        try:
+            body = request.json()
+        except ValueError:
+            raise _BadRequest("body must be JSON") from None
+        queries = body.get("queries") if isinstance(body, dict) else None
+        if not isinstance(queries, list) or not queries:
+            raise _BadRequest("queries must be an array", "queries should not be empty")
+        answers = [self._query(query, n) for n, query in enumerate(queries)]
+        return json_response(answers)  # the documented 200 (NestJS may say 201 for a POST)
+
+    def _query(self, query: Any, n: int) -> dict[str, Any]:
+        where = f"queries.{n}"
+        if not isinstance(query, dict):
+            raise _BadRequest(f"{where} must be an object")
+        table = query.get("table")
+        if table not in _TABLES:
+            raise _BadRequest(
+                f"{where}.table must be one of the following values: call, subscription"
+            )
+        if table != "call":
+            raise _BadRequest(f"{where}.table {table!r} is not emulated")
+        name = query.get("name")
+        if not isinstance(name, str):
+            raise _BadRequest(f"{where}.name must be a string")
+        operations = query.get("operations")
+        if not isinstance(operations, list) or not operations:
+            raise _BadRequest(f"{where}.operations must be an array")
+        checked = [
+            self._operation(op, f"{where}.operations.{i}") for i, op in enumerate(operations)
+        ]
+        groups = query.get("groupBy") or []
+        if not isinstance(groups, list) or any(g not in _GROUPS for g in groups):
+            raise _BadRequest(f"{where}.groupBy each value must be one of: {', '.join(_GROUPS)}")
+        unemulated = [g for g in groups if g not in _GROUP_FIELDS]
+        if unemulated:
+            raise _BadRequest(f"{where}.groupBy {unemulated[0]!r} is not emulated")
+        start, end, step, timezone = self._time_range(query.get("timeRange"), f"{where}.timeRange")
+        buckets: dict[tuple[Any, ...], list[EmulatedCall]] = {}
+        for call in self.calls_between(start, end):
+            bucket = self._bucket(call.created if step else start, step or "day")
+            key = (bucket, *(_GROUP_FIELDS[g](call) for g in groups))
+            buckets.setdefault(key, []).append(call)
+        result = []
+        for key in sorted(buckets, key=lambda k: tuple("" if v is None else str(v) for v in k)):
+            calls = buckets[key]
+            row: dict[str, Any] = {"date": key[0]}
+            row.update(zip(groups, key[1:], strict=True))
+            for operation, column, alias in checked:
+                row[alias] = _aggregate(operation, column, calls)
+            result.append(row)
+        echo = {"start": _wire_instant(start), "end": _wire_instant(end), "timezone": timezone}
+        return {
+            "name": name,
+            "timeRange": {"step": step, **echo} if step else echo,
+            "result": result,
+        }
+
+    @staticmethod
+    def _operation(op: Any, where: str) -> tuple[str, str, str]:
+        if not isinstance(op, dict):
+            raise _BadRequest(f"{where} must be an object")
+        operation, column, alias = op.get("operation"), op.get("column"), op.get("alias")
+        if operation not in _OPERATIONS:
+            raise _BadRequest(
+                f"{where}.operation must be one of the following values: {', '.join(_OPERATIONS)}"
+            )
+        if column not in _COLUMNS:
+            raise _BadRequest(
+                f"{where}.column must be one of the following values: {', '.join(_COLUMNS)}"
+            )
+        if operation == "history" or column not in ("id", "cost", "duration"):
+            raise _BadRequest(f"{where}: {operation} of {column} is not emulated")
+        if alias is not None and (not isinstance(alias, str) or len(alias) > 40):
+            raise _BadRequest(f"{where}.alias must be shorter than or equal to 40 characters")
+        return operation, column, alias or f"{operation}{column[0].upper()}{column[1:]}"
+
+    def _time_range(self, value: Any, where: str) -> tuple[datetime, datetime, str | None, str]:
+        value = value or {}
+        if not isinstance(value, dict):
+            raise _BadRequest(f"{where} must be an object")
+        now = datetime.combine(self.today, time(12), UTC)
+        bounds = []
+        for field_name, default in (("start", now - timedelta(days=7)), ("end", now)):
+            text = value.get(field_name)
+            if text is None:
+                bounds.append(default)
+                continue
+            try:
+                instant = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+            except ValueError:
+                instant = None
+            if instant is None or instant.tzinfo is None:
+                raise _BadRequest(f"{where}.{field_name} must be a valid ISO 8601 date string")
+            bounds.append(instant.astimezone(UTC))
+        step = value.get("step")  # none: one bucket for the whole range, as documented
+        if step is not None and step not in _STEPS_DOCUMENTED:
+            raise _BadRequest(
+                f"{where}.step must be one of the following values: {', '.join(_STEPS_DOCUMENTED)}"
+            )
+        if step not in (None, "hour", "day", "month"):
+            raise _BadRequest(f"{where}.step {step!r} is not emulated")
+        timezone = value.get("timezone", "UTC")
+        if timezone != "UTC":
+            raise _BadRequest(f"{where}.timezone {timezone!r} is not emulated (UTC only)")
+        return bounds[0], bounds[1], step, timezone
+
+    @staticmethod
+    def _bucket(instant: datetime, step: str) -> str:
+        """The bucket's `date`: a day as the documented example has it, an hour as an instant."""
+        if step == "hour":
+            return _wire_instant(instant.replace(minute=0, second=0, microsecond=0))
+        if step == "month":
+            return instant.date().replace(day=1).isoformat()
+        return instant.date().isoformat()
+
+
+_TABLES = ("call", "subscription")
+_OPERATIONS = ("sum", "avg", "count", "min", "max", "history")
+_COLUMNS = (
+    "id", "cost", "costBreakdown.llm", "costBreakdown.stt", "costBreakdown.tts",
+    "costBreakdown.vapi", "costBreakdown.transport", "costBreakdown.analysisBreakdown.summary",
+    "costBreakdown.transcriber", "costBreakdown.ttsCharacters", "costBreakdown.llmPromptTokens",
+    "costBreakdown.llmCompletionTokens", "costBreakdown.llmCachedPromptTokens", "duration",
+    "concurrency", "minutesUsed",
+)  # fmt: skip
+_GROUPS = ("type", "assistantId", "endedReason", "analysis.successEvaluation", "status")
+_GROUP_FIELDS: dict[str, Any] = {
+    "type": lambda call: call.call_type,
+    "assistantId": lambda call: call.assistant_id,
+    "endedReason": lambda call: call.ended_reason,
+    "status": lambda call: call.status,
+}
+_STEPS_DOCUMENTED = (
+    "second", "minute", "hour", "day", "week", "month", "quarter", "year", "decade", "century",
+    "millennium",
+)  # fmt: skip
+
+
+def _aggregate(operation: str, column: str, calls: list[EmulatedCall]) -> Any:
+    """One aggregation over ``calls``, as a JSON number (`null` when no call has the value)."""
+    if operation == "count":
+        return len(calls)
+    values: list[Decimal]
+    if column == "cost":
+        values = [c.cost for c in calls if c.cost is not None]
+    elif column == "duration":  # minutes of call time, of the calls that ended
+        values = [c.talk_seconds / 60 for c in calls if c.talk_seconds is not None]
+    else:
+        values = [Decimal(1) for _ in calls]
+    if not values:
+        return None
+    if operation == "sum":
+        result = sum(values, Decimal(0))
+    elif operation == "avg":
+        result = sum(values, Decimal(0)) / len(values)
+    else:
+        result = min(values) if operation == "min" else max(values)
+    return json_number(result) if column == "cost" and operation != "avg" else float(result)
