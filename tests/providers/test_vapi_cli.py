@@ -58,8 +58,9 @@ def test_fetch_every_ended_call_as_jsonl(v2):
         assert row["rate_card"] is None
 
 
-def test_day_windows_sum_to_the_same_totals():
-    emulator = VapiEmulator(KEY, today=TODAY)
+@pytest.mark.parametrize("v2", [True, False], ids=["v2", "call-fallback"])
+def test_day_windows_sum_to_the_same_totals(v2):
+    emulator = VapiEmulator(KEY, v2=v2, today=TODAY)
     with EmulatorServer(emulator) as server:
         result = run(server, *FETCH, "--granularity", "day", "--format", "jsonl")
     assert result.exit_code == 0, result.output
