@@ -45,6 +45,7 @@ from voice_usage._pricing._allin import AddCost
 from voice_usage._pricing._fx import FxRates, target_currency
 from voice_usage._pricing._ratecard import Rate, RateBook, default_rate_book
 from voice_usage._pricing._reprice import RepriceTarget
+from voice_usage._rollup import Coverage
 from voice_usage._schema import UsageQuery, UsageRecord, format_instant, parse_instant
 from voice_usage._store._source import StoreCoverageError, StoreSource
 
@@ -132,8 +133,8 @@ class Tally:
     components: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     """Per bucket, the cost by line item in the records' currency: a record's `cost_components`,
     or its whole cost under its metered item (`call`, `sip`) when it has no split of its own."""
-    covers: set[str] | None = None
-    """The parts of a call every costed record's cost covers; `None` before any costed record."""
+    coverage: Coverage = field(default_factory=Coverage)
+    """What the costed records' costs pay for, by `compare`'s rules (`Coverage`)."""
     rate_cards: set[str] = field(default_factory=set)
     """The rate-card lines named on the records."""
 
@@ -157,8 +158,13 @@ class Tally:
         split = self.components.setdefault(group_key(record, self.bucket) or "", {})
         for name, amount in (record.cost_components or {record.item: record.cost}).items():
             split[name] = split.get(name, Decimal(0)) + amount
-        parts = {str(part) for part in record.cost_covers or ()}
-        self.covers = parts if self.covers is None else self.covers & parts
+        self.coverage.add(record.cost_covers, record.duration_seconds)
+
+    @property
+    def covers(self) -> set[str] | None:
+        """The parts the costs pay for on all the call time (`None`: none costed, or unsaid)."""
+        parts = self.coverage.covers
+        return None if parts is None else {part.value for part in parts}
 
 
 @dataclass
@@ -200,7 +206,7 @@ def _fetch_provider(
     query = UsageQuery.checked(
         since=since,
         until=until,
-        granularity=fetch_granularity(provider, GroupBy.AGENT),
+        granularity=fetch_granularity(provider, GroupBy.AGENT, options),
         options=dict(options),
     )
     try:
@@ -220,7 +226,7 @@ def _fetch_provider(
         return got
     # The billing endpoint is asked as `compare` asks it for the page's buckets.
     billing_query = provider.billing_query(
-        query.model_copy(update={"granularity": fetch_granularity(provider, by)})
+        query.model_copy(update={"granularity": fetch_granularity(provider, by, options)})
     )
     if billing_query is not None:
         try:
