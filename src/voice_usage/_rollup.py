@@ -43,26 +43,34 @@ def _sum(total: Decimal | int | None, value: Decimal | int | None, first: bool) 
 
 
 @dataclass
+class _Share:
+    """The costed records whose costs cover one same set of parts."""
+
+    records: int = 0
+    timed: int = 0
+    """Those with call time (or an unknown duration)."""
+    seconds: Decimal | None = Decimal(0)
+    """Their measured seconds; `None` when one is unknown."""
+
+
+@dataclass
 class Coverage:
     """What the costs of some records pay for, part by part, measured in call time.
 
     A part is *covered* when the cost of every minute of call time pays for it: every costed
     record with call time covers it (a record of no call time, such as a call nobody answered,
     needs no part and changes nothing). It is *partly covered* when some records' costs pay for
-    it and others, with call time, do not; `uncovered_seconds` says how much call time goes
-    without it. A record of unknown duration counts as having call time.
+    it and others, with call time, do not; `partly` says how much call time goes without it. A
+    record of unknown duration counts as having call time. Records are counted per distinct set
+    of parts (a few), so adding one is a dictionary lookup.
     """
 
     known: bool = True
     """False once a costed record does not say what its cost covers."""
     records: int = 0
     """Costed records counted."""
-    covering: dict[CallPart, int] = field(default_factory=dict)
-    """Per part, the costed records whose cost covers it."""
-    lacking: dict[CallPart, int] = field(default_factory=dict)
-    """Per part, the costed records with call time (or an unknown duration) not covering it."""
-    lacking_seconds: dict[CallPart, Decimal | None] = field(default_factory=dict)
-    """Per part, the measured seconds of the records not covering it (`None`: one unknown)."""
+    shares: dict[tuple[CallPart, ...], _Share] = field(default_factory=dict)
+    """The records per set of parts their costs cover."""
 
     def add(self, parts: Iterable[CallPart] | None, seconds: Decimal | None) -> None:
         """Count one costed record: the parts its cost covers (`None`: not said), its duration."""
@@ -70,24 +78,41 @@ class Coverage:
             self.known = False
             return
         self.records += 1
-        covered = frozenset(parts)
-        for part in CallPart:
-            if part in covered:
-                self.covering[part] = self.covering.get(part, 0) + 1
+        key = parts if isinstance(parts, tuple) else tuple(parts)
+        share = self.shares.get(key)
+        if share is None:
+            share = self.shares[key] = _Share()
+        share.records += 1
+        if seconds is None:
+            share.timed += 1
+            share.seconds = None
+        else:
+            if seconds > 0:
+                share.timed += 1
+            if share.seconds is not None:
+                share.seconds += seconds
+
+    def _tally(self, part: CallPart) -> tuple[int, int, Decimal | None]:
+        """Records covering ``part``; records with call time lacking it, and their seconds."""
+        covering = lacking = 0
+        seconds: Decimal | None = Decimal(0)
+        for parts, share in self.shares.items():
+            if part in parts:
+                covering += share.records
                 continue
-            if seconds is None or seconds > 0:
-                self.lacking[part] = self.lacking.get(part, 0) + 1
-            before = self.lacking_seconds.get(part, Decimal(0))
-            self.lacking_seconds[part] = (
-                None if before is None or seconds is None else before + seconds
-            )
+            lacking += share.timed
+            seconds = None if seconds is None or share.seconds is None else seconds + share.seconds
+        return covering, lacking, seconds
 
     @property
     def covers(self) -> frozenset[CallPart] | None:
         """The parts every minute's cost pays for; `None` when none is costed or one says nothing."""
         if not self.known or not self.records:
             return None
-        return frozenset(p for p in CallPart if self.covering.get(p) and not self.lacking.get(p))
+        tallies = {part: self._tally(part) for part in CallPart}
+        return frozenset(
+            p for p, (covering, lacking, _) in tallies.items() if covering and not lacking
+        )
 
     @property
     def partly(self) -> dict[CallPart, Decimal | None]:
@@ -97,10 +122,11 @@ class Coverage:
         """
         if not self.known:
             return {}
+        tallies = {part: self._tally(part) for part in CallPart}
         return {
-            p: self.lacking_seconds.get(p, Decimal(0))
-            for p in CallPart
-            if self.covering.get(p) and self.lacking.get(p)
+            p: seconds
+            for p, (covering, lacking, seconds) in tallies.items()
+            if covering and lacking
         }
 
 
