@@ -217,3 +217,28 @@ def test_json_csv_and_the_report_say_it():
     assert "telephony at 0.01 USD/min on the 6.000000 min without it" in page
     assert "Covers: mixed: platform, stt, llm, tts, and telephony on part of the calls; " in page
     assert "Not like for like" not in page  # every gap was priced
+
+
+def test_a_stack_says_a_part_one_member_pays_on_some_calls_and_another_on_all_is_paid_twice():
+    # `line` carries the same 8 minutes and pays for the phone line on all of them; `mixed`
+    # pays for it on A's 2 minutes too: those are paid twice, so the stack has no all-in figure.
+    line = [call("line", 9, 480, "0.048", (CallPart.TELEPHONY,), {"minutes": "0.048"})]
+    providers = [RecordsProvider(MIXED, name="mixed"), RecordsProvider(line, name="line")]
+    options = {p.name: {"api_key": KEY, "transport": p.transport(KEY)} for p in providers}
+    result = compare(providers, SINCE, UNTIL, connect_options=options, stacks=["mixed+line"])
+    (stack,) = result.stacks
+    assert stack.cost == Decimal("1.148") and stack.cost_covers == tuple(p.value for p in ALL)
+    assert stack.partly_covers == {} and stack.double_counted == ("telephony",)
+    assert stack.all_in_cost is None
+    assert stack.unknown["all_in_cost"].startswith(
+        "paid twice in the sum: telephony by mixed (some calls) and line"
+    )
+    # With `bare` under it instead, nobody pays for the line twice: the stack pays for it on
+    # part of the calls, with the 6 minutes `mixed` goes without it.
+    providers = [RecordsProvider(MIXED, name="mixed"), RecordsProvider(BARE, name="bare")]
+    options = {p.name: {"api_key": KEY, "transport": p.transport(KEY)} for p in providers}
+    result = compare(providers, SINCE, UNTIL, connect_options=options, stacks=["mixed+bare"])
+    (stack,) = result.stacks
+    assert stack.cost_covers == ("platform", "stt", "llm", "tts")
+    assert stack.partly_covers == {"telephony": Decimal("6")}
+    assert stack.double_counted == ("platform", "stt", "llm", "tts")  # both pay the pipeline

@@ -78,7 +78,13 @@ def stack_row(
     if cost is not None and all(c is not None for c in member_covers):
         union = tuple(part.value for part in covers(p for c in member_covers for p in c or ()))
         for part in union:
-            payers = [row.provider for row in parts if part in (row.cost_covers or ())]
+            # A member paying for the part on some calls pays twice for those with another that
+            # pays for it on every call: the members serve the same calls.
+            payers = [
+                row.provider if part in (row.cost_covers or ()) else f"{row.provider} (some calls)"
+                for row in parts
+                if part in (row.cost_covers or ()) or part in row.partly_covers
+            ]
             if len(payers) > 1:
                 double[part] = payers
         # A part members pay for on some calls only: its minutes without it are known when one
