@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -151,17 +150,6 @@ class Database:
         self.connection.close()
 
 
-_WRITERS: dict[str, threading.RLock] = {}
-_WRITERS_GUARD = threading.Lock()
-
-
-def _writers_of(path: str) -> threading.RLock:
-    """The lock this process's writers of the SQLite file at ``path`` queue on."""
-    key = os.path.realpath(path)
-    with _WRITERS_GUARD:
-        return _WRITERS.setdefault(key, threading.RLock())
-
-
 class SQLiteDatabase(Database):
     """SQLite in WAL mode: readers never block the writer, writers wait for each other."""
 
@@ -169,19 +157,15 @@ class SQLiteDatabase(Database):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        # Writers of this process (accounts synced side by side) queue on a lock of their own:
-        # each starts the moment the last one commits. On SQLite's busy handler alone they
-        # would poll, sleeping longer each time (up to 100 ms), while the file stood unused.
-        with _writers_of(self.location.target):
-            # IMMEDIATE takes the write lock at the start, so two writers queue on the busy
-            # timeout instead of one failing when it upgrades a read lock.
-            self.connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self.connection.execute("ROLLBACK")
-                raise
-            self.connection.execute("COMMIT")
+        # IMMEDIATE takes the write lock at the start, so two writers queue on the busy
+        # timeout instead of one failing when it upgrades a read lock.
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
 
     def table_columns(self, table: str) -> set[str]:
         return {row[1] for row in self.connection.execute(f"PRAGMA table_info({table})")}
