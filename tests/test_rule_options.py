@@ -176,3 +176,31 @@ def test_rule7_every_option_works_a_users_card_is_named_with_its_file(servers, t
     assert f"rate cards: flireo/call@2025-12-01 (from {card})" in result.stdout
     shipped = _invoke(servers, "compare", "flireo", *window)
     assert "rate cards: flireo/call@2025-12-01\n" in shipped.stdout
+
+
+def test_rule7_every_option_works_agentphone_a_cut_last_month_that_daily_usage_reaches_is_kept(
+    servers,
+):
+    from voice_usage_agentphone import AgentPhoneProvider
+
+    # Today 2026-12-15: daily usage reaches back to 2025-12-16. The start (2025-12-10) is out of
+    # its reach, so the cut December 2025 is left out; the cut November 2026 (days 1 to 19) is
+    # within it, and is summed from its days.
+    with voice_usage.connect(
+        AgentPhoneProvider(today=lambda: TODAY),
+        api_key=KEY,
+        base_url=servers["agentphone"].base_url,
+    ) as connection:
+        result = connection.fetch("2025-12-10", "2026-11-20", "month")
+        records = result.to_list()
+        whole = connection.fetch("2026-01-01", "2026-11-01", "month").to_list()
+        days = connection.fetch("2026-11-01", "2026-11-20", "day").to_list()
+    spans = [(r.period_start.date().isoformat(), r.period_end.date().isoformat()) for r in records]
+    assert spans[0] == ("2026-01-01", "2026-02-01")
+    assert spans[-1] == ("2026-11-01", "2026-11-20")  # kept, clipped to --until
+    assert len(spans) == 11
+    figures = [(r.period_start, r.calls, r.duration_seconds, r.cost) for r in records[:-1]]
+    assert figures == [(r.period_start, r.calls, r.duration_seconds, r.cost) for r in whole]
+    assert len(days) == 19 and records[-1].calls == sum(r.calls or 0 for r in days)
+    (cut,) = [w for w in result.report.warnings if "cut the month" in w]
+    assert "2025-12" in cut and "2026-11" not in cut

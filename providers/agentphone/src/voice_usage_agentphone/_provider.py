@@ -13,8 +13,9 @@ and prices what has a duration from the dated rate card (webhook or hosted mode)
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -150,6 +151,25 @@ def _extras(model: Any, **known: Any) -> dict[str, Any]:
     extras = {key: value for key, value in known.items() if value is not None}
     extras.update(model.model_extra or {})
     return extras
+
+
+_ToRecords = Callable[[Iterator[Page[Any]], FetchReport], Iterable[UsageRecord]]
+
+
+def _by_series(months: _ToRecords, days: _ToRecords) -> _ToRecords:
+    """`to_records` for a monthly walk followed by a daily one: each page goes to its series."""
+
+    def to_records(pages: Iterator[Page[Any]], report: FetchReport) -> Iterator[UsageRecord]:
+        done: set[bool] = set()
+        for monthly, group in itertools.groupby(
+            pages, key=lambda page: isinstance(page.meta, _wire.MonthlyUsageResponse)
+        ):
+            yield from (months if monthly else days)(group, report)
+            done.add(monthly)
+        for monthly in {True, False} - done:  # a series without pages still warns and checks
+            yield from (months if monthly else days)(iter(()), report)
+
+    return to_records
 
 
 @dataclass(frozen=True)
@@ -318,26 +338,42 @@ class AgentPhoneProvider(AgentPhone):
                 f"months parameter is 1 to {MAX_MONTHS}): the earliest month it can return is "
                 f"{_month_label(earliest)}, but since is in {_month_label(first)}",
             )
+        # The start is out of daily reach, so its cut month is left out; a cut month at the end
+        # may still be within it: daily usage answers that one, and the core sums its days.
+        tail_start = utc_floor(query.until, Granularity.MONTH)
+        tail = None
+        whole_days = utc_floor(query.until, Granularity.DAY) > tail_start
+        if (
+            query.until != end
+            and whole_days
+            and tail_start >= max(first, utc_midnight(earliest_day))
+        ):
+            tail = self._daily_plan(query.model_copy(update={"since": tail_start}), settings)
         warnings = []
         if not aligned:
             cut = []
             if query.since != first:
                 cut.append(_month_label(utc_floor(query.since, Granularity.MONTH)))
-            if query.until != end and utc_floor(query.until, Granularity.MONTH) >= first:
+            if (
+                query.until != end
+                and utc_floor(query.until, Granularity.MONTH) >= first
+                and tail is None
+            ):
                 cut.append(_month_label(utc_floor(query.until, Granularity.MONTH)))
-            warnings.append(
-                f"{self.name}: the query's edges cut the month(s) {', '.join(cut)}, and daily "
-                f"usage (which could cut them) reaches back only to {earliest_day.isoformat()}; "
-                "AgentPhone's monthly usage counts whole months, so the partial months are left "
-                "out"
-            )
+            if cut:
+                warnings.append(
+                    f"{self.name}: the query's edges cut the month(s) {', '.join(cut)}, and "
+                    f"daily usage (which could cut them) reaches back only to "
+                    f"{earliest_day.isoformat()}; AgentPhone's monthly usage counts whole months, "
+                    "so the partial months are left out"
+                )
         months = max(1, _month_index(current) - _month_index(first) + 1)
         walks = (
             [Walk("/v1/usage/monthly", _parse_monthly, params={"months": months})]
             if first < end
             else []
         )
-        if not walks:
+        if not walks and tail is None:
             warnings.append(
                 f"{self.name}: [{query.since.isoformat()}, {query.until.isoformat()}) holds no "
                 "whole month, and AgentPhone's monthly usage counts whole months only: no records"
@@ -356,7 +392,13 @@ class AgentPhoneProvider(AgentPhone):
             within=(first, end),
             label=_month_label,
         )
-        return FetchPlan(walks=walks, to_records=to_records, granularity=Granularity.MONTH)
+        if tail is None:
+            return FetchPlan(walks=walks, to_records=to_records, granularity=Granularity.MONTH)
+        return FetchPlan(
+            walks=[*walks, *tail.walks],
+            to_records=_by_series(to_records, tail.to_records),
+            granularity=Granularity.DAY,  # whole months and the end's days: the core sums them
+        )
 
     def _series(
         self,
