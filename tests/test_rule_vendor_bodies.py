@@ -157,3 +157,97 @@ def test_rule7_every_option_works_ultravox_agent_windows_by_month_stay_per_agent
     page = (ROOT / "docs" / "providers" / "ultravox.md").read_text(encoding="utf-8")
     assert "summed per\nmonth across agents" not in page and "across agents" not in page
     assert "agent windows stay\none per agent and month" in page
+
+
+# The documented example of GET /v1/usage/by-agent (https://agentphone.ai/docs/api-reference/
+# usage/get-usage-by-agent-v-1-usage-by-agent-get), verbatim: June 2024, before any shipped card.
+DOCUMENTED_BY_AGENT: dict[str, Any] = {
+    "data": [
+        {
+            "agentId": "a1b2c3d4-e5f6-7890-ab12-cd34ef567890",
+            "agentName": "Support Agent Alpha",
+            "messages": 152,
+            "calls": 47,
+            "totalSeconds": 7320,
+            "isOrphan": False,
+        },
+        {
+            "agentId": "b2c3d4e5-f678-9012-ab34-cd56ef789012",
+            "agentName": "Sales Agent Beta",
+            "messages": 98,
+            "calls": 30,
+            "totalSeconds": 5400,
+            "isOrphan": False,
+        },
+        {
+            "agentId": None,
+            "agentName": "Unassigned",
+            "messages": 25,
+            "calls": 5,
+            "totalSeconds": 600,
+            "isOrphan": True,
+        },
+    ],
+    "period": "month",
+    "periodStart": "2024-06-01T00:00:00Z",
+    "periodEnd": "2024-06-30T23:59:59Z",
+}
+
+
+def _by_agent_records(
+    server: EmulatorServer, today: Any, since: str, until: str
+) -> list[voice_usage.UsageRecord]:
+    from voice_usage_agentphone import AgentPhoneProvider
+
+    provider = AgentPhoneProvider(today=lambda: today)
+    with voice_usage.connect(provider, api_key=KEY, base_url=server.base_url) as connection:
+        return connection.fetch(since, until, options={"view": "by-agent"}).to_list()
+
+
+def test_rule8_vendor_bodies_read_agentphone_documented_by_agent_example_as_its_page_says():
+    from datetime import date
+
+    from voice_usage_agentphone import AgentPhoneEmulator
+
+    page = (ROOT / "docs" / "providers" / "agentphone.md").read_text(encoding="utf-8")
+    with EmulatorServer(AgentPhoneEmulator(api_key=KEY, today=date(2026, 12, 15))) as server:
+        # Asked for by its own period on the command line: refused before any request, exit 2.
+        env = {"AGENTPHONE_API_KEY": KEY, "AGENTPHONE_BASE_URL": server.base_url}
+        window = ["--since", "2024-06-01", "--until", "2024-07-01"]
+        refused = CliRunner().invoke(
+            cli, ["fetch", "agentphone", *window, "--option", "view=by-agent"], env=env
+        )
+        assert refused.exit_code == 2, refused.stderr
+        assert "covers only the current calendar month" in refused.stderr
+        assert len(refused.stderr.splitlines()) == 1 and server.requests == []
+        assert "refused before any request with an `UnsupportedQueryError` (exit 2)" in page
+
+        # The body verbatim, read with the provider's clock in its month: records without cost.
+        body = json.dumps(DOCUMENTED_BY_AGENT).encode()
+        server.faults.add(Fault(action="body", body=body, path="/v1/usage/by-agent"), None)
+        june = _by_agent_records(server, date(2024, 6, 15), "2024-06-01", "2024-07-01")
+        assert [r.calls for r in june] == [47, 30, 5]
+        assert all(r.cost is None and "no rate card" in (r.cost_note or "") for r in june)
+        assert "`AgentPhoneProvider(today=date(2024, 6, 15))`" in page
+
+        # The same figures stated as the current month: priced as the page's worked example.
+        server.faults.clear()
+        current = {
+            **DOCUMENTED_BY_AGENT,
+            "periodStart": "2026-12-01T00:00:00Z",
+            "periodEnd": "2026-12-31T23:59:59Z",
+        }
+        body = json.dumps(current).encode()
+        server.faults.add(Fault(action="body", body=body, path="/v1/usage/by-agent"), None)
+        december = _by_agent_records(server, date(2026, 12, 15), "2026-12-01", "2027-01-01")
+    worked = {}
+    for line in page.splitlines():  # | Support Agent Alpha | 47 | 7320 | ... | **15.86** |
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 6 and cells[5].startswith("**"):
+            worked[cells[0]] = cells[5].strip("*")
+    assert worked == {
+        "Support Agent Alpha": "15.86",
+        "Sales Agent Beta": "11.70",
+        "Unassigned": "1.30",
+    }
+    assert {r.extras["agentName"]: f"{r.cost:.2f}" for r in december} == worked
