@@ -60,7 +60,7 @@ def _with_vendor_text(server: EmulatorServer, text: str) -> None:
 
     def calls(body: Any, request: Any) -> Any:
         for log in body["logs"]:
-            log["call_id"] = text
+            log["call_id"] = log["number_id"] = text
         return body
 
     def organization(body: Any, request: Any) -> Any:
@@ -212,17 +212,30 @@ _VENDOR_TEXT = st.lists(
     st.one_of(_FRAGMENTS, st.text("abc xyz019", min_size=1, max_size=4)), min_size=1, max_size=6
 ).map("".join)
 
+_BY_NUMBER = ["compare", "flireo", *WINDOW, "--group-by", "number"]
 _COMMANDS: list[tuple[list[str], Callable[[str], list[str]] | None]] = [
     (CALLS, None),
     ([*CALLS, "--format", "csv"], _csv_cells),
+    ([*CALLS, "--group-by", "number"], None),
     (["balance", "flireo"], None),
+    (_BY_NUMBER, None),
+    ([*_BY_NUMBER, "--format", "csv"], _csv_cells),
+    ([*_BY_NUMBER, "--format", "json"], None),
 ]
 
 
-@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def _strings(data: Any) -> Iterator[str]:
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict | list):
+        for value in data.values() if isinstance(data, dict) else data:
+            yield from _strings(value)
+
+
+@settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_VENDOR_TEXT)
 def test_rule2_text_is_data_for_any_vendor_text_no_command_shows_markup_errors_escapes_or_formulas(
-    flireo, text
+    flireo, tmp_path_factory, text
 ):
     _with_vendor_text(flireo, text)
     for args, cells in _COMMANDS:
@@ -230,3 +243,9 @@ def test_rule2_text_is_data_for_any_vendor_text_no_command_shows_markup_errors_e
         _assert_inert(result)
         if cells is not None:
             _no_live_formula(cells(result.stdout))
+        if args[-1] == "json":  # JSON carries the text exactly, escaped by JSON itself
+            assert any(text in value for value in _strings(json.loads(result.stdout)))
+    exported = tmp_path_factory.mktemp("export") / "calls.csv"
+    result = _invoke(flireo, "export", "flireo", *WINDOW, "--output", str(exported))
+    _assert_inert(result)
+    _no_live_formula(_csv_cells(exported.read_text(encoding="utf-8")))
