@@ -7,7 +7,8 @@
 - Bad dates through the library are a `VoiceUsageError` (and still a `ValueError`); a bad
   `VOICE_USAGE_CONCURRENCY` is one line from the commands that connect, and `providers`, which
   sends no request, does not fail on it.
-- A streamed fetch that fails says how many records it had already written.
+- A streamed fetch that fails says how many records it had already written, and shows the
+  warnings it had (a period ending in the future) before its error line.
 """
 
 from __future__ import annotations
@@ -227,3 +228,16 @@ def test_rule3_one_line_a_period_ending_in_the_future_is_warned_and_results_say_
         assert repr(result.report).startswith("<FetchReport 'flireo': 0 request(s), 1 warning(s)")
         recent = connection.fetch("2026-11-01", "2026-11-02", "day")
         assert recent.warnings == []
+
+
+def test_rule3_one_line_a_fetch_that_fails_still_shows_the_warnings_it_had(flireo):
+    # The trial's --until 9999-12-31 failed on timeouts with no word of the future period.
+    body = json.dumps({"error": {"code": "bad_range", "message": "range too large"}}).encode()
+    flireo.faults.add(Fault(status=400, body=body, path="/usage"), None)
+    result = _invoke(flireo, "fetch", "flireo", "--since", "2026-11-01", "--until", "9999-12-31")
+    assert result.exit_code == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        "voice-usage: warning: flireo: the period ends in the future (9999-12-31T00:00:00Z): "
+        "there is no usage after now yet",
+        "voice-usage: error: flireo: HTTP 400 bad request [bad_range] range too large",
+    ]

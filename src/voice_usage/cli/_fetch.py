@@ -17,7 +17,7 @@ from rich.table import Table
 
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity, group_records
 from voice_usage._engine._fetch import FetchResult
-from voice_usage._exceptions import ProviderError
+from voice_usage._exceptions import ProviderError, VoiceUsageError
 from voice_usage._outputs._export import (
     focus_metadata,
     focus_warning,
@@ -53,6 +53,20 @@ def stream_result(result: FetchResult, output_format: str, group_by: GroupBy | N
     progress = FetchProgress([provider])
     if output_format != "table" and sys.stdout.isatty():
         progress.active = False
+    try:
+        _print_result(result, output_format, group_by, progress)
+    except VoiceUsageError:
+        # What the fetch learnt before failing still says so (a period ending in the future,
+        # say): the warnings first, then the error's line.
+        print_warnings(result.warnings)
+        raise
+    print_warnings(result.warnings)
+
+
+def _print_result(
+    result: FetchResult, output_format: str, group_by: GroupBy | None, progress: FetchProgress
+) -> None:
+    provider = result.provider
     with result:
         records: Iterable[UsageRecord] = counted(result, provider, progress)
         if group_by is not None:
@@ -75,7 +89,6 @@ def stream_result(result: FetchResult, output_format: str, group_by: GroupBy | N
                         "before this error, not the complete result"
                     )
                 raise
-    print_warnings(result.warnings)
 
 
 def _tallied(records: Iterable[UsageRecord], written: list[int]) -> Iterator[UsageRecord]:
