@@ -1,8 +1,9 @@
 """Rule 4: a figure says what it is, and unknown stays unknown.
 
 Odd values do not pass silently: an event is one call, and a vendor's `-0.0` is zero, written
-`0`. (The display side of the rule, rounding and zeros a provider never reports, is in
-tests/test_rule_output.py.)
+`0`. Tables round half-up; a reason for an unknown cost comes from the records without one; an
+empty period invents no figure the provider never reports; and a provider's cost for one period
+is the same whatever the rows are grouped by, each row saying where it was read and what it covers.
 """
 
 from __future__ import annotations
@@ -227,3 +228,32 @@ def test_rule4_figure_says_what_it_is_an_empty_period_invents_no_zero_a_provider
         assert row.failed_calls is None  # neither API counts failed calls: not 0
         assert row.unknown["failed_calls"] == f"{row.provider} does not report it"
         assert row.duration_seconds == 0  # no calls last no time: a known 0
+
+
+def test_rule4_figure_says_what_it_is_ultravox_cost_is_the_same_whatever_the_grouping():
+    from voice_usage_ultravox.emulator import UltravoxEmulator
+
+    # L6: the ledger (provider, day, month rows) and per-agent usage (agent rows) once gave
+    # different costs for one period without a word. Both now price the same parts, and say it.
+    window = ["--since", "2026-11-01", "--until", "2026-11-04", "--format", "json"]
+    with EmulatorServer(UltravoxEmulator(api_key=KEY)) as server:
+        env = {"ULTRAVOX_API_KEY": KEY, "ULTRAVOX_BASE_URL": server.base_url}
+        runs = {
+            by: CliRunner().invoke(cli, ["compare", "ultravox", *window, "--group-by", by], env=env)
+            for by in ("provider", "day", "agent")
+        }
+    rows = {}
+    for by, result in runs.items():
+        assert result.exit_code == 0, result.stderr
+        rows[by] = json.loads(result.stdout)["rows"]
+    totals = {by: sum(Decimal(r["cost"]) for r in found) for by, found in rows.items()}
+    assert len(rows["agent"]) > 1 and len(rows["day"]) == 3
+    assert totals["provider"] == totals["day"] == totals["agent"] > 0
+    for by, found in rows.items():
+        for row in found:  # each row says where its cost was read and what it covers
+            assert row["billed_from"] in ("billing", "usage"), (by, row)
+            assert row["cost_covers"], (by, row)
+    assert {r["billed_from"] for r in rows["agent"]} == {"usage"}
+    assert {tuple(r["cost_covers"]) for r in rows["agent"]} == {
+        tuple(r["cost_covers"]) for r in rows["provider"]
+    }
