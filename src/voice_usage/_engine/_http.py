@@ -444,11 +444,12 @@ class Session(_SessionCore):
         api_key: str | None = None,
         base_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(provider, api_key=api_key, base_url=base_url, **options)
-        self._sleep = sleep
+        # `time.sleep` looked up now, not when this module was imported, so a test can watch it.
+        self._sleep = sleep if sleep is not None else time.sleep
         self._client = httpx.Client(transport=transport, **self._client_options())
 
     def get(self, target: str, params: Mapping[str, ParamValue] | None = None) -> RawResponse:
@@ -537,12 +538,12 @@ class AsyncSession(_SessionCore):
         api_key: str | None = None,
         base_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         max_connections: int = _constants.DEFAULT_MAX_CONNECTIONS,
         **options: Any,
     ) -> None:
         super().__init__(provider, api_key=api_key, base_url=base_url, **options)
-        self._sleep = sleep
+        self._sleep = sleep if sleep is not None else asyncio.sleep
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )

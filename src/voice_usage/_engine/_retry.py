@@ -165,10 +165,12 @@ def _retrying_kwargs(policy: RetryPolicy, provider: str) -> dict[str, Any]:
 
 
 def build_retrying(
-    policy: RetryPolicy, provider: str, *, sleep: Callable[[float], None] = time.sleep
+    policy: RetryPolicy, provider: str, *, sleep: Callable[[float], None] | None = None
 ) -> Retrying:
     """The synchronous retry loop for one logical request."""
-    return Retrying(sleep=sleep, **_retrying_kwargs(policy, provider))
+    return Retrying(
+        sleep=sleep if sleep is not None else time.sleep, **_retrying_kwargs(policy, provider)
+    )
 
 
 def build_async_retrying(
