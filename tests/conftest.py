@@ -1,4 +1,5 @@
-"""Shared fixtures: cassette layout and scrubbing, recorded sleeps, fresh registries."""
+"""Shared fixtures: cassette layout and scrubbing, recorded sleeps, the placeholder key, emulators
+served over loopback, and a guard that fails a test that really sleeps."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import os
 # Every record a provider builds with UsageRecord.trusted() is fully validated in the tests.
 os.environ["VOICE_USAGE_STRICT_RECORDS"] = "1"
 
-from collections.abc import Iterator
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from voice_usage.emulator import Emulator, EmulatorServer
 
 # Shared, noisy machines: no per-example deadline, and slow data generation is not a failure.
 settings.register_profile(
@@ -64,4 +70,93 @@ def sleeps() -> Iterator[Sleeps]:
 
 @pytest.fixture
 def fake_key() -> str:
+    """The placeholder key every emulator in the suite is served with."""
     return FAKE_KEY
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Emulator], EmulatorServer]]:
+    """Serves emulators on loopback for one test: ``server = serve(FlireoEmulator(fake_key))``.
+
+    Every server started is stopped when the test ends, failed or not.
+    """
+    servers: list[EmulatorServer] = []
+
+    def start(emulator: Emulator) -> EmulatorServer:
+        server = EmulatorServer(emulator).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in reversed(servers):
+        server.stop()
+
+
+@pytest.fixture
+def server(emulator: Emulator, serve: Callable[[Emulator], EmulatorServer]) -> EmulatorServer:
+    """The module's `emulator` fixture, served on loopback for one test."""
+    return serve(emulator)
+
+
+def credentials_env(server: EmulatorServer) -> dict[str, str]:
+    """The environment the CLI reads a served emulator's provider from.
+
+    Each credential the emulator lets in goes to `<NAME>_<CREDENTIAL>` (`FLIREO_API_KEY`,
+    `TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN`), and the server's address to `<NAME>_BASE_URL`.
+    """
+    prefix = server.emulator.name.upper()
+    env = {f"{prefix}_{name.upper()}": value for name, value in server.emulator.credentials.items()}
+    env[f"{prefix}_BASE_URL"] = server.base_url
+    return env
+
+
+@pytest.fixture
+def env_for() -> Callable[..., dict[str, str]]:
+    """``env_for(*servers)``: the CLI's environment for served emulators (see `credentials_env`)."""
+
+    def merged(*servers: EmulatorServer) -> dict[str, str]:
+        return {name: value for s in servers for name, value in credentials_env(s).items()}
+
+    return merged
+
+
+REAL_SLEEP_LIMIT = 0.01
+"""Seconds a test may really sleep in one call (a yield to other threads, a short poll) unmarked."""
+
+
+@pytest.fixture(autouse=True)
+def no_real_sleep(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Fails a test in which anything (an emulator thread included) really sleeps longer than
+    `REAL_SLEEP_LIMIT`: waits go through the injected `sleeps` seam instead.
+
+    A test that must spend real time (a real socket timeout against a server that hangs) says so
+    with ``@pytest.mark.real_time("why")``.
+    """
+    if request.node.get_closest_marker("real_time") is not None:
+        yield
+        return
+    slept: list[tuple[str, float]] = []
+    real_sleep, real_async_sleep = time.sleep, asyncio.sleep
+
+    def sleep(seconds: float) -> None:
+        if seconds > REAL_SLEEP_LIMIT:
+            slept.append((threading.current_thread().name, seconds))
+        real_sleep(seconds)
+
+    async def async_sleep(delay: float, result: Any = None) -> Any:
+        if delay > REAL_SLEEP_LIMIT:
+            slept.append((threading.current_thread().name, delay))
+        return await real_async_sleep(delay, result)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    monkeypatch.setattr(asyncio, "sleep", async_sleep)
+    yield
+    if slept:
+        calls = ", ".join(f"{seconds:g} s in {thread}" for thread, seconds in slept[:5])
+        pytest.fail(
+            f"really slept {len(slept)} time(s): {calls}; inject `sleeps`, or mark the test "
+            "@pytest.mark.real_time with the reason",
+            pytrace=False,
+        )

@@ -59,6 +59,7 @@ FAST_TIMEOUT = httpx.Timeout(0.5)
 """Short enough to keep the suite quick, long enough for any answer of a loaded machine."""
 HANG = 3.0
 """A hang the client must not wait out (the server thread sleeps in the background)."""
+REAL_TIMEOUT = pytest.mark.real_time("a real socket read timeout against a server that hangs")
 
 
 # -- what each provider is tested with ---------------------------------------------------------
@@ -559,6 +560,7 @@ def test_connection_refused_is_a_transport_error_after_the_budget(run, sleeps):
     assert time.monotonic() - started < 5
 
 
+@REAL_TIMEOUT
 def test_a_read_timeout_is_retried_then_the_complete_result(run, sleeps):
     run.server.faults.add(Fault(action="hang", delay=HANG, path=run.scenario.path))
     started = time.monotonic()
@@ -568,6 +570,7 @@ def test_a_read_timeout_is_retried_then_the_complete_result(run, sleeps):
     assert time.monotonic() - started < HANG  # the client gave up on the hang, it did not wait
 
 
+@REAL_TIMEOUT
 def test_a_read_timeout_forever_is_a_transport_error(run, sleeps):
     run.server.faults.add(Fault(action="hang", delay=0.5), None)
     started = time.monotonic()
@@ -610,6 +613,7 @@ def test_transient_faults_on_the_sequential_path(run, sleeps, fault):
     assert len(sleeps) == 1
 
 
+@REAL_TIMEOUT
 def test_a_read_timeout_on_the_sequential_path(run, sleeps):
     run.server.faults.add(Fault(action="hang", delay=HANG, path=run.scenario.path))
     started = time.monotonic()

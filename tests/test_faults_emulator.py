@@ -99,6 +99,7 @@ def test_drip_sends_the_real_answer_one_byte_at_a_time(server):
     assert len(chunks) > 1
 
 
+@pytest.mark.real_time("a real read timeout against a server thread that really hangs")
 def test_a_client_that_hangs_up_leaves_no_traceback(server, capfd):
     server.faults.add(Fault(action="hang", delay=0.1))
     with pytest.raises(httpx.ReadTimeout):

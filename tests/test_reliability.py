@@ -451,6 +451,7 @@ def test_every_client_has_finite_timeouts_and_a_deadline():
         asyncio.run(concurrent.aclose())
 
 
+@pytest.mark.real_time("the request deadline is wall-clock time against a body that drips")
 @pytest.mark.parametrize("concurrency", [1, 8], ids=["sequential", "concurrent"])
 def test_a_body_that_drips_forever_stops_at_the_request_deadline(
     concurrency, registry, servers, sleeps
