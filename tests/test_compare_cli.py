@@ -110,27 +110,17 @@ AGENT_USAGE = [
 
 
 @pytest.fixture
-def servers(fake_key: str) -> Iterator[dict[str, EmulatorServer]]:
-    emulators = {
-        "flireo": HandFlireo(fake_key),
-        "ultravox": HandUltravox(fake_key),
-        "agentphone": AgentPhoneEmulator(fake_key, agent_usage=AGENT_USAGE),
+def servers(serve: Any, fake_key: str) -> dict[str, EmulatorServer]:
+    return {
+        "flireo": serve(HandFlireo(fake_key)),
+        "ultravox": serve(HandUltravox(fake_key)),
+        "agentphone": serve(AgentPhoneEmulator(fake_key, agent_usage=AGENT_USAGE)),
     }
-    running = {name: EmulatorServer(e).start() for name, e in emulators.items()}
-    try:
-        yield running
-    finally:
-        for server in running.values():
-            server.stop()
 
 
 @pytest.fixture
-def env(servers: dict[str, EmulatorServer], fake_key: str) -> dict[str, str]:
-    values = {"VOICE_USAGE_RATECARDS": ""}
-    for name, server in servers.items():
-        values[f"{name.upper()}_API_KEY"] = fake_key
-        values[f"{name.upper()}_BASE_URL"] = server.base_url
-    return values
+def env(servers: dict[str, EmulatorServer], env_for: Any) -> dict[str, str]:
+    return {"VOICE_USAGE_RATECARDS": "", **env_for(*servers.values())}
 
 
 def run(env: dict[str, str], *args: str, obj: Settings | None = None) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +17,16 @@ PERIOD = ("--since", "2026-10-01", "--until", "2026-10-08")
 
 
 @pytest.fixture
-def servers(fake_key: str) -> Iterator[dict[str, EmulatorServer]]:
-    running = {
-        "flireo": EmulatorServer(FlireoEmulator(fake_key)).start(),
-        "ultravox": EmulatorServer(UltravoxEmulator(fake_key)).start(),
+def servers(serve: Any, fake_key: str) -> dict[str, EmulatorServer]:
+    return {
+        "flireo": serve(FlireoEmulator(fake_key)),
+        "ultravox": serve(UltravoxEmulator(fake_key)),
     }
-    try:
-        yield running
-    finally:
-        for server in running.values():
-            server.stop()
 
 
 @pytest.fixture
-def env(servers: dict[str, EmulatorServer], fake_key: str) -> dict[str, str]:
-    values = {"VOICE_USAGE_RATECARDS": ""}
-    for name, server in servers.items():
-        values[f"{name.upper()}_API_KEY"] = fake_key
-        values[f"{name.upper()}_BASE_URL"] = server.base_url
-    return values
+def env(servers: dict[str, EmulatorServer], env_for: Any) -> dict[str, str]:
+    return {"VOICE_USAGE_RATECARDS": "", **env_for(*servers.values())}
 
 
 def run(env: dict[str, str], *args: str) -> Any:

@@ -61,12 +61,6 @@ def emulator(fake_key):
 
 
 @pytest.fixture
-def server(emulator):
-    with EmulatorServer(emulator) as running:
-        yield running
-
-
-@pytest.fixture
 def connect(server, fake_key, sleeps):
     opened = []
 

@@ -39,14 +39,8 @@ def emulator(fake_key):
 
 
 @pytest.fixture
-def server(emulator):
-    with EmulatorServer(emulator) as running:
-        yield running
-
-
-@pytest.fixture
-def run(server, fake_key):
-    env = {"AGENTPHONE_API_KEY": fake_key, "AGENTPHONE_BASE_URL": server.base_url}
+def run(server, env_for):
+    env = env_for(server)
 
     def _run(*args: str, **extra_env: str):
         return CliRunner().invoke(cli, list(args), env={**env, **extra_env}, catch_exceptions=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -45,17 +45,9 @@ def october_2345(day: date) -> int:
 
 
 @pytest.fixture
-def serve(fake_key: str) -> Iterator[Any]:
-    servers: list[EmulatorServer] = []
-
-    def start(**options: Any) -> EmulatorServer:
-        server = EmulatorServer(FlireoEmulator(api_key=fake_key, **options)).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+def serve_flireo(serve: Any, fake_key: str) -> Callable[..., EmulatorServer]:
+    """``serve_flireo(**options)`` serves a `FlireoEmulator` with those options, for this test."""
+    return lambda **options: serve(FlireoEmulator(api_key=fake_key, **options))
 
 
 def connect(
@@ -118,9 +110,9 @@ def test_agent_and_number_filters_are_refused_before_any_request(fake_key: str) 
 
 @pytest.mark.parametrize("concurrency", [1, 8])
 def test_2345_logs_in_three_requests_of_1000(
-    serve: Any, fake_key: str, sleeps: Any, concurrency: int
+    serve_flireo: Any, fake_key: str, sleeps: Any, concurrency: int
 ) -> None:
-    server = serve(logs_per_day=october_2345, shape="c")
+    server = serve_flireo(logs_per_day=october_2345, shape="c")
     with connect(server, fake_key, sleeps, concurrency=concurrency) as flireo:
         result = flireo.fetch(*OCT, granularity="call")
         records = check_records(result, result.query, provider="flireo")
@@ -157,8 +149,8 @@ def test_2345_logs_in_three_requests_of_1000(
 
 
 @pytest.mark.parametrize("shape", ["a", "b", "c", "d"])
-def test_every_documented_shape(serve: Any, fake_key: str, sleeps: Any, shape: str) -> None:
-    server = serve(logs_per_day=october_2345, shape=shape)
+def test_every_documented_shape(serve_flireo: Any, fake_key: str, sleeps: Any, shape: str) -> None:
+    server = serve_flireo(logs_per_day=october_2345, shape=shape)
     with connect(server, fake_key, sleeps) as flireo:
         result = flireo.fetch(*OCT, granularity="call")
         records = result.to_list()
@@ -201,9 +193,9 @@ def test_every_documented_shape(serve: Any, fake_key: str, sleeps: Any, shape: s
         assert all({"byok_stt", "byok_llm", "byok_tts"} <= r.extras.keys() for r in records)
 
 
-def test_reported_cost_is_used_as_given(serve: Any, fake_key: str, sleeps: Any) -> None:
+def test_reported_cost_is_used_as_given(serve_flireo: Any, fake_key: str, sleeps: Any) -> None:
     # The vendor's cost (here EUR 0.05/min, as in its documented example) wins over the card.
-    server = serve(logs_per_day=3, shape="a", price_per_minute="0.05")
+    server = serve_flireo(logs_per_day=3, shape="a", price_per_minute="0.05")
     with connect(server, fake_key, sleeps) as flireo:
         records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
     logs = raw_usage(
@@ -219,8 +211,10 @@ def test_reported_cost_is_used_as_given(serve: Any, fake_key: str, sleeps: Any) 
         assert record.billed_minutes == log["minutes_used"]
 
 
-def test_rate_card_cost_when_the_vendor_gives_none(serve: Any, fake_key: str, sleeps: Any) -> None:
-    server = serve(logs_per_day=5, shape="d")
+def test_rate_card_cost_when_the_vendor_gives_none(
+    serve_flireo: Any, fake_key: str, sleeps: Any
+) -> None:
+    server = serve_flireo(logs_per_day=5, shape="d")
     with connect(server, fake_key, sleeps) as flireo:
         records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
     logs = raw_usage(
@@ -298,9 +292,9 @@ def voice_usage_flireo_log(data: dict[str, Any]) -> Any:
 # -- periods and roll-ups ------------------------------------------------------------------------
 
 
-def test_boundary_log_is_counted_once(serve: Any, fake_key: str, sleeps: Any) -> None:
+def test_boundary_log_is_counted_once(serve_flireo: Any, fake_key: str, sleeps: Any) -> None:
     # A log at exactly 00:00:00 each day; the emulator's end_date is inclusive.
-    server = serve(logs_per_day=10, midnight_logs=True)
+    server = serve_flireo(logs_per_day=10, midnight_logs=True)
     with connect(server, fake_key, sleeps) as flireo:
         first = flireo.fetch("2026-10-01", "2026-10-03", granularity="call")
         first_records = first.to_list()
@@ -325,9 +319,9 @@ def test_boundary_log_is_counted_once(serve: Any, fake_key: str, sleeps: Any) ->
     ("granularity", "expected_windows"), [("day", 31), ("hour", 744), ("month", 1)]
 )
 def test_rollups_are_utc_windows_of_the_events(
-    serve: Any, fake_key: str, sleeps: Any, granularity: str, expected_windows: int
+    serve_flireo: Any, fake_key: str, sleeps: Any, granularity: str, expected_windows: int
 ) -> None:
-    server = serve(logs_per_day=october_2345, shape="b")
+    server = serve_flireo(logs_per_day=october_2345, shape="b")
     with connect(server, fake_key, sleeps) as flireo:
         windows = flireo.fetch(*OCT, granularity=granularity).to_list()
         events = flireo.fetch(*OCT, granularity="call").to_list()
@@ -378,10 +372,10 @@ def test_a_summary_mismatch_is_data_on_the_result(fake_key: str, sleeps: Any) ->
 
 
 def test_vendor_total_cost_disagreeing_with_the_rate_card_is_flagged(
-    serve: Any, fake_key: str, sleeps: Any
+    serve_flireo: Any, fake_key: str, sleeps: Any
 ) -> None:
     # Billing-guide shape: no per-log cost, but a summary total_cost at EUR 0.05/min.
-    server = serve(logs_per_day=6, shape="b", price_per_minute="0.05")
+    server = serve_flireo(logs_per_day=6, shape="b", price_per_minute="0.05")
     with connect(server, fake_key, sleeps) as flireo:
         result = flireo.fetch("2026-10-01", "2026-10-02", granularity="call")
         records = result.to_list()
@@ -393,8 +387,8 @@ def test_vendor_total_cost_disagreeing_with_the_rate_card_is_flagged(
     assert any("cost" in w for w in result.warnings)
 
 
-def test_plain_minute_totals_are_explained(serve: Any, fake_key: str, sleeps: Any) -> None:
-    server = serve(logs_per_day=50, shape="d", summary_minutes="plain")
+def test_plain_minute_totals_are_explained(serve_flireo: Any, fake_key: str, sleeps: Any) -> None:
+    server = serve_flireo(logs_per_day=50, shape="d", summary_minutes="plain")
     with connect(server, fake_key, sleeps) as flireo:
         result = flireo.fetch("2026-10-01", "2026-10-02", granularity="call")
         records = result.to_list()
@@ -431,8 +425,8 @@ def test_duplicates_across_pages_are_dropped(fake_key: str, sleeps: Any) -> None
 # -- wire tolerance ------------------------------------------------------------------------------
 
 
-def test_unknown_fields_are_kept_as_extras(serve: Any, fake_key: str, sleeps: Any) -> None:
-    server = serve(
+def test_unknown_fields_are_kept_as_extras(serve_flireo: Any, fake_key: str, sleeps: Any) -> None:
+    server = serve_flireo(
         logs_per_day=2,
         shape="c",
         extra_log_fields={"region": "eu-west", "tags": ["a", "b"], "meta": {"x": 1}},
@@ -465,9 +459,9 @@ def test_unknown_fields_are_kept_as_extras(serve: Any, fake_key: str, sleeps: An
     ],
 )
 def test_a_body_of_the_wrong_shape_names_the_field(
-    serve: Any, fake_key: str, sleeps: Any, body: bytes, field: str
+    serve_flireo: Any, fake_key: str, sleeps: Any, body: bytes, field: str
 ) -> None:
-    server = serve()
+    server = serve_flireo()
     server.faults.add(Fault(action="body", body=body, path="/usage"))
     with (
         connect(server, fake_key, sleeps) as flireo,
@@ -481,8 +475,10 @@ def test_a_body_of_the_wrong_shape_names_the_field(
         assert "'logs' or 'usage'" in str(info.value)
 
 
-def test_a_malformed_body_is_a_provider_error(serve: Any, fake_key: str, sleeps: Any) -> None:
-    server = serve()
+def test_a_malformed_body_is_a_provider_error(
+    serve_flireo: Any, fake_key: str, sleeps: Any
+) -> None:
+    server = serve_flireo()
     server.faults.add(Fault(action="html", path="/usage"))
     with (
         connect(server, fake_key, sleeps) as flireo,
@@ -503,9 +499,9 @@ def test_a_malformed_body_is_a_provider_error(serve: Any, fake_key: str, sleeps:
     ],
 )
 def test_balance_snapshot(
-    serve: Any, fake_key: str, sleeps: Any, shape: str, balance: Decimal, extra: str | None
+    serve_flireo: Any, fake_key: str, sleeps: Any, shape: str, balance: Decimal, extra: str | None
 ) -> None:
-    server = serve(organization_shape=shape)
+    server = serve_flireo(organization_shape=shape)
     with connect(server, fake_key, sleeps) as flireo:
         snapshot = flireo.balance()
     assert isinstance(snapshot, FlireoOrganization)
@@ -520,8 +516,8 @@ def test_balance_snapshot(
 # -- errors ----------------------------------------------------------------------------------------
 
 
-def test_401_flat_body(serve: Any, fake_key: str, sleeps: Any) -> None:
-    server = serve()
+def test_401_flat_body(serve_flireo: Any, fake_key: str, sleeps: Any) -> None:
+    server = serve_flireo()
     with connect(server, "wrong-key", sleeps) as flireo, pytest.raises(AuthenticationError) as info:
         flireo.fetch(*OCT, granularity="call").to_list()
     assert info.value.status_code == 401
@@ -531,8 +527,8 @@ def test_401_flat_body(serve: Any, fake_key: str, sleeps: Any) -> None:
     assert "wrong-key" not in str(info.value)
 
 
-def test_402_nested_body(serve: Any, fake_key: str, sleeps: Any) -> None:
-    server = serve()
+def test_402_nested_body(serve_flireo: Any, fake_key: str, sleeps: Any) -> None:
+    server = serve_flireo()
     server.faults.add(Fault(status=402))
     with connect(server, fake_key, sleeps) as flireo, pytest.raises(PaymentRequiredError) as info:
         flireo.fetch(*OCT, granularity="call").to_list()
@@ -542,8 +538,8 @@ def test_402_nested_body(serve: Any, fake_key: str, sleeps: Any) -> None:
     assert len(server.requests) == 1
 
 
-def test_429_with_retry_after_then_success(serve: Any, fake_key: str, sleeps: Any) -> None:
-    server = serve(logs_per_day=october_2345)
+def test_429_with_retry_after_then_success(serve_flireo: Any, fake_key: str, sleeps: Any) -> None:
+    server = serve_flireo(logs_per_day=october_2345)
     server.faults.add(Fault(status=429, headers={"Retry-After": "1"}))
     with connect(server, fake_key, sleeps) as flireo:
         result = flireo.fetch(*OCT, granularity="call")
@@ -555,9 +551,9 @@ def test_429_with_retry_after_then_success(serve: Any, fake_key: str, sleeps: An
 
 
 def test_429_with_a_long_retry_after_gives_up_at_once(
-    serve: Any, fake_key: str, sleeps: Any
+    serve_flireo: Any, fake_key: str, sleeps: Any
 ) -> None:
-    server = serve()
+    server = serve_flireo()
     server.faults.add(Fault(status=429, headers={"Retry-After": "3600"}))
     with connect(server, fake_key, sleeps) as flireo, pytest.raises(RateLimitError) as info:
         flireo.fetch(*OCT, granularity="call").to_list()
@@ -566,8 +562,8 @@ def test_429_with_a_long_retry_after_gives_up_at_once(
     assert sleeps == []
 
 
-def test_server_errors_are_retried(serve: Any, fake_key: str, sleeps: Any) -> None:
-    server = serve(logs_per_day=3)
+def test_server_errors_are_retried(serve_flireo: Any, fake_key: str, sleeps: Any) -> None:
+    server = serve_flireo(logs_per_day=3)
     server.faults.add(Fault(status=503), times=2)
     with connect(server, fake_key, sleeps) as flireo:
         records = flireo.fetch("2026-10-01", "2026-10-02", granularity="call").to_list()
@@ -652,8 +648,8 @@ def test_emulator_is_deterministic_and_seeded(fake_key: str) -> None:
     assert first_page(seed=1) != first_page()
 
 
-def test_emulator_pagination_rules(serve: Any, fake_key: str) -> None:
-    server = serve(logs_per_day=spread(250, date(2026, 10, 1), date(2026, 10, 3)))
+def test_emulator_pagination_rules(serve_flireo: Any, fake_key: str) -> None:
+    server = serve_flireo(logs_per_day=spread(250, date(2026, 10, 1), date(2026, 10, 3)))
     params = {"start_date": "2026-10-01", "end_date": "2026-10-02"}  # dates; end day inclusive
     default = raw_usage(server, fake_key, **params)
     assert default["pagination"] == {"total": 250, "limit": 100, "offset": 0}
@@ -698,8 +694,10 @@ def test_demo_emulator_defaults() -> None:
     assert (emulator.budget.requests, emulator.budget.per_seconds) == (100, 60)  # as documented
 
 
-def test_fault_hooks_latency_and_a_body_cut_short(serve: Any, fake_key: str, sleeps: Any) -> None:
-    server = serve(logs_per_day=5)
+def test_fault_hooks_latency_and_a_body_cut_short(
+    serve_flireo: Any, fake_key: str, sleeps: Any
+) -> None:
+    server = serve_flireo(logs_per_day=5)
     server.faults.latency = 0.01
     server.faults.add(Fault(action="truncate", path="/usage"))
     with connect(server, fake_key, sleeps) as flireo:
@@ -709,8 +707,8 @@ def test_fault_hooks_latency_and_a_body_cut_short(serve: Any, fake_key: str, sle
     assert len(sleeps) == 1
 
 
-def test_the_vendor_path_prefix_is_served(serve: Any, fake_key: str, sleeps: Any) -> None:
-    server = serve(logs_per_day=5)
+def test_the_vendor_path_prefix_is_served(serve_flireo: Any, fake_key: str, sleeps: Any) -> None:
+    server = serve_flireo(logs_per_day=5)
     with voice_usage.connect(
         "flireo",
         api_key=fake_key,

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -46,17 +46,9 @@ def october_2345(day: date) -> int:
 
 
 @pytest.fixture
-def serve(fake_key: str) -> Iterator[Any]:
-    servers: list[EmulatorServer] = []
-
-    def start(**options: Any) -> EmulatorServer:
-        server = EmulatorServer(FlireoEmulator(api_key=fake_key, **options)).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+def serve_flireo(serve: Any, fake_key: str) -> Callable[..., EmulatorServer]:
+    """``serve_flireo(**options)`` serves a `FlireoEmulator` with those options, for this test."""
+    return lambda **options: serve(FlireoEmulator(api_key=fake_key, **options))
 
 
 def invoke(
@@ -79,8 +71,8 @@ def usage_requests(server: EmulatorServer) -> list[Any]:
     return [r for r in server.requests if r.path == "/usage"]
 
 
-def test_fetch_october_2345_logs(serve: Any, fake_key: str) -> None:
-    server = serve(logs_per_day=october_2345, shape="d")
+def test_fetch_october_2345_logs(serve_flireo: Any, fake_key: str) -> None:
+    server = serve_flireo(logs_per_day=october_2345, shape="d")
     result = invoke(FETCH_OCTOBER, server, fake_key)
     assert result.exit_code == 0, result.stderr
     records = json.loads(result.stdout)
@@ -109,9 +101,9 @@ def test_fetch_october_2345_logs(serve: Any, fake_key: str) -> None:
     ],
 )
 def test_fetch_each_shape_with_and_without_vendor_cost(
-    serve: Any, fake_key: str, shape: str, options: dict[str, Any], source: str
+    serve_flireo: Any, fake_key: str, shape: str, options: dict[str, Any], source: str
 ) -> None:
-    server = serve(logs_per_day=october_2345, shape=shape, **options)
+    server = serve_flireo(logs_per_day=october_2345, shape=shape, **options)
     result = invoke(FETCH_OCTOBER, server, fake_key)
     assert result.exit_code == 0, result.stderr
     records = json.loads(result.stdout)
@@ -131,8 +123,8 @@ def test_fetch_each_shape_with_and_without_vendor_cost(
     assert result.stderr == ""  # everything reconciled
 
 
-def test_fetch_day_granularity(serve: Any, fake_key: str) -> None:
-    server = serve(logs_per_day=october_2345, shape="c")
+def test_fetch_day_granularity(serve_flireo: Any, fake_key: str) -> None:
+    server = serve_flireo(logs_per_day=october_2345, shape="c")
     args = [*FETCH_OCTOBER[:6], "--granularity", "day", "--format", "json"]
     result = invoke(args, server, fake_key)
     assert result.exit_code == 0, result.stderr
@@ -142,8 +134,8 @@ def test_fetch_day_granularity(serve: Any, fake_key: str) -> None:
     assert {w["grain"] for w in windows} == {"window"}
 
 
-def test_a_reconciliation_mismatch_is_a_warning(serve: Any, fake_key: str) -> None:
-    server = serve(logs_per_day=10, shape="b", price_per_minute="0.05")
+def test_a_reconciliation_mismatch_is_a_warning(serve_flireo: Any, fake_key: str) -> None:
+    server = serve_flireo(logs_per_day=10, shape="b", price_per_minute="0.05")
     args = [
         "fetch",
         "flireo",
@@ -172,9 +164,9 @@ def test_a_reconciliation_mismatch_is_a_warning(serve: Any, fake_key: str) -> No
     ],
 )
 def test_auth_and_credit_errors_exit_1_with_one_line(
-    serve: Any, fake_key: str, fault: Fault | None, cause: str
+    serve_flireo: Any, fake_key: str, fault: Fault | None, cause: str
 ) -> None:
-    server = serve()
+    server = serve_flireo()
     key = fake_key
     if fault is None:
         key = "fl_live_wrong_key_0000"
@@ -191,11 +183,11 @@ def test_auth_and_credit_errors_exit_1_with_one_line(
     assert key not in result.output
 
 
-def test_429_with_retry_after_then_success(serve: Any, fake_key: str, sleeps: Any) -> None:
+def test_429_with_retry_after_then_success(serve_flireo: Any, fake_key: str, sleeps: Any) -> None:
     settings = Settings(
         connect=functools.partial(voice_usage.Connection, sleep=sleeps, async_sleep=sleeps.asleep)
     )
-    server = serve(logs_per_day=october_2345)
+    server = serve_flireo(logs_per_day=october_2345)
     server.faults.add(Fault(status=429, headers={"Retry-After": "1"}))
     result = invoke(FETCH_OCTOBER, server, fake_key, settings)
     assert result.exit_code == 0, result.stderr
@@ -205,8 +197,8 @@ def test_429_with_retry_after_then_success(serve: Any, fake_key: str, sleeps: An
     assert result.stderr == ""
 
 
-def test_balance_command(serve: Any, fake_key: str) -> None:
-    server = serve(organization_shape="billing", minutes_balance="42.25")
+def test_balance_command(serve_flireo: Any, fake_key: str) -> None:
+    server = serve_flireo(organization_shape="billing", minutes_balance="42.25")
     result = invoke(["balance", "flireo", "--format", "json"], server, fake_key)
     assert result.exit_code == 0, result.stderr
     snapshot = json.loads(result.stdout)
@@ -218,16 +210,16 @@ def test_balance_command(serve: Any, fake_key: str) -> None:
     assert "minutes_balance" in table.stdout and "42.25" in table.stdout
 
 
-def test_balance_401_exits_1(serve: Any) -> None:
-    server = serve()
+def test_balance_401_exits_1(serve_flireo: Any) -> None:
+    server = serve_flireo()
     result = invoke(["balance", "flireo"], server, "not-the-key")
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
     assert line.startswith("voice-usage: error: flireo: HTTP 401")
 
 
-def test_console_script_in_a_subprocess(serve: Any, fake_key: str) -> None:
-    server = serve(logs_per_day=october_2345, shape="a")
+def test_console_script_in_a_subprocess(serve_flireo: Any, fake_key: str) -> None:
+    server = serve_flireo(logs_per_day=october_2345, shape="a")
     env = {**os.environ, "FLIREO_API_KEY": fake_key, "FLIREO_BASE_URL": server.base_url}
     completed = subprocess.run(
         [sys.executable, "-m", "voice_usage", *FETCH_OCTOBER],
