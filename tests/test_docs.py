@@ -1,5 +1,6 @@
 """The docs keep up with the code."""
 
+import inspect
 from pathlib import Path
 
 from voice_usage import UsageQuery, UsageRecord, hookspecs
@@ -14,10 +15,19 @@ def test_schema_page_documents_every_field():
             assert f"| `{name}` |" in page, f"docs/schema.md lacks {model.__name__}.{name}"
 
 
-def test_provider_guide_names_the_hook():
+def test_provider_guide_shows_the_hook_with_its_exact_signature():
     page = (DOCS / "writing-a-provider.md").read_text(encoding="utf-8")
-    assert "register_providers(register)" in page
-    assert hookspecs.register_providers.__name__ == "register_providers"
+    hooks = [
+        value
+        for name, value in vars(hookspecs).items()
+        if callable(value) and hasattr(value, f"{hookspecs.PROJECT}_spec")
+    ]
+    assert [hook.__name__ for hook in hooks] == ["register_providers"]
+    for hook in hooks:
+        signature = inspect.signature(hook)  # annotations stay text: the module defers them
+        params = ", ".join(f"{p.name}: {p.annotation}" for p in signature.parameters.values())
+        line = f"def {hook.__name__}({params}) -> {signature.return_annotation}:"
+        assert line in page, f"docs/writing-a-provider.md lacks {line!r}"
 
 
 def test_store_page_documents_every_option_of_sync():

@@ -200,10 +200,25 @@ def test_every_provider_has_documented_examples():
     assert {p.values[0].provider for p in DOCUMENTED} == {e.provider for e in ENDPOINTS}
 
 
+ITEM_LISTS = {"logs", "usage", "data", "items", "calls", "usage_records", "results"}
+"""Where the vendors' documents put a page's items (Flireo, AgentPhone, Retell, Twilio, Ultravox
+and Vapi). A body without one of these lists is one snapshot: a page of one item."""
+
+
+def documented_items(body: bytes) -> int:
+    """How many items the vendor's example holds, counted from its JSON alone."""
+    data = json.loads(body)
+    if isinstance(data, list):
+        return len(data)
+    lists = [value for key, value in data.items() if key in ITEM_LISTS and isinstance(value, list)]
+    return len(lists[0]) if lists else 1
+
+
 @pytest.mark.parametrize(("endpoint", "body"), DOCUMENTED)
 def test_a_documented_example_parses(endpoint: Endpoint, body: bytes):
     page = endpoint.parse(body)
     assert isinstance(page, Page)
+    assert len(page.items) == documented_items(body)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
