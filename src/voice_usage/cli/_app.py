@@ -376,6 +376,23 @@ def format_option(*choices: str) -> Callable[[F], F]:
     )
 
 
+def period_options(func: F) -> F:
+    """`--since` and `--until`, both required: the period a command reads."""
+    func = click.option(
+        "--until", type=DATE, required=True, help="End, exclusive (date or ISO 8601)."
+    )(func)
+    return click.option(
+        "--since", type=DATE, required=True, help="Start, inclusive (date or ISO 8601)."
+    )(func)
+
+
+def ratecards_option(func: F) -> F:
+    """`--ratecards FILE`: the user's own rate cards on top of the shipped ones."""
+    return click.option(
+        "--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP
+    )(func)
+
+
 def query_options(func: F) -> F:
     """The `--since/--until/--granularity/--agent/--number` options shared by commands."""
     return _query_options(func, "day")

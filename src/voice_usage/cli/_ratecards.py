@@ -12,10 +12,10 @@ from voice_usage._exceptions import ConfigurationError
 from voice_usage._pricing._ratecard import Rate, describe_fixed, describe_rate
 from voice_usage.cli._app import (
     DATE,
-    RATECARDS_HELP,
     cli,
     format_option,
     handle_errors,
+    ratecards_option,
     settings_of,
 )
 from voice_usage.cli._render import stdout_console
@@ -28,7 +28,7 @@ __all__ = ["ratecards_command"]
 @click.option("--at", "at", type=DATE, help="Show the cards in force on this date (default: now).")
 @click.option("--all", "show_all", is_flag=True, help="Show every price line, past and future too.")
 @format_option("table", "json")
-@click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
+@ratecards_option
 @click.pass_context
 @handle_errors
 def ratecards_command(

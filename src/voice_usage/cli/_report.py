@@ -11,20 +11,15 @@ import click
 from voice_usage._analysis._grouping import GroupBy
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._outputs._report import check_output, report
-from voice_usage.cli._app import (
-    DATE,
-    RATECARDS_HELP,
-    cli,
-    handle_errors,
-    settings_of,
-)
+from voice_usage.cli._app import cli, handle_errors, period_options, ratecards_option, settings_of
 from voice_usage.cli._reports import (
-    ADD_COST_HELP,
-    FX_HELP,
     _add_costs,
     _fx,
     _provider_options,
     _targets,
+    add_cost_option,
+    money_options,
+    provider_options_option,
     report_problems,
 )
 from voice_usage.cli._sources import SourceOptions, source_options, sources
@@ -42,8 +37,7 @@ def output_path(path: str | Path) -> Path:
 
 @cli.command("report")
 @click.argument("providers", nargs=-1)
-@click.option("--since", type=DATE, required=True, help="Start, inclusive (date or ISO 8601).")
-@click.option("--until", type=DATE, required=True, help="End, exclusive (date or ISO 8601).")
+@period_options
 @click.option(
     "--output",
     "output",
@@ -51,8 +45,7 @@ def output_path(path: str | Path) -> Path:
     metavar="FILE.html",
     help="Where to write the page (its folder must exist).",
 )
-@click.option("--currency", metavar="CODE", help="Show every cost in this ISO 4217 currency.")
-@click.option("--fx", "fx_specs", multiple=True, metavar="FROM:TO=RATE", help=FX_HELP)
+@money_options("Show every cost in this ISO 4217 currency.")
 @click.option(
     "--group-by",
     type=click.Choice([GroupBy.DAY.value, GroupBy.MONTH.value]),
@@ -73,21 +66,9 @@ def output_path(path: str | Path) -> Path:
     metavar="PROVIDER",
     help="Reprice only this provider's traffic (repeatable; default: all of it).",
 )
-@click.option(
-    "--option",
-    "extra_options",
-    multiple=True,
-    metavar="PROVIDER:KEY=VALUE",
-    help="A provider-specific query option for one provider (repeatable).",
-)
-@click.option(
-    "--add-cost",
-    "add_cost_specs",
-    multiple=True,
-    metavar="[PROVIDER.]COMPONENT=CUR:PRICE",
-    help=ADD_COST_HELP,
-)
-@click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
+@provider_options_option
+@add_cost_option
+@ratecards_option
 @source_options
 @click.pass_context
 @handle_errors

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -23,11 +23,13 @@ from voice_usage._schema import UsageQuery, UsageRecord
 from voice_usage.cli._app import (
     DATE,
     EXIT_PROVIDER,
-    RATECARDS_HELP,
+    F,
     cli,
     echo_stderr,
     format_option,
     handle_errors,
+    period_options,
+    ratecards_option,
     settings_of,
 )
 from voice_usage.cli._progress import FetchProgress, counted
@@ -37,10 +39,35 @@ from voice_usage.cli._sources import SourceOptions, source_options, sources
 __all__ = ["compare_command", "report_problems", "reprice_command"]
 
 
+ALSO_IN_CURRENCY = "Also show every cost in this ISO 4217 currency."
+
 FX_HELP = (
     "Exchange rate FROM:TO=RATE, meaning 1 FROM = RATE TO, e.g. USD:EUR=0.9 (repeatable). "
     "Rates are never guessed: a conversion without its rate is a bad argument (exit 2)."
 )
+
+
+def money_options(currency_help: str) -> Callable[[F], F]:
+    """`--currency CODE` (with its own help) and `--fx FROM:TO=RATE`."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--fx", "fx_specs", multiple=True, metavar="FROM:TO=RATE", help=FX_HELP
+        )(func)
+        return click.option("--currency", metavar="CODE", help=currency_help)(func)
+
+    return decorate
+
+
+def provider_options_option(func: F) -> F:
+    """`--option PROVIDER:KEY=VALUE`: a query option for one of several providers."""
+    return click.option(
+        "--option",
+        "extra_options",
+        multiple=True,
+        metavar="PROVIDER:KEY=VALUE",
+        help="A provider-specific query option for one provider (repeatable).",
+    )(func)
 
 
 def _fx(specs: Sequence[str], currency: str | None) -> FxRates:
@@ -58,6 +85,17 @@ ADD_COST_HELP = (
     "provider's (components: platform, telephony, stt, llm, tts; repeatable). Rows whose cost "
     "covers the part are never charged it; every assumption is named in the output."
 )
+
+
+def add_cost_option(func: F) -> F:
+    """`--add-cost [PROVIDER.]COMPONENT=CUR:PRICE`: a price for a part a row's cost leaves out."""
+    return click.option(
+        "--add-cost",
+        "add_cost_specs",
+        multiple=True,
+        metavar="[PROVIDER.]COMPONENT=CUR:PRICE",
+        help=ADD_COST_HELP,
+    )(func)
 
 
 def _add_costs(ctx: click.Context, specs: Sequence[str]) -> tuple[AddCost, ...]:
@@ -80,10 +118,8 @@ def report_problems(comparison: Comparison) -> None:
 
 @cli.command("compare")
 @click.argument("providers", nargs=-1)
-@click.option("--since", type=DATE, required=True, help="Start, inclusive (date or ISO 8601).")
-@click.option("--until", type=DATE, required=True, help="End, exclusive (date or ISO 8601).")
-@click.option("--currency", metavar="CODE", help="Also show every cost in this ISO 4217 currency.")
-@click.option("--fx", "fx_specs", multiple=True, metavar="FROM:TO=RATE", help=FX_HELP)
+@period_options
+@money_options(ALSO_IN_CURRENCY)
 @click.option(
     "--group-by",
     type=click.Choice([g.value for g in GroupBy]),
@@ -92,20 +128,8 @@ def report_problems(comparison: Comparison) -> None:
     help="One row per provider, or per provider and UTC day, month, agent or number.",
 )
 @format_option("table", "json", "csv")
-@click.option(
-    "--option",
-    "extra_options",
-    multiple=True,
-    metavar="PROVIDER:KEY=VALUE",
-    help="A provider-specific query option for one provider (repeatable).",
-)
-@click.option(
-    "--add-cost",
-    "add_cost_specs",
-    multiple=True,
-    metavar="[PROVIDER.]COMPONENT=CUR:PRICE",
-    help=ADD_COST_HELP,
-)
+@provider_options_option
+@add_cost_option
 @click.option(
     "--stack",
     "stacks",
@@ -114,7 +138,7 @@ def report_problems(comparison: Comparison) -> None:
     help="Also show these vendors as one stack serving the same calls (e.g. ultravox+twilio): "
     "their costs summed, what they cover united (repeatable).",
 )
-@click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
+@ratecards_option
 @source_options
 @click.pass_context
 @handle_errors
@@ -250,17 +274,10 @@ def _filtered(
     help="Reprice records from a JSON Lines file (as written by fetch --format jsonl; "
     "'-' for stdin) instead of fetching.",
 )
-@click.option("--currency", metavar="CODE", help="Also show every cost in this ISO 4217 currency.")
-@click.option("--fx", "fx_specs", multiple=True, metavar="FROM:TO=RATE", help=FX_HELP)
+@money_options(ALSO_IN_CURRENCY)
 @format_option("table", "json", "csv")
-@click.option(
-    "--add-cost",
-    "add_cost_specs",
-    multiple=True,
-    metavar="[PROVIDER.]COMPONENT=CUR:PRICE",
-    help=ADD_COST_HELP,
-)
-@click.option("--ratecards", "ratecards_file", type=click.Path(dir_okay=False), help=RATECARDS_HELP)
+@add_cost_option
+@ratecards_option
 @source_options
 @click.pass_context
 @handle_errors
