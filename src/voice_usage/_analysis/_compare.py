@@ -9,8 +9,9 @@ reported in `Comparison.errors` while the other rows are still there.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -38,7 +39,10 @@ __all__ = [
     "assemble",
     "billing_fallback",
     "check_rates",
+    "choose_providers",
     "compare",
+    "connected",
+    "period",
     "provider_failure",
     "resolve_providers",
 ]
@@ -195,6 +199,39 @@ def _expected_currencies(
     }
 
 
+def period(
+    since: str | date | datetime | None, until: str | date | datetime | None, caller: str
+) -> tuple[datetime, datetime]:
+    """``since`` and ``until`` as UTC instants, the second after the first.
+
+    Raises:
+        TypeError: one of them is missing (``caller`` names the function that needs them).
+        ConfigurationError: one is not a date or instant, or ``until`` is not after ``since``.
+    """
+    if since is None or until is None:
+        raise TypeError(f"{caller}() needs since= and until=")
+    start, end = parse_instant(since, name="since"), parse_instant(until, name="until")
+    if end <= start:
+        raise ConfigurationError(
+            f"until ({format_instant(end)}) must be after since ({format_instant(start)})"
+        )
+    return start, end
+
+
+def choose_providers(
+    providers: Sequence[str | Provider | Source],
+    registry: Registry | None,
+    per_provider: Mapping[str, Mapping[str, Any]],
+    add_cost: Iterable[str | AddCost],
+) -> tuple[list[str | Provider | Source], list[Skipped], Registry | None, tuple[AddCost, ...]]:
+    """The providers to read (see `resolve_providers`) and the `--add-cost` prices, checked.
+
+    Both are checked before any request.
+    """
+    chosen, skipped, registry = resolve_providers(providers, registry, per_provider)
+    return chosen, skipped, registry, add_costs(add_cost, chosen, registry)
+
+
 def compare(
     providers: Sequence[str | Provider | Source] = (),
     since: str | date | datetime | None = None,
@@ -250,33 +287,25 @@ def compare(
             `MissingRateError`) a conversion without its exchange rate. Provider failures
             are not raised: they are in `Comparison.errors`.
     """
-    if since is None or until is None:
-        raise TypeError("compare() needs since= and until=")
-    start, end = parse_instant(since, name="since"), parse_instant(until, name="until")
-    if end <= start:
-        raise ConfigurationError(
-            f"until ({format_instant(end)}) must be after since ({format_instant(start)})"
-        )
+    start, end = period(since, until, "compare")
     by = GroupBy.parse(group_by)
     target = target_currency(currency)
     rates = FxRates.coerce(fx)
     rates = FxRates(rates.rates.values())  # a fresh record of which rates this comparison used
     per_provider = dict(connect_options or {})
-    chosen, skipped, registry = resolve_providers(providers, registry, per_provider)
-    adds = add_costs(add_cost, chosen, registry)
+    chosen, skipped, registry, adds = choose_providers(providers, registry, per_provider, add_cost)
     stack_members = _stacks(stacks, chosen, by)
 
     query_options = dict(options or {})
-    connections, owned = open_connections(
+    with connected(
         chosen,
         registry,
         per_provider,
         {"rate_book": rate_book, **common_options},
         query_options,
         connect=connect,
-    )
-    try:
-        check_rates(connections, start, end, target, rates, adds=adds, fixed=fixed)
+        checked=(start, end, target, rates, adds, fixed),
+    ) as connections:
         book = default_rate_book()
         facts_for = {
             c.provider.name
@@ -286,9 +315,6 @@ def compare(
         fetched = _fetch_all(
             connections, start, end, by, progress, use_billing, query_options, facts_for
         )
-    finally:
-        for connection in owned:
-            connection.close()
 
     comparison = assemble(
         [c.provider for c in connections],
@@ -399,6 +425,34 @@ def open_connections(
             connection.close()
         raise
     return connections, owned
+
+
+@contextmanager
+def connected(
+    chosen: Sequence[str | Provider | Source],
+    registry: Registry | None,
+    per_provider: Mapping[str, Mapping[str, Any]],
+    common_options: Mapping[str, Any],
+    query_options: Mapping[str, Mapping[str, str]],
+    *,
+    connect: Callable[..., Connection],
+    checked: tuple[datetime, datetime, str | None, FxRates, Sequence[AddCost], bool],
+) -> Iterator[list[Source]]:
+    """`open_connections`, then `check_rates` over them; those opened here are closed on exit.
+
+    ``checked`` holds what `check_rates` needs: since, until, the target currency, the rates,
+    the add-costs and whether fixed charges count.
+    """
+    connections, owned = open_connections(
+        chosen, registry, per_provider, common_options, query_options, connect=connect
+    )
+    start, end, target, rates, adds, fixed = checked
+    try:
+        check_rates(connections, start, end, target, rates, adds=adds, fixed=fixed)
+        yield connections
+    finally:
+        for connection in owned:
+            connection.close()
 
 
 def check_rates(

@@ -23,14 +23,13 @@ from typing import Any
 from voice_usage._analysis._compare import (
     Fetched,
     Source,
-    add_costs,
     assemble,
     billing_fallback,
-    check_rates,
-    open_connections,
+    choose_providers,
+    connected,
+    period,
     provider_failure,
     read_account_facts,
-    resolve_providers,
 )
 from voice_usage._analysis._comparison import Comparison, ProviderFailure, Skipped
 from voice_usage._analysis._grouping import GroupBy, fetch_granularity, group_key
@@ -46,7 +45,7 @@ from voice_usage._pricing._fx import FxRates, target_currency
 from voice_usage._pricing._ratecard import Rate, RateBook, default_rate_book
 from voice_usage._pricing._reprice import RepriceTarget
 from voice_usage._rollup import Coverage
-from voice_usage._schema import UsageQuery, UsageRecord, format_instant, parse_instant
+from voice_usage._schema import UsageQuery, UsageRecord
 from voice_usage._store._source import StoreCoverageError, StoreSource
 
 __all__ = ["ProviderFigures", "Report", "Tally", "check_output", "report"]
@@ -417,13 +416,7 @@ def report(
         ConfigurationError: bad arguments, an unwritable output path, an unknown provider, or a
             conversion without its exchange rate. Provider failures are not raised.
     """
-    if since is None or until is None:
-        raise TypeError("report() needs since= and until=")
-    start, end = parse_instant(since, name="since"), parse_instant(until, name="until")
-    if end <= start:
-        raise ConfigurationError(
-            f"until ({format_instant(end)}) must be after since ({format_instant(start)})"
-        )
+    start, end = period(since, until, "report")
     target = check_output(output) if output is not None else None
     by = bucket_of(start, end, group_by)
     wanted = target_currency(currency)
@@ -434,19 +427,17 @@ def report(
     if reprice_from and not reprice_to:
         raise ConfigurationError("reprice_from names whose traffic to reprice: give reprice_to too")
     per_provider = dict(connect_options or {})
-    chosen, skipped, registry = resolve_providers(providers, registry, per_provider)
-    adds = add_costs(add_cost, chosen, registry)
+    chosen, skipped, registry, adds = choose_providers(providers, registry, per_provider, add_cost)
     query_options = dict(options or {})
-    connections, owned = open_connections(
+    with connected(
         chosen,
         registry,
         per_provider,
         {"rate_book": book, **common_options},
         query_options,
         connect=connect,
-    )
-    try:
-        check_rates(connections, start, end, wanted, rates, adds=adds, fixed=True)
+        checked=(start, end, wanted, rates, adds, True),
+    ) as connections:
         if not connections:
             fetched: list[ProviderFigures] = []
         else:
@@ -468,9 +459,6 @@ def report(
                     for c in connections
                 ]
                 fetched = [future.result() for future in futures]
-    finally:
-        for connection in owned:
-            connection.close()
     if reprice_to and repricing is None:
         repricing = reprice_comparison(
             (record for got in fetched for record in got.kept),
