@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+import voice_usage
 from voice_usage.emulator import Emulator, EmulatorServer
 
 # Shared, noisy machines: no per-example deadline, and slow data generation is not a failure.
@@ -118,6 +119,28 @@ def env_for() -> Callable[..., dict[str, str]]:
         return {name: value for s in servers for name, value in credentials_env(s).items()}
 
     return merged
+
+
+@pytest.fixture
+def open_connection(
+    fake_key: str, sleeps: Sleeps
+) -> Iterator[Callable[..., voice_usage.Connection]]:
+    """``open_connection(provider, **options)``: `voice_usage.connect` with the placeholder key
+    (unless ``credentials`` are given) and the recorded sleeps; closed when the test ends."""
+    opened: list[voice_usage.Connection] = []
+
+    def open_(provider: Any, **options: Any) -> voice_usage.Connection:
+        if "credentials" not in options:
+            options.setdefault("api_key", fake_key)
+        options.setdefault("sleep", sleeps)
+        options.setdefault("async_sleep", sleeps.asleep)
+        connection = voice_usage.connect(provider, **options)
+        opened.append(connection)
+        return connection
+
+    yield open_
+    for connection in opened:
+        connection.close()
 
 
 REAL_SLEEP_LIMIT = 0.01

@@ -13,20 +13,10 @@ import pytest
 import voice_usage
 from voice_usage import CallPart, CostSource
 
-KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
-
 
 @pytest.fixture
-def retell(sleeps):
-    with voice_usage.connect(
-        "retell",
-        api_key=KEY,
-        base_url="https://api.retellai.com",
-        sleep=sleeps,
-        async_sleep=sleeps.asleep,
-        concurrency=1,
-    ) as connection:
-        yield connection
+def retell(open_connection):
+    return open_connection("retell", base_url="https://api.retellai.com", concurrency=1)
 
 
 @pytest.mark.vcr
@@ -114,10 +104,10 @@ def test_v2_fallback(retell):
 
 
 @pytest.mark.vcr
-def test_unauthorized(retell):
+def test_unauthorized(retell, fake_key):
     with pytest.raises(voice_usage.AuthenticationError) as caught:
         retell.fetch("2026-10-05", "2026-10-06", "call").to_list()
     assert str(caught.value) == (
         "retell: HTTP 401 authentication failed (check the API key) API key is missing or invalid."
     )
-    assert KEY not in repr(caught.value)
+    assert fake_key not in repr(caught.value)

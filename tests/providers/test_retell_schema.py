@@ -23,7 +23,6 @@ from voice_usage_retell.emulator import DEMO_AGENTS, RetellEmulator
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = Path(__file__).parent / "schemas" / "retell-list-calls.schema.json"
 CASSETTES = ROOT / "cassettes" / "test_retell_cassettes"
-KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
 OCTOBER = [1_790_812_800_000, 1_793_491_199_999]
 
 
@@ -68,11 +67,11 @@ def test_the_checks_have_teeth(validators):
     assert problems(validators["v2"], {"items": []})  # v2 is a bare array
 
 
-def emulator_bodies() -> list[tuple[str, Any]]:
+def emulator_bodies(key: str) -> list[tuple[str, Any]]:
     """Every kind of body the emulator answers: pages of both versions, filtered and not."""
     bodies: list[tuple[str, Any]] = []
-    auth = {"Authorization": f"Bearer {KEY}"}
-    emulator = RetellEmulator(KEY, calls_per_day=(20, 30), today=date(2026, 10, 31))
+    auth = {"Authorization": f"Bearer {key}"}
+    emulator = RetellEmulator(key, calls_per_day=(20, 30), today=date(2026, 10, 31))
     with (
         EmulatorServer(emulator) as server,
         httpx.Client(base_url=server.base_url, headers=auth) as client,
@@ -108,8 +107,8 @@ def emulator_bodies() -> list[tuple[str, Any]]:
 
 
 @pytest.mark.emulator
-def test_every_emulator_response_fits_the_schema(validators):
-    bodies = emulator_bodies()
+def test_every_emulator_response_fits_the_schema(validators, fake_key):
+    bodies = emulator_bodies(fake_key)
     assert len(bodies) > 5
     kinds = set()
     for version, body in bodies:

@@ -9,23 +9,18 @@ from decimal import Decimal
 
 import pytest
 
-import voice_usage
 from voice_usage import CostSource, Grain
 
 SID = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"  # Twilio's documented placeholder account
-TOKEN = "vu-test-key-5f0c2d9e8a7b4c3d"
 
 
 @pytest.fixture
-def twilio(sleeps):
-    with voice_usage.connect(
+def twilio(open_connection, fake_key):
+    return open_connection(
         "twilio",
-        credentials={"account_sid": SID, "auth_token": TOKEN},
+        credentials={"account_sid": SID, "auth_token": fake_key},
         base_url="https://api.twilio.com",
-        sleep=sleeps,
-        async_sleep=sleeps.asleep,
-    ) as connection:
-        yield connection
+    )
 
 
 @pytest.mark.vcr

@@ -25,7 +25,6 @@ SCHEMAS = json.loads(
     (Path(__file__).parent / "schemas" / "twilio-api-v2010-trimmed.json").read_text()
 )
 CASSETTES = ROOT / "cassettes" / "test_twilio_cassettes"
-TOKEN = "vu-test-key-5f0c2d9e8a7b4c3d"
 URI = "urn:twilio-trimmed"
 REGISTRY = Registry().with_resource(
     URI, Resource.from_contents(SCHEMAS, default_specification=DRAFT4)
@@ -54,11 +53,14 @@ def test_the_schema_check_refuses_a_misfit():
         check("call_page", {"calls": [{"sid": 42}], "next_page_uri": None})
 
 
-def test_emulator_pages_fit_the_schemas():
-    emulator = TwilioEmulator(TOKEN, calls_per_day=(5, 5))
+def test_emulator_pages_fit_the_schemas(fake_key):
+    emulator = TwilioEmulator(fake_key, calls_per_day=(5, 5))
     base = f"/2010-04-01/Accounts/{DEMO_ACCOUNT_SID}"
     with EmulatorServer(emulator) as server:
-        get = lambda path: httpx.get(server.base_url + path, auth=(DEMO_ACCOUNT_SID, TOKEN)).json()  # noqa: E731
+
+        def get(path):
+            return httpx.get(server.base_url + path, auth=(DEMO_ACCOUNT_SID, fake_key)).json()
+
         check(
             "call_page",
             get(f"{base}/Calls.json?StartTime>=2026-10-01&StartTime<=2026-10-02&PageSize=3"),

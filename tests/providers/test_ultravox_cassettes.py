@@ -9,22 +9,12 @@ from decimal import Decimal
 
 import pytest
 
-import voice_usage
 from voice_usage import CostSource, Grain
-
-KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
 
 
 @pytest.fixture
-def ultravox(sleeps):
-    with voice_usage.connect(
-        "ultravox",
-        api_key=KEY,
-        base_url="https://api.ultravox.ai",
-        sleep=sleeps,
-        async_sleep=sleeps.asleep,
-    ) as connection:
-        yield connection
+def ultravox(open_connection):
+    return open_connection("ultravox", base_url="https://api.ultravox.ai")
 
 
 @pytest.mark.vcr

@@ -30,7 +30,6 @@ FULL = ROOT.parent / "shared" / "vendor-specs" / "ultravox-openapi.yaml"
 """The vendor's whole document, when it is at hand beside the repository."""
 CASSETTES = ROOT / "cassettes" / "test_ultravox_cassettes"
 SPEC_URI = "urn:ultravox-openapi"
-KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
 PATHS = (
     "/api/accounts/me/usage/calls",
     "/api/accounts/me/billing/usage",
@@ -128,10 +127,10 @@ def test_the_checks_have_teeth(validators):
     assert problems(agents, [{"agent": {"agentId": DEMO_AGENTS[0][0]}, "usage": []}])  # no name
 
 
-def emulator_bodies(style: str) -> list[tuple[str, Any]]:
+def emulator_bodies(style: str, key: str) -> list[tuple[str, Any]]:
     """Every kind of body the emulator answers, in one duration style."""
-    emulator = UltravoxEmulator(api_key=KEY, duration_style=style, max_page_size=25)
-    headers = {"X-API-Key": KEY}
+    emulator = UltravoxEmulator(api_key=key, duration_style=style, max_page_size=25)
+    headers = {"X-API-Key": key}
     bodies: list[tuple[str, Any]] = []
     with (
         EmulatorServer(emulator) as server,
@@ -178,15 +177,15 @@ def emulator_bodies(style: str) -> list[tuple[str, Any]]:
 
 @pytest.mark.emulator
 @pytest.mark.parametrize("style", ["protobuf", "django", "iso", "mixed"])
-def test_every_emulator_response_fits_the_vendor_schema(validators, style):
-    bodies = emulator_bodies(style)
+def test_every_emulator_response_fits_the_vendor_schema(validators, style, fake_key):
+    bodies = emulator_bodies(style, fake_key)
     assert {path for path, _ in bodies} == set(PATHS)
     for path, body in bodies:
         assert problems(validators[path], body) == [], path
 
 
-def test_calls_the_emulator_serves_cover_every_variant_the_schema_allows(validators):
-    emulator = UltravoxEmulator(api_key=KEY)
+def test_calls_the_emulator_serves_cover_every_variant_the_schema_allows(validators, fake_key):
+    emulator = UltravoxEmulator(api_key=fake_key)
     calls = emulator.calls_between(
         datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)
     )
