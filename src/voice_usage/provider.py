@@ -42,6 +42,7 @@ from voice_usage._engine._provider import (
     TokenPaging,
     VendorError,
     Walk,
+    check_page_size,
     json_body,
     parse_vendor_error,
 )
@@ -123,6 +124,7 @@ __all__ = [
     "UsageRecord",
     "VendorError",
     "Walk",
+    "check_page_size",
     "covers",
     "default_rate_book",
     "format_instant",

@@ -47,6 +47,7 @@ __all__ = [
     "TokenPaging",
     "VendorError",
     "Walk",
+    "check_page_size",
     "credentials_problem",
 ]
 
@@ -532,6 +533,17 @@ class AccountFacts:
     """The account's plan or subscription tier as the vendor names it (`PRO`, `pro`...)."""
     numbers: int | None = None
     """Phone numbers the account holds."""
+
+
+def check_page_size(page_size: int, maximum: int) -> int:
+    """``page_size`` when a list endpoint allows it (1 to ``maximum`` items a page).
+
+    Raises:
+        ValueError: it is out of range (a programming error: providers take it as an argument).
+    """
+    if not 1 <= page_size <= maximum:
+        raise ValueError(f"page_size must be between 1 and {maximum}, got {page_size}")
+    return page_size
 
 
 class Provider(ABC):

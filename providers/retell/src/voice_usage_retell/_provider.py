@@ -35,6 +35,7 @@ from voice_usage.provider import (
     UsageQuery,
     UsageRecord,
     Walk,
+    check_page_size,
     covers,
 )
 from voice_usage_retell import NAME, Retell
@@ -136,9 +137,7 @@ class RetellProvider(Retell):
     """
 
     def __init__(self, *, page_size: int = MAX_PAGE_SIZE) -> None:
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
-        self.page_size = page_size
+        self.page_size = check_page_size(page_size, MAX_PAGE_SIZE)
 
     def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[Call]:
         """`POST /v3/list-calls` for the query's range, `/v2/list-calls` where v3 is absent."""

@@ -45,6 +45,7 @@ from voice_usage.provider import (
     UsageRecord,
     VendorError,
     Walk,
+    check_page_size,
     covers,
     is_utc_boundary,
     parse_vendor_error,
@@ -127,9 +128,7 @@ class TwilioProvider(Twilio):
     """
 
     def __init__(self, *, page_size: int = MAX_PAGE_SIZE) -> None:
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
-        self.page_size = page_size
+        self.page_size = check_page_size(page_size, MAX_PAGE_SIZE)
 
     # -- planning ------------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from voice_usage.provider import (
     UsageRecord,
     VendorError,
     Walk,
+    check_page_size,
     covers,
     parse_vendor_error,
 )
@@ -371,9 +372,7 @@ class VapiProvider(Vapi):
     """
 
     def __init__(self, *, page_size: int = MAX_LIMIT) -> None:
-        if not 1 <= page_size <= MAX_LIMIT:
-            raise ValueError(f"page_size must be between 1 and {MAX_LIMIT}, got {page_size}")
-        self.page_size = page_size
+        self.page_size = check_page_size(page_size, MAX_LIMIT)
 
     def plan(self, query: UsageQuery, rates: RateBook | None = None) -> FetchPlan[Any]:
         """One walk per assistant and phone-number filter (all calls when there is none).
