@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -20,9 +19,10 @@ from voice_usage.cli._reports import (
     add_cost_option,
     money_options,
     provider_options_option,
+    providers_to_read,
     report_problems,
 )
-from voice_usage.cli._sources import SourceOptions, source_options, sources
+from voice_usage.cli._sources import SourceOptions, source_options
 
 __all__ = ["output_path", "report_command"]
 
@@ -102,16 +102,11 @@ def report_command(
         raise click.BadParameter("--until must be after --since", param_hint="--until")
     rates = _fx(fx_specs, currency)
     adds = _add_costs(ctx, add_cost_specs)
-    chosen = SourceOptions(account, from_store, store)
     settings = settings_of(ctx)
     book = settings.rate_book(ratecards_file)
-    with (
-        sources(ctx, providers, chosen, rate_book=book)
-        if account or from_store
-        else nullcontext() as opened
-    ):
+    with providers_to_read(ctx, providers, SourceOptions(account, from_store, store), book) as read:
         page = report(
-            opened or providers,
+            read,
             since,
             until,
             currency=currency,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -35,6 +36,10 @@ from voice_usage.cli._app import (
 from voice_usage.cli._progress import FetchProgress, counted
 from voice_usage.cli._render import print_comparison, print_warnings
 from voice_usage.cli._sources import SourceOptions, source_options, sources
+
+if TYPE_CHECKING:
+    from voice_usage._engine._fetch import Connection
+    from voice_usage._store._source import StoreSource
 
 __all__ = ["compare_command", "report_problems", "reprice_command"]
 
@@ -105,6 +110,24 @@ def _add_costs(ctx: click.Context, specs: Sequence[str]) -> tuple[AddCost, ...]:
     return parse_add_costs(specs, settings_of(ctx).registry.names())
 
 
+@contextmanager
+def providers_to_read(
+    ctx: click.Context,
+    providers: tuple[str, ...],
+    chosen: SourceOptions,
+    book: RateBook,
+) -> Iterator[Sequence[str | Connection | StoreSource]]:
+    """The providers named, or with `--account` or `--from-store` their open sources.
+
+    The sources are closed on exit; named providers are opened by the library itself.
+    """
+    if not (chosen.account or chosen.from_store):
+        yield providers
+        return
+    with sources(ctx, providers, chosen, rate_book=book) as opened:
+        yield opened
+
+
 def report_problems(comparison: Comparison) -> None:
     """Skipped providers, warnings and failures on stderr; exit 1 when a provider failed."""
     for skipped in comparison.skipped:
@@ -167,17 +190,15 @@ def compare_command(
     """
     rates = _fx(fx_specs, currency)
     adds = _add_costs(ctx, add_cost_specs)
-    chosen = SourceOptions(account, from_store, store)
     settings = settings_of(ctx)
     book = settings.rate_book(ratecards_file)
+    chosen = SourceOptions(account, from_store, store)
     with (
-        sources(ctx, providers, chosen, rate_book=book)
-        if account or from_store
-        else nullcontext() as opened,
+        providers_to_read(ctx, providers, chosen, book) as read,
         FetchProgress(list(providers)) as progress,
     ):
         comparison = compare(
-            opened or providers,
+            read,
             since,
             until,
             currency=currency,
