@@ -122,6 +122,28 @@ def env_for() -> Callable[..., dict[str, str]]:
 
 
 @pytest.fixture
+def cli_run(env_for: Callable[..., dict[str, str]]) -> Callable[..., Any]:
+    """``cli_run(server, *args, env=..., settings=...)``: the CLI, in process, reading the served
+    emulator's provider (``server`` may be `None`); exceptions are raised, not caught."""
+    from click.testing import CliRunner
+
+    from voice_usage.cli import cli
+
+    def run(
+        server: EmulatorServer | None,
+        *args: str,
+        env: dict[str, str] | None = None,
+        settings: Any = None,
+    ) -> Any:
+        served = env_for(server) if server is not None else {}
+        return CliRunner().invoke(
+            cli, list(args), env={**served, **(env or {})}, obj=settings, catch_exceptions=False
+        )
+
+    return run
+
+
+@pytest.fixture
 def open_connection(
     fake_key: str, sleeps: Sleeps
 ) -> Iterator[Callable[..., voice_usage.Connection]]:

@@ -21,7 +21,6 @@ from voice_usage_retell.emulator import RetellEmulator
 
 pytestmark = pytest.mark.emulator
 
-KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
 OCT_1_MS, NOV_1_MS = 1_790_812_800_000, 1_793_491_200_000
 COMMAND = [
     "fetch",
@@ -37,17 +36,12 @@ COMMAND = [
 ]
 
 
-def run(server, *args, key=KEY):
-    env = {"RETELL_API_KEY": key, "RETELL_BASE_URL": server.base_url}
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-
-
-def test_the_exact_command_line_in_a_subprocess():
+def test_the_exact_command_line_in_a_subprocess(fake_key):
     # About 2,170 calls: three pages of 1,000; the 31st has calls not rated yet.
-    emulator = RetellEmulator(KEY, calls_per_day=(60, 80), today=date(2026, 10, 31))
+    emulator = RetellEmulator(fake_key, calls_per_day=(60, 80), today=date(2026, 10, 31))
     with EmulatorServer(emulator) as server:
         env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
-        env.update(RETELL_API_KEY=KEY, RETELL_BASE_URL=server.base_url)
+        env.update(RETELL_API_KEY=fake_key, RETELL_BASE_URL=server.base_url)
         done = subprocess.run(
             [sys.executable, "-m", "voice_usage", *COMMAND],
             capture_output=True,
@@ -75,21 +69,13 @@ def test_the_exact_command_line_in_a_subprocess():
         assert row["currency"] == "USD" and row["cost_source"] == "reported"
         parts = [Decimal(v) for v in row["cost_components"].values()]
         assert sum(parts, Decimal(0)) == Decimal(row["cost"])
-    assert KEY not in done.stdout
+    assert fake_key not in done.stdout
 
 
-def test_jsonl_across_several_pages_and_day_windows_sum_to_the_same():
-    emulator = RetellEmulator(KEY)
-    with EmulatorServer(emulator) as server:
-        env = {"RETELL_API_KEY": KEY, "RETELL_BASE_URL": server.base_url}
-        runner = CliRunner()
-        events = runner.invoke(cli, COMMAND, env=env, catch_exceptions=False)
-        days = runner.invoke(
-            cli,
-            [*COMMAND[:6], "--granularity", "day", "--format", "json"],
-            env=env,
-            catch_exceptions=False,
-        )
+def test_jsonl_across_several_pages_and_day_windows_sum_to_the_same(serve, cli_run, fake_key):
+    server = serve(RetellEmulator(fake_key))
+    events = cli_run(server, *COMMAND)
+    days = cli_run(server, *COMMAND[:6], "--granularity", "day", "--format", "json")
     assert events.exit_code == 0 and days.exit_code == 0, events.output + days.output
     rows = [json.loads(line) for line in events.stdout.splitlines()]
     windows = json.loads(days.stdout)
@@ -105,30 +91,25 @@ def test_jsonl_across_several_pages_and_day_windows_sum_to_the_same():
     assert sum(Decimal(w["cost"]) for w in windows) == sum(Decimal(r["cost"]) for r in rows)
 
 
-def test_the_v2_fallback_gives_the_same_lines():
-    with EmulatorServer(RetellEmulator(KEY)) as server:
-        current = run(server, *COMMAND)
-    with EmulatorServer(RetellEmulator(KEY, versions=("v2",))) as server:
-        legacy = run(server, *COMMAND)
+def test_the_v2_fallback_gives_the_same_lines(serve, cli_run, fake_key):
+    current = cli_run(serve(RetellEmulator(fake_key)), *COMMAND)
+    legacy = cli_run(serve(RetellEmulator(fake_key, versions=("v2",))), *COMMAND)
     assert current.exit_code == 0 and legacy.exit_code == 0
     assert legacy.stdout == current.stdout
     assert "read the legacy /v2/list-calls instead" in legacy.stderr
 
 
-def test_a_wrong_key_exits_1_with_one_line_naming_retell():
-    with EmulatorServer(RetellEmulator("the-right-key")) as server:
-        result = CliRunner().invoke(
-            cli,
-            COMMAND,
-            env={"RETELL_API_KEY": KEY, "RETELL_BASE_URL": server.base_url},
-        )
+def test_a_wrong_key_exits_1_with_one_line_naming_retell(serve, env_for, fake_key):
+    server = serve(RetellEmulator("the-right-key"))
+    env = {**env_for(server), "RETELL_API_KEY": fake_key}
+    result = CliRunner().invoke(cli, COMMAND, env=env)
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("voice-usage: error: retell: HTTP 401 authentication failed")
     assert "API key is missing or invalid." in lines[0]
     assert "Traceback" not in result.output
-    assert KEY not in result.stdout and KEY not in result.stderr
+    assert fake_key not in result.stdout and fake_key not in result.stderr
 
 
 def test_a_missing_key_exits_2_naming_the_variable():

@@ -11,15 +11,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from click.testing import CliRunner
 
-from voice_usage.cli import cli
 from voice_usage.emulator import EmulatorServer
 from voice_usage_ultravox.emulator import UltravoxEmulator
 
 pytestmark = pytest.mark.emulator
 
-KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
 FETCH_OCTOBER = ["fetch", "ultravox", "--since", "2026-10-01", "--until", "2026-11-01"]
 
 
@@ -41,16 +38,11 @@ def billed_minutes(calls):
     return seconds / 60
 
 
-def run(server, *args):
-    env = {"ULTRAVOX_API_KEY": KEY, "ULTRAVOX_BASE_URL": server.base_url}
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-
-
 @pytest.mark.parametrize("style", ["protobuf", "django"])
-def test_fetch_a_month_by_day_as_json(style):
-    emulator = UltravoxEmulator(api_key=KEY, duration_style=style)
+def test_fetch_a_month_by_day_as_json(style, cli_run, fake_key):
+    emulator = UltravoxEmulator(api_key=fake_key, duration_style=style)
     with EmulatorServer(emulator) as server:
-        result = run(server, *FETCH_OCTOBER, "--granularity", "day", "--format", "json")
+        result = cli_run(server, *FETCH_OCTOBER, "--granularity", "day", "--format", "json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert len(rows) == 31
@@ -66,9 +58,9 @@ def test_fetch_a_month_by_day_as_json(style):
     assert result.stderr == ""  # no reconciliation warning
 
 
-def test_the_exact_command_line_in_a_subprocess():
-    emulator = UltravoxEmulator(api_key=KEY, duration_style="django")
-    env = {**os.environ, "ULTRAVOX_API_KEY": KEY}
+def test_the_exact_command_line_in_a_subprocess(fake_key):
+    emulator = UltravoxEmulator(api_key=fake_key, duration_style="django")
+    env = {**os.environ, "ULTRAVOX_API_KEY": fake_key}
     with EmulatorServer(emulator) as server:
         env["ULTRAVOX_BASE_URL"] = server.base_url
         done = subprocess.run(
@@ -92,13 +84,13 @@ def test_the_exact_command_line_in_a_subprocess():
     rows = json.loads(done.stdout)
     assert len(rows) == 31
     assert sum(row["calls"] for row in rows) == len(october_calls(emulator))
-    assert KEY not in done.stdout + done.stderr
+    assert fake_key not in done.stdout + done.stderr
 
 
-def test_fetch_calls_walks_every_page():
-    emulator = UltravoxEmulator(api_key=KEY, max_page_size=30)
+def test_fetch_calls_walks_every_page(cli_run, fake_key):
+    emulator = UltravoxEmulator(api_key=fake_key, max_page_size=30)
     with EmulatorServer(emulator) as server:
-        result = run(server, *FETCH_OCTOBER, "--granularity", "call", "--format", "jsonl")
+        result = cli_run(server, *FETCH_OCTOBER, "--granularity", "call", "--format", "jsonl")
         pages = len(server.requests)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
@@ -108,10 +100,10 @@ def test_fetch_calls_walks_every_page():
     assert all(row["grain"] == "event" and row["calls"] == 1 for row in rows)
 
 
-def test_fetch_billing_usage_over_120_days():
-    emulator = UltravoxEmulator(api_key=KEY)
+def test_fetch_billing_usage_over_120_days(cli_run, fake_key):
+    emulator = UltravoxEmulator(api_key=fake_key)
     with EmulatorServer(emulator) as server:
-        result = run(
+        result = cli_run(
             server,
             "fetch",
             "ultravox",
@@ -137,11 +129,11 @@ def test_fetch_billing_usage_over_120_days():
     )
 
 
-def test_fetch_by_month_rolls_up_and_by_agent_keeps_agents():
-    emulator = UltravoxEmulator(api_key=KEY)
+def test_fetch_by_month_rolls_up_and_by_agent_keeps_agents(cli_run, fake_key):
+    emulator = UltravoxEmulator(api_key=fake_key)
     with EmulatorServer(emulator) as server:
-        month = run(server, *FETCH_OCTOBER, "--granularity", "month", "--format", "json")
-        agents = run(server, *FETCH_OCTOBER, "--option", "source=agents", "--format", "json")
+        month = cli_run(server, *FETCH_OCTOBER, "--granularity", "month", "--format", "json")
+        agents = cli_run(server, *FETCH_OCTOBER, "--option", "source=agents", "--format", "json")
     (row,) = json.loads(month.stdout)
     assert row["calls"] == len(october_calls(emulator))
     assert len({r["agent_id"] for r in json.loads(agents.stdout)}) == 3
@@ -156,25 +148,25 @@ def test_fetch_by_month_rolls_up_and_by_agent_keeps_agents():
         (["--number", "n1"], 2, "no phone-number filter"),
     ],
 )
-def test_bad_queries_fail_with_one_line(args, code, message):
-    with EmulatorServer(UltravoxEmulator(api_key=KEY)) as server:
-        result = run(server, *FETCH_OCTOBER, *args)
+def test_bad_queries_fail_with_one_line(args, code, message, cli_run, fake_key):
+    with EmulatorServer(UltravoxEmulator(api_key=fake_key)) as server:
+        result = cli_run(server, *FETCH_OCTOBER, *args)
         assert server.requests == []
     assert result.exit_code == code
     assert message in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
-def test_a_wrong_key_exits_1_without_the_key():
+def test_a_wrong_key_exits_1_without_the_key(cli_run, fake_key):
     with EmulatorServer(UltravoxEmulator(api_key="the-right-key")) as server:
-        result = run(server, *FETCH_OCTOBER)
+        result = cli_run(server, *FETCH_OCTOBER, env={"ULTRAVOX_API_KEY": fake_key})
     assert result.exit_code == 1
     assert result.stderr.startswith("voice-usage: error: ultravox: HTTP 401")
-    assert KEY not in result.stderr
+    assert fake_key not in result.stderr
 
 
-def test_balance_shows_the_account():
-    with EmulatorServer(UltravoxEmulator(api_key=KEY)) as server:
-        result = run(server, "balance", "ultravox", "--format", "json")
+def test_balance_shows_the_account(cli_run, fake_key):
+    with EmulatorServer(UltravoxEmulator(api_key=fake_key)) as server:
+        result = cli_run(server, "balance", "ultravox", "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["free_time_used"] == "1800"
