@@ -9,28 +9,26 @@ import voice_usage
 from voice_usage.cli import Settings, cli
 from voice_usage.testing import FakeProvider
 
-KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
 
-
-def test_the_default_is_eight(monkeypatch):
+def test_the_default_is_eight(monkeypatch, fake_key):
     monkeypatch.delenv("VOICE_USAGE_CONCURRENCY", raising=False)
-    assert voice_usage.connect(FakeProvider(), api_key=KEY).concurrency == 8
+    assert voice_usage.connect(FakeProvider(), api_key=fake_key).concurrency == 8
 
 
-def test_the_environment_sets_the_default_and_an_argument_wins(monkeypatch):
+def test_the_environment_sets_the_default_and_an_argument_wins(monkeypatch, fake_key):
     monkeypatch.setenv("VOICE_USAGE_CONCURRENCY", "3")
-    assert voice_usage.connect(FakeProvider(), api_key=KEY).concurrency == 3
-    assert voice_usage.connect(FakeProvider(), api_key=KEY, concurrency=1).concurrency == 1
+    assert voice_usage.connect(FakeProvider(), api_key=fake_key).concurrency == 3
+    assert voice_usage.connect(FakeProvider(), api_key=fake_key, concurrency=1).concurrency == 1
 
 
 @pytest.mark.parametrize(("raw", "phrase"), [("lots", "whole number"), ("0", "at least 1")])
-def test_a_bad_environment_value_is_a_configuration_error(monkeypatch, raw, phrase):
+def test_a_bad_environment_value_is_a_configuration_error(monkeypatch, raw, phrase, fake_key):
     monkeypatch.setenv("VOICE_USAGE_CONCURRENCY", raw)
     with pytest.raises(voice_usage.ConfigurationError, match=f"VOICE_USAGE_CONCURRENCY.*{phrase}"):
-        voice_usage.connect(FakeProvider(), api_key=KEY)
+        voice_usage.connect(FakeProvider(), api_key=fake_key)
 
 
-def test_the_command_line_option_reaches_every_connection(monkeypatch):
+def test_the_command_line_option_reaches_every_connection(monkeypatch, fake_key):
     monkeypatch.delenv("VOICE_USAGE_CONCURRENCY", raising=False)
     seen: list[int] = []
     environment: list[str | None] = []
@@ -43,7 +41,7 @@ def test_the_command_line_option_reaches_every_connection(monkeypatch):
     result = CliRunner().invoke(
         cli,
         ["--concurrency", "2", "balance", "flireo"],
-        env={"FLIREO_API_KEY": KEY},
+        env={"FLIREO_API_KEY": fake_key},
         obj=Settings(connect=spy),
     )
     assert seen == [2], result.output
@@ -53,7 +51,7 @@ def test_the_command_line_option_reaches_every_connection(monkeypatch):
     assert result.exit_code == 2
 
 
-def test_the_environment_variable_reaches_the_command_line(monkeypatch):
+def test_the_environment_variable_reaches_the_command_line(monkeypatch, fake_key):
     monkeypatch.setenv("VOICE_USAGE_CONCURRENCY", "3")
     seen: list[int | None] = []
 
@@ -62,6 +60,6 @@ def test_the_environment_variable_reaches_the_command_line(monkeypatch):
         raise voice_usage.ConfigurationError("seen; no request needed")
 
     CliRunner().invoke(
-        cli, ["balance", "flireo"], env={"FLIREO_API_KEY": KEY}, obj=Settings(connect=spy)
+        cli, ["balance", "flireo"], env={"FLIREO_API_KEY": fake_key}, obj=Settings(connect=spy)
     )
     assert seen == [3]
