@@ -22,8 +22,9 @@ import voice_usage
 from voice_usage import Grain, UsageRecord
 from voice_usage import _schema as schema
 from voice_usage.cli import cli
-from voice_usage.emulator import Fault
+from voice_usage.emulator import EmulatorServer, Fault
 
+KEY = "vu-test-key-5f0c2d9e8a7b4c3d"
 START = datetime(2026, 11, 1, 10, tzinfo=UTC)
 
 
@@ -87,9 +88,7 @@ def test_rule4_figure_says_what_it_is_minus_zero_is_zero(zero, fast_and_strict):
         assert '"-0' not in out.getvalue()
 
 
-def test_rule4_figure_says_what_it_is_a_vendors_minus_zero_cost_is_written_0(
-    serve, env_for, fake_key
-):
+def test_rule4_figure_says_what_it_is_a_vendors_minus_zero_cost_is_written_0():
     from voice_usage_flireo import FlireoEmulator
 
     def minus_zero(body: Any, request: Any) -> Any:
@@ -97,12 +96,13 @@ def test_rule4_figure_says_what_it_is_a_vendors_minus_zero_cost_is_written_0(
             log["cost"] = -0.0
         return body
 
-    server = serve(FlireoEmulator(api_key=fake_key, rate_limit=None, logs_per_day=2))
-    server.faults.add(Fault(action="rewrite", rewrite=minus_zero, path="/usage"), None)
-    args = ["fetch", "flireo", "--since", "2026-11-01", "--until", "2026-11-02"]
-    result = CliRunner().invoke(
-        cli, [*args, "--granularity", "call", "--format", "jsonl"], env=env_for(server)
-    )
+    with EmulatorServer(FlireoEmulator(api_key=KEY, rate_limit=None, logs_per_day=2)) as server:
+        server.faults.add(Fault(action="rewrite", rewrite=minus_zero, path="/usage"), None)
+        env = {"FLIREO_API_KEY": KEY, "FLIREO_BASE_URL": server.base_url}
+        args = ["fetch", "flireo", "--since", "2026-11-01", "--until", "2026-11-02"]
+        result = CliRunner().invoke(
+            cli, [*args, "--granularity", "call", "--format", "jsonl"], env=env
+        )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["cost"] for r in records] == ["0", "0"]
