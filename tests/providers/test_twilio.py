@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -69,29 +68,18 @@ class FixedDay(TwilioEmulator):
 
 
 @pytest.fixture
-def served(sleeps) -> Iterator[Any]:
-    servers: list[EmulatorServer] = []
+def served(serve: Any, open_connection: Any) -> Any:
+    """``served(emulator, **options)``: a connection to the served emulator (its `server` kept)."""
 
-    def serve(emulator: TwilioEmulator, **options: Any) -> voice_usage.Connection:
-        server = EmulatorServer(emulator).start()
-        servers.append(server)
-        connection = voice_usage.connect(
-            TwilioProvider(**options),
-            credentials=emulator.credentials,
-            base_url=server.base_url,
-            sleep=sleeps,
-            async_sleep=sleeps.asleep,
+    def connected(emulator: TwilioEmulator, **options: Any) -> voice_usage.Connection:
+        server = serve(emulator)
+        connection = open_connection(
+            TwilioProvider(**options), credentials=emulator.credentials, base_url=server.base_url
         )
         connection.server = server  # type: ignore[attr-defined]
-        connections.append(connection)
         return connection
 
-    connections: list[voice_usage.Connection] = []
-    yield serve
-    for connection in connections:
-        connection.close()
-    for server in servers:
-        server.stop()
+    return connected
 
 
 def test_the_provider_keeps_the_plugin_contract():
