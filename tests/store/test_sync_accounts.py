@@ -73,6 +73,7 @@ def _setup(
     return registry, AccountsConfig(path=None, accounts=tuple(accounts))
 
 
+@pytest.mark.real_time("syncs opening one new SQLite file at once may wait on its lock for real")
 def test_accounts_are_synced_at_once_and_each_gets_its_own_records(
     servers: list[EmulatorServer], fake_key: str, store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
