@@ -385,19 +385,25 @@ def add_costs(
     return (*ready, *parse_add_costs(texts, names))
 
 
-def open_connections(
+@contextmanager
+def connected(
     chosen: Sequence[str | Provider | Source],
     registry: Registry | None,
     per_provider: Mapping[str, Mapping[str, Any]],
     common_options: Mapping[str, Any],
     query_options: Mapping[str, Mapping[str, str]],
     *,
-    connect: Callable[..., Connection] = Connection,
-) -> tuple[list[Source], list[Source]]:
-    """A `Connection` for each of ``chosen``, and those of them opened here (for the caller to close).
+    connect: Callable[..., Connection],
+    checked: tuple[datetime, datetime, str | None, FxRates, Sequence[AddCost], bool],
+) -> Iterator[list[Source]]:
+    """A `Connection` for each of ``chosen``, rates checked; those opened here closed on exit.
+
+    Sources already open are used as they are. ``checked`` holds what `check_rates` needs: since, until, the target currency, the rates,
+    the add-costs and whether fixed charges count.
 
     Raises:
         ConfigurationError: a provider named twice, or options for a provider not chosen.
+        MissingRateError: an exchange rate the comparison needs is not given.
     """
     connections: list[Source] = []
     owned: list[Source] = []
@@ -420,34 +426,7 @@ def open_connections(
                 f"options given for {', '.join(stray)}, which is not compared "
                 f"(comparing {', '.join(names)})"
             )
-    except BaseException:
-        for connection in owned:
-            connection.close()
-        raise
-    return connections, owned
-
-
-@contextmanager
-def connected(
-    chosen: Sequence[str | Provider | Source],
-    registry: Registry | None,
-    per_provider: Mapping[str, Mapping[str, Any]],
-    common_options: Mapping[str, Any],
-    query_options: Mapping[str, Mapping[str, str]],
-    *,
-    connect: Callable[..., Connection],
-    checked: tuple[datetime, datetime, str | None, FxRates, Sequence[AddCost], bool],
-) -> Iterator[list[Source]]:
-    """`open_connections`, then `check_rates` over them; those opened here are closed on exit.
-
-    ``checked`` holds what `check_rates` needs: since, until, the target currency, the rates,
-    the add-costs and whether fixed charges count.
-    """
-    connections, owned = open_connections(
-        chosen, registry, per_provider, common_options, query_options, connect=connect
-    )
-    start, end, target, rates, adds, fixed = checked
-    try:
+        start, end, target, rates, adds, fixed = checked
         check_rates(connections, start, end, target, rates, adds=adds, fixed=fixed)
         yield connections
     finally:
