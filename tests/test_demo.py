@@ -1,11 +1,10 @@
-"""`voice-usage demo`: the whole job against the bundled emulators, fast, offline, deterministic."""
+"""`voice-usage demo`: the whole job against the bundled emulators, offline and deterministic."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 
 import voice_usage
@@ -14,22 +13,19 @@ from voice_usage import run_demo
 VENDORS = ("agentphone", "flireo", "retell", "twilio", "ultravox", "vapi")
 
 
-def test_demo_command_exits_0_quickly_with_every_vendor(tmp_path):
+def test_demo_command_exits_0_with_every_vendor(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
     env.pop("VOICE_USAGE_RATECARDS", None)
     env["COLUMNS"] = "200"
-    started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "voice_usage", "demo", "--report", str(tmp_path / "demo.html")],
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=300,  # only against a hang: speed is measured by benchmarks, not tests
         check=False,
     )
-    elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr
-    assert elapsed < 15, f"the demo took {elapsed:.1f} s"
     out = done.stdout
     for step in ("1. fetch", "2. compare", "3. reprice", "4. report"):
         assert step in out

@@ -67,7 +67,10 @@ def connect(
 def raw_usage(server: EmulatorServer, key: str, **params: Any) -> dict[str, Any]:
     """The server's own answer, read without the provider (an independent view of its totals)."""
     response = httpx.get(
-        f"{server.base_url}/usage", params=params, headers={"Authorization": f"Bearer {key}"}
+        f"{server.base_url}/usage",
+        params=params,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=60,  # a summary over 200,000 logs: what this checks is the figures, not the speed
     )
     response.raise_for_status()
     return response.json()  # type: ignore[no-any-return]
