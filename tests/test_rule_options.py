@@ -204,3 +204,31 @@ def test_rule7_every_option_works_agentphone_a_cut_last_month_that_daily_usage_r
     assert len(days) == 19 and records[-1].calls == sum(r.calls or 0 for r in days)
     (cut,) = [w for w in result.report.warnings if "cut the month" in w]
     assert "2025-12" in cut and "2026-11" not in cut
+
+
+def test_rule7_every_option_works_export_defaults_to_the_finest_records_of_the_chosen_source(
+    tmp_path: Path,
+):
+    # Ultravox lists calls, but its billed usage (source=billing) comes as UTC days only: the
+    # default granularity follows the option, so neither needs --granularity.
+    from voice_usage_ultravox.emulator import UltravoxEmulator
+
+    window = ["--since", "2026-10-01", "--until", "2026-10-04"]
+    with EmulatorServer(UltravoxEmulator(api_key=KEY, today=date(2026, 11, 1))) as server:
+        servers = {"ultravox": server}
+        billed = tmp_path / "billed.csv"
+        args = [*window, "--option", "source=billing", "--output", str(billed)]
+        result = _invoke(servers, "export", "ultravox", *args)
+        assert result.exit_code == 0, result.stderr
+        calls = tmp_path / "calls.csv"
+        listed = _invoke(servers, "export", "ultravox", *window, "--output", str(calls))
+        assert listed.exit_code == 0, listed.stderr
+    rows = list(csv.DictReader(io.StringIO(billed.read_text(encoding="utf-8"))))
+    assert {r["grain"] for r in rows} == {"window"}
+    assert {r["period_start"] for r in rows} == {
+        "2026-10-01T00:00:00Z",
+        "2026-10-02T00:00:00Z",
+        "2026-10-03T00:00:00Z",
+    }
+    call_rows = list(csv.DictReader(io.StringIO(calls.read_text(encoding="utf-8"))))
+    assert call_rows and {r["grain"] for r in call_rows} == {"event"}

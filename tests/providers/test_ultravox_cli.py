@@ -144,7 +144,11 @@ def test_fetch_by_month_rolls_up_and_by_agent_keeps_agents(cli_run, fake_key):
     [
         (["--option", "colour=red"], 2, "unknown option 'colour'"),
         (["--option", "metadata.=x"], 2, "unknown option 'metadata.'"),
-        (["--option", "source=billing", "--granularity", "hour"], 2, "per UTC day only"),
+        (
+            ["--option", "source=billing", "--granularity", "hour"],
+            2,
+            "'hour' is not available with source=billing (the API reports: day)",
+        ),
         (["--number", "n1"], 2, "no phone-number filter"),
     ],
 )

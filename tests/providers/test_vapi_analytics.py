@@ -170,7 +170,7 @@ def test_the_cli_says_so_in_one_line_with_exit_2():
         )
     assert wrong.exit_code == 2
     assert wrong.stderr.strip().splitlines() == [
-        "voice-usage: error: vapi: granularity 'call' is not available (the API reports: day, hour)"
+        "voice-usage: error: vapi: granularity 'call' is not available with source=analytics (the API reports: day, hour)"
     ]
     assert right.exit_code == 0, right.output
     assert (

@@ -69,9 +69,11 @@ def _native_granularity(
     if native is None:
         reported = provider.capabilities.reported(options)
         offered = ", ".join(sorted(g.value for g in reported)) or "none"
+        changing = provider.capabilities.granularity_option(options)
+        under = f" with {changing}" if changing else ""
         raise UnsupportedQueryError(
             provider.name,
-            f"granularity {wanted.value!r} is not available (the API reports: {offered})",
+            f"granularity {wanted.value!r} is not available{under} (the API reports: {offered})",
         )
     return native
 

@@ -255,11 +255,13 @@ class Capabilities:
 
     def reported(self, options: Mapping[str, str] | None = None) -> frozenset[Granularity]:
         """The granularities reported under ``options`` (`granularities` unless one changes them)."""
+        changing = self.granularity_option(options)
+        return dict(self.granularities_by_option)[changing] if changing else self.granularities
+
+    def granularity_option(self, options: Mapping[str, str] | None = None) -> str | None:
+        """The `name=value` among ``options`` that changes the granularities reported, if any."""
         chosen = {f"{name}={value}" for name, value in (options or {}).items()}
-        for option, granularities in self.granularities_by_option:
-            if option in chosen:
-                return granularities
-        return self.granularities
+        return next((o for o, _ in self.granularities_by_option if o in chosen), None)
 
     def native(
         self, wanted: Granularity, options: Mapping[str, str] | None = None

@@ -229,10 +229,11 @@ def export_command(
         sources(ctx, [provider], chosen, rate_book=book) as (connection,),
         _replaced_on_success(Path(output)) as target,
     ):
-        finest = min(connection.provider.capabilities.granularities, key=lambda g: g.rank)
-        query = build_query(
-            since, until, granularity or finest.value, agents, numbers, extra_options
-        )
+        query = build_query(since, until, granularity or "call", agents, numbers, extra_options)
+        if granularity is None:  # the finest under the query's options (they may change it)
+            reported = connection.provider.capabilities.reported(query.options)
+            finest = min(reported, key=lambda g: g.rank)
+            query = build_query(since, until, finest.value, agents, numbers, extra_options)
         result = connection.fetch(query)
         left_out: dict[str, int] = {}
         with result, FetchProgress([provider]) as progress:

@@ -69,6 +69,11 @@ class Ultravox(ProviderDeclaration):
     capabilities = Capabilities(
         granularities=frozenset({Granularity.CALL, Granularity.HOUR, Granularity.DAY}),
         filters=frozenset({"agent", "source", "plan", *FILTER_OPTIONS, "metadata.<key>"}),
+        # Billed and per-agent usage come as UTC days only; hours and calls need the call list.
+        granularities_by_option=(
+            ("source=billing", frozenset({Granularity.DAY})),
+            ("source=agents", frozenset({Granularity.DAY})),
+        ),
         reports_cost=False,
         balance=True,
         # A call is billed after it ends (`call.billed` follows `call.ended`, SIP sessions
