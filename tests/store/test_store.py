@@ -363,3 +363,62 @@ def test_a_record_of_another_provider_is_refused(store_url: str) -> None:
                 "ultravox", None, "call", [event(0)], since=DAY, until=DAY + timedelta(days=1)
             )
         assert store.count() == 0
+
+
+def test_a_record_read_again_in_another_written_form_is_unchanged(store_url: str) -> None:
+    # The same values written differently (a trailing zero, extras in another key order) are
+    # the same record: unchanged, no revision, the stored form kept.
+    first = event(0, extras={"log_id": "log-0", "leg": "a"})
+    again = event(0, cost=Decimal("0.140"), extras={"leg": "a", "log_id": "log-0"})
+    with open_store(store_url) as store:
+        write(store, [first])
+        counts = write(store, [again])
+        assert (counts.new, counts.revised, counts.unchanged) == (0, 0, 1)
+        assert store.revisions() == []
+        (stored,) = store.records("flireo", None, "call", DAY, DAY + timedelta(days=1))
+    assert str(stored.cost) == "0.14"
+
+
+def test_an_older_schema_is_migrated_forward_on_open(store_url: str) -> None:
+    with open_store(store_url) as store:
+        write(store, [event(0), event(25)])
+        # A store as version 1 left it: no day index.
+        store._db.execute("DROP INDEX IF EXISTS vu_records_day")
+        store._db.execute("UPDATE vu_meta SET value = '1' WHERE key = 'schema_version'")
+    with open_store(store_url) as store:
+        version = store._db.execute("SELECT value FROM vu_meta WHERE key = 'schema_version'")
+        assert version.fetchone()[0] == str(SCHEMA_VERSION) == "2"
+        if store.dialect == "sqlite":
+            indexes = store._db.execute("PRAGMA index_list(vu_records)").fetchall()
+            assert "vu_records_day" in {row[1] for row in indexes}
+        assert store.daily_totals(DAY, DAY + timedelta(days=2)) == [
+            ("flireo", "2026-09-01", 1, Decimal("0.14"), "EUR"),
+            ("flireo", "2026-09-02", 1, Decimal("0.14"), "EUR"),
+        ]
+        assert store.count() == 2
+
+
+def test_daily_totals_over_part_of_a_day(store_url: str) -> None:
+    # Hours 11, 12, 23 of the first day and 0, 1 of the next; asked from 12:00 to 00:30.
+    with open_store(store_url) as store:
+        write(store, [event(n, cost=Decimal(n)) for n in (11, 12, 23, 24, 25)])
+        totals = store.daily_totals(DAY + timedelta(hours=12), DAY + timedelta(hours=24.5))
+    assert totals == [
+        ("flireo", "2026-09-01", 2, Decimal("35"), "EUR"),  # 12 + 23
+        ("flireo", "2026-09-02", 1, Decimal("24"), "EUR"),
+    ]
+
+
+def test_the_daily_roll_up_reads_its_index_alone(tmp_path: Path) -> None:
+    # The roll-up over a large store reads the narrow day index in its order: never the
+    # table's rows, and no sort of the rows into groups.
+    statements: list[str] = []
+    with open_store(str(tmp_path / "usage.sqlite3")) as store:
+        write(store, [event(0)])
+        store._db.connection.set_trace_callback(statements.append)
+        store.daily_totals(DAY, DAY + timedelta(days=1))
+        store._db.connection.set_trace_callback(None)
+        (rollup,) = [s for s in statements if "GROUP BY" in s]
+        plan = [row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {rollup}").fetchall()]
+    assert plan[0].startswith("SEARCH vu_records USING COVERING INDEX vu_records_day ")
+    assert not any("GROUP BY" in step for step in plan), plan

@@ -59,9 +59,9 @@ def format_stamp(instant: datetime) -> str:
 
     Records' instants are UTC already (or a zone at offset 0), so no conversion is made then.
     """
-    if instant.utcoffset() != _NO_OFFSET:
+    if instant.tzinfo is not UTC and instant.utcoffset() != _NO_OFFSET:
         instant = instant.astimezone(UTC)
-    return instant.isoformat(timespec="microseconds")
+    return instant.isoformat("T", "microseconds")  # positional: quicker than the keyword
 
 
 def parse_stamp(text: str) -> datetime:
@@ -184,7 +184,34 @@ def _json_encoder(annotation: Any) -> Callable[[Any], str]:
     return lambda value: json.dumps(adapter.dump_python(value, mode="json"), separators=(",", ":"))
 
 
-_ENCODE_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+def _compact_json() -> Callable[[Any], str]:
+    """`json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode`, made faster.
+
+    That encoder makes its C encoder again on every call, which for a record's small `extras`
+    is most of the cost. Here the C encoder is made once, when the interpreter has it and it
+    writes the very same text (tried on a sample); else the standard encoder is used.
+    """
+    standard = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return standard.encode
+    try:
+        # No circular-reference markers: extras are JSON values, which cannot hold a cycle
+        # (one would end in RecursionError instead of ValueError).
+        iterencode = make(
+            None, standard.default, json.encoder.encode_basestring, None, ":", ",",
+            False, False, True,
+        )  # fmt: skip
+        sample = {"a": [1, 2.5, None, True, "\u00fc\n"], "b": {"c": 1e16, "d": float("inf")}}
+        if "".join(iterencode(sample, 0)) != standard.encode(sample):
+            return standard.encode
+    except Exception:  # another interpreter's private encoder: use the public one
+        return standard.encode
+    join = "".join
+    return lambda value: join(iterencode(value, 0))
+
+
+_ENCODE_JSON = _compact_json()
 
 
 def _plain_json(value: Any) -> str:
@@ -223,19 +250,48 @@ class RowCodec:
         )
         self.all_columns = self.KEY_COLUMNS + self.field_names + self.e9_columns
         encoders = [self._encoder(c, fields[c.name].annotation) for c in self.columns]
-        offset = len(self.KEY_COLUMNS)
-        self._get = operator.itemgetter(*self.field_names)
-        self._encoding = [
-            (offset + i, encode) for i, encode in enumerate(encoders) if encode is not None
-        ]
-        self._decimal_positions = [
-            offset + i for i, c in enumerate(self.columns) if c.kind == "decimal"
-        ]
+        self.row = self._compile_row(encoders)
+
+    def _compile_row(
+        self, encoders: list[Callable[[Any], Any] | None]
+    ) -> Callable[[str, str, str, UsageRecord], tuple[Any, ...]]:
+        """The function making a record's row, as straight-line code for these columns.
+
+        It runs once per record written, so it is generated rather than a loop over the
+        columns: the values are taken in one `itemgetter` call, each column that needs it is
+        converted in place (an unset value stays `None`), and the billionths of each decimal are
+        taken from the Decimal itself. The result is every column of `all_columns`, in order.
+        """
+        names: dict[str, Any] = {"get": operator.itemgetter(*self.field_names), "e9": e9}
+        values = [f"v{i}" for i in range(len(self.columns))]
+        items = ["account_key", "series", "key"]
+        for i, encode in enumerate(encoders):
+            if encode is None:
+                items.append(values[i])
+            else:
+                names[f"encode{i}"] = encode
+                items.append(f"None if {values[i]} is None else encode{i}({values[i]})")
+        if self.e9_columns:
+            items += [f"e9({values[i]})" for i, c in enumerate(self.columns) if c.kind == "decimal"]
+        source = (
+            "def row(account_key, series, key, record):\n"
+            f"    {', '.join(values)}, = get(record.__dict__)\n"
+            f"    return ({', '.join(items)},)\n"
+        )
+        exec(compile(source, f"<row codec {self.dialect}>", "exec"), names)
+        row: Callable[[str, str, str, UsageRecord], tuple[Any, ...]] = names["row"]
+        row.__doc__ = "The row of a record (every column of `all_columns`, in order)."
+        return row
 
     def _encoder(self, column: Column, annotation: Any) -> Callable[[Any], Any] | None:
         """How a field value becomes a stored value; `None` when it is stored as it is."""
         if column.kind == "text":
-            return None  # a StrEnum is a str: sqlite3 and psycopg store its value
+            (base,) = _base_types(annotation)
+            if isinstance(base, type) and issubclass(base, Enum):
+                # A StrEnum is a str, but not exactly one: sqlite3 binds it through its adapter
+                # look-up, several times slower than the plain text taken from this table.
+                return {member: member.value for member in base}.__getitem__
+            return None
         if column.kind == "bool":
             return int if self.dialect == "sqlite" else None
         if column.kind == "decimal":
@@ -245,21 +301,6 @@ class RowCodec:
         if column.kind == "json":
             return _json_encoder(annotation)
         return None
-
-    def row(self, account_key: str, series: str, key: str, record: UsageRecord) -> tuple[Any, ...]:
-        """The row of ``record`` (every column of `all_columns`, in order).
-
-        Runs once per record written, so it is written for speed: the values are taken in one
-        `itemgetter` call and only the columns that need it are converted.
-        """
-        out = [account_key, series, key, *self._get(record.__dict__)]
-        # Billionths are taken from the Decimals, before they become text.
-        billionths = [e9(out[p]) for p in self._decimal_positions] if self.e9_columns else []
-        for position, encode in self._encoding:
-            value = out[position]
-            if value is not None:
-                out[position] = encode(value)
-        return (*out, *billionths)
 
     def values(self, stored: tuple[Any, ...]) -> dict[str, Any]:
         """The field values of a row holding `field_names` columns, in order."""

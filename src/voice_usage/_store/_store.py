@@ -27,8 +27,6 @@ from voice_usage._store._rows import format_stamp, parse_stamp, record_key
 
 __all__ = ["Revision", "Store", "WriteCounts", "open_store"]
 
-_IN_BATCH = 500
-"""Keys per `IN (...)` look-up: well under SQLite's limit of bound parameters."""
 _ANALYZE_AFTER = 5_000
 """New rows after which PostgreSQL's statistics are refreshed: a table it still believes
 small is scanned whole for every look-up by key, which makes a first sync quadratic."""
@@ -78,6 +76,8 @@ class Store:
         self._db = database
         self._rows = database.rows
         self._fields = ", ".join(self._rows.field_names)
+        # A held row as stored: every column a write sets, the key columns aside.
+        self._stored = ", ".join(self._rows.field_names + self._rows.e9_columns)
 
     @property
     def name(self) -> str:
@@ -180,13 +180,22 @@ class Store:
         updates: list[tuple[Any, ...]] = []
         revisions: list[tuple[Any, ...]] = []
         stamp = self._instant(now)
+        to_row, values = rows.row, rows.values
+        fields = len(rows.field_names)
         for key, record in incoming.items():
-            before = held.pop(key, None)
-            if before is None:
+            row = to_row(account_key, series, key, record)
+            stored = held.pop(key, None)
+            if stored is None:
                 counts.new += 1
-                inserts.append((*rows.row(account_key, series, key, record), stamp))
+                inserts.append((*row, stamp))
                 continue
-            after = record.__dict__
+            # The same stored form is the same record: a re-sync compares rows, and decodes
+            # only those that differ (a decimal written with another exponent, say, differs
+            # as text but not in value, and is unchanged).
+            if stored == row[3:]:
+                counts.unchanged += 1
+                continue
+            before, after = values(stored[:fields]), record.__dict__
             changed = {
                 name: [_json(before[name]), _json(after[name])]
                 for name in rows.field_names
@@ -196,13 +205,13 @@ class Store:
                 counts.unchanged += 1
                 continue
             counts.revised += 1
-            row = rows.row(account_key, series, key, record)
             updates.append((*row[3:], stamp, provider, account_key, series, key))
             revisions.append(
                 (provider, account_key, series, key, stamp, "revised", _dumps(changed))
             )
         # What is left was held in the range but not answered again: the vendor dropped it.
-        for key, before in held.items():
+        for key, stored in held.items():
+            before = values(stored[:fields])
             if not (since <= before["period_start"] < until):
                 continue  # found by key only (an event whose time moved) and answered: kept
             counts.removed += 1
@@ -236,27 +245,26 @@ class Store:
 
     def _held(
         self, provider: str, account_key: str, series: str, since: datetime, until: datetime
-    ) -> dict[str, dict[str, Any]]:
+    ) -> dict[str, tuple[Any, ...]]:
+        """The rows of ``series`` starting in `[since, until)`, by key, as stored."""
         cursor = self._db.execute(
-            f"SELECT record_key, {self._fields} FROM vu_records WHERE provider = ? "
+            f"SELECT record_key, {self._stored} FROM vu_records WHERE provider = ? "
             "AND account_key = ? AND series = ? AND period_start >= ? AND period_start < ?",
             (provider, account_key, series, self._instant(since), self._instant(until)),
         )
-        return {row[0]: self._rows.values(row[1:]) for row in cursor.fetchall()}
+        return {row[0]: row[1:] for row in cursor.fetchall()}
 
     def _held_by_key(
         self, provider: str, account_key: str, series: str, keys: Sequence[str]
-    ) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(keys), _IN_BATCH):
-            batch = keys[start : start + _IN_BATCH]
-            marks = ", ".join("?" * len(batch))
+    ) -> dict[str, tuple[Any, ...]]:
+        found: dict[str, tuple[Any, ...]] = {}
+        for condition, params in self._db.among("record_key", keys):
             cursor = self._db.execute(
-                f"SELECT record_key, {self._fields} FROM vu_records WHERE provider = ? "
-                f"AND account_key = ? AND series = ? AND record_key IN ({marks})",
-                (provider, account_key, series, *batch),
+                f"SELECT record_key, {self._stored} FROM vu_records WHERE provider = ? "
+                f"AND account_key = ? AND series = ? AND {condition}",
+                (provider, account_key, series, *params),
             )
-            found.update({row[0]: self._rows.values(row[1:]) for row in cursor.fetchall()})
+            found.update({row[0]: row[1:] for row in cursor.fetchall()})
         return found
 
     def _cover(
@@ -405,12 +413,16 @@ class Store:
         of the group has no cost (unknown stays unknown).
         """
         if self.dialect == "sqlite":
+            # Read from the index `vu_records_day` alone, in its order (day, provider,
+            # currency): the condition on the day narrows the scan to the days asked for.
+            start, end = self._instant(since), self._instant(until)
             cursor = self._db.execute(
                 "SELECT provider, substr(period_start, 1, 10) AS day, SUM(calls), SUM(cost_e9), "
                 "COUNT(*) - COUNT(cost), COUNT(cost) - COUNT(cost_e9), currency "
-                "FROM vu_records WHERE period_start >= ? AND period_start < ? "
-                "GROUP BY provider, day, currency ORDER BY provider, day, currency",
-                (self._instant(since), self._instant(until)),
+                "FROM vu_records WHERE substr(period_start, 1, 10) BETWEEN ? AND ? "
+                "AND period_start >= ? AND period_start < ? "
+                "GROUP BY day, provider, currency ORDER BY provider, day, currency",
+                (start[:10], end[:10], start, end),
             )
             out = []
             for provider, day, calls, cost_e9, unknown, inexact, currency in cursor:
