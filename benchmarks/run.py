@@ -148,15 +148,17 @@ def main() -> None:
     store = bench_store.run(quick=args.quick)
     write = store["write"]
     postgres = (
-        f"; PostgreSQL {write['postgresql_per_s']:,.0f}/s"
+        f"; PostgreSQL {write['postgresql_per_s']:,.0f}/s "
+        f"({write['postgresql_per_cpu_s']:,.0f} per client CPU s)"
         if "postgresql_per_s" in write
         else f" (PostgreSQL: set {bench_store.POSTGRES_ENV})"
     )
     rows.append(
         (
             "9a. store: write already-fetched records",
-            f"SQLite {write['sqlite_per_s']:,.0f} records/s{postgres}",
-            "one transaction per 31 days, as sync writes",
+            f"SQLite {write['sqlite_per_s']:,.0f} records/s "
+            f"({write['sqlite_per_cpu_s']:,.0f} per CPU s){postgres}",
+            f"one transaction per 31 days, as sync writes; load {write['load_average']:.1f}",
             ">= 50,000/s",
         )
     )
