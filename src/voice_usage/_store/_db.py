@@ -162,8 +162,8 @@ class Database:
     def lock_series(self, provider: str, account_key: str, series: str) -> None:
         """Hold writers of the same series apart until the transaction ends."""
 
-    def analyze(self, table: str) -> None:
-        """Refresh the planner's statistics of ``table`` (PostgreSQL; SQLite needs none)."""
+    def analyze(self, table: str, columns: Sequence[str]) -> None:
+        """Refresh the planner's statistics of ``columns`` of ``table`` (PostgreSQL only)."""
 
     def table_columns(self, table: str) -> set[str]:
         """The columns ``table`` has, or an empty set when it does not exist."""
@@ -251,8 +251,10 @@ class PostgreSQLDatabase(Database):
         with self.connection.transaction():
             yield
 
-    def analyze(self, table: str) -> None:
-        self.execute(f"ANALYZE {table}")
+    def analyze(self, table: str, columns: Sequence[str]) -> None:
+        # Only the columns looked up by: the wide ones (extras) cost most of a whole-table
+        # ANALYZE, a third of a first sync's time before.
+        self.execute(f"ANALYZE {table} ({', '.join(columns)})")
 
     def lock_series(self, provider: str, account_key: str, series: str) -> None:
         digest = hashlib.blake2b(

@@ -227,7 +227,9 @@ class Store:
         columns = (*rows.all_columns, "synced_at")
         db.insert_rows("vu_records", columns, inserts)
         if len(inserts) >= _ANALYZE_AFTER:
-            db.analyze("vu_records")
+            db.analyze(
+                "vu_records", ("provider", "account_key", "series", "record_key", "period_start")
+            )
         if updates:
             assignments = ", ".join(f"{name} = ?" for name in (*columns[3:],))
             db.executemany(
