@@ -4,7 +4,7 @@ Every `import` in `src/voice_usage` counts, including those inside functions and
 `TYPE_CHECKING`: a lazy import is still a dependency. Layers, lowest first (a module may import
 its own layer or a lower one, never a higher one):
 
-    base      _schema, _enums, _exceptions, _rollup, _optional, _version, _calendar, emulator
+    base      _schema, _enums, _exceptions, _rollup, _optional, _version, _calendar, _lazy, emulator
     _pricing  rate cards, FX, repricing of records
     _engine   HTTP, retries, pagination, the fetch runner, plugin discovery (and hookspecs)
     _store    history store and sync
@@ -37,6 +37,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "voice_usage._optional",
         "voice_usage._version",
         "voice_usage._calendar",
+        "voice_usage._lazy",
         "voice_usage.emulator",
     ),
     ("voice_usage._pricing",),

@@ -13,9 +13,9 @@ Fetch usage from each vendor's API, normalized into one `UsageRecord` schema::
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from voice_usage._lazy import lazy_attributes
 from voice_usage._version import __version__
 
 if TYPE_CHECKING:
@@ -327,13 +327,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'voice_usage' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # once loaded, a plain attribute
-    return value
+__getattr__ = lazy_attributes(__name__, _WHERE, globals())
 
 
 def __dir__() -> list[str]:

@@ -10,7 +10,6 @@ make and a function that turns the parsed pages into `UsageRecord`s), and the co
 `docs/writing-a-provider.md` walks through a whole provider.
 """
 
-import importlib
 import typing
 
 from voice_usage._calendar import (
@@ -54,6 +53,7 @@ from voice_usage._exceptions import (
     ResponseValidationError,
     UnsupportedQueryError,
 )
+from voice_usage._lazy import lazy_attributes
 from voice_usage.hookspecs import hookimpl
 
 if typing.TYPE_CHECKING:
@@ -131,6 +131,7 @@ __all__ = [
     "hookimpl",
     "is_utc_boundary",
     "json_body",
+    "lazy_attributes",
     "parse_vendor_error",
     "price_record",
     "priced_by",
@@ -142,13 +143,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'voice_usage.provider' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # once loaded, a plain attribute
-    return value
+__getattr__ = lazy_attributes(__name__, _WHERE, globals())
 
 
 def __dir__() -> list[str]:

@@ -10,7 +10,6 @@ wire models, when the provider is first used.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from voice_usage.provider import (
     Provider,
     ProviderDeclaration,
     hookimpl,
+    lazy_attributes,
 )
 
 if TYPE_CHECKING:
@@ -92,8 +92,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -10,7 +10,6 @@ wire models, when the provider is first used.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
@@ -22,6 +21,7 @@ from voice_usage.provider import (
     ProviderDeclaration,
     RateLimit,
     hookimpl,
+    lazy_attributes,
 )
 
 if TYPE_CHECKING:
@@ -107,8 +107,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
