@@ -156,6 +156,9 @@ def test_a_sync_that_dies_half_way_and_is_run_again_ends_as_one_clean_sync(
         assert store.coverage("flireo", None, "call") == [(TODAY - timedelta(days=90), TODAY)]
 
 
+@pytest.mark.real_time(
+    "two syncs opening one new SQLite file at once may wait on its lock for real"
+)
 def test_two_syncs_at_once_into_one_sqlite_file_both_finish(fake_key: str, tmp_path: Path) -> None:
     path = str(tmp_path / "usage.sqlite3")
     results: dict[str, Any] = {}
