@@ -37,6 +37,11 @@ def test_version_and_help_load_nothing_heavy():
 
 
 PROVIDERS_HEAVY = (
+    # The entry points are read from the metadata folders: importlib.metadata (with email,
+    # zipfile, csv and importlib.resources) cost more than the rest of the discovery.
+    "importlib.metadata",
+    "email",
+    "zipfile",
     "httpx",
     "pydantic",
     "tenacity",

@@ -10,6 +10,8 @@ import pytest
 
 import voice_usage
 from voice_usage import ConfigurationError, ProviderNotFoundError, hookimpl, load_registry
+from voice_usage._engine import _plugins
+from voice_usage._engine._entry_points import read_entry_points
 from voice_usage._engine._plugins import get_plugin_manager
 from voice_usage.testing import FakeProvider, check_provider
 
@@ -35,17 +37,37 @@ def plugin_module(name: str, *providers: Any, broken: bool = False) -> types.Mod
     return module
 
 
-@pytest.fixture
-def installed(monkeypatch):
+@pytest.fixture(params=["dist-info folders", "importlib.metadata"])
+def installed(request, monkeypatch, tmp_path):
+    """Installs fake distributions, each with one entry point, found in the order installed.
+
+    Either as metadata folders on disk, each in a folder of its own on the search path (read by
+    `_entry_points`), or as `importlib.metadata` distributions (what discovery asks when that
+    reader leaves an installation to it).
+    """
     dists: list[FakeDist] = []
+    folders: list[str] = []
 
     def install(dist_name: str, ep_name: str, module: types.ModuleType | None) -> None:
         module_name = f"fake_plugin_{ep_name}_{len(dists)}"
         if module is not None:
             monkeypatch.setitem(sys.modules, module_name, module)
-        dists.append(FakeDist(dist_name, module_name if module else "no_such_module_xyz", ep_name))
+        value = module_name if module else "no_such_module_xyz"
+        dists.append(FakeDist(dist_name, value, ep_name))
+        info = tmp_path / str(len(folders)) / f"{dist_name.replace('-', '_')}-1.0.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(f"[voice_usage]\n{ep_name} = {value}\n")
+        folders.append(str(info.parent))
 
-    monkeypatch.setattr(md, "distributions", lambda: list(dists))
+    if request.param == "importlib.metadata":
+        monkeypatch.setattr(_plugins, "read_entry_points", lambda group: None)
+        monkeypatch.setattr(md, "distributions", lambda: list(dists))
+    else:
+        monkeypatch.setattr(
+            _plugins, "read_entry_points", lambda group: read_entry_points(group, folders)
+        )
+        monkeypatch.setattr(md, "distributions", lambda: pytest.fail("importlib.metadata asked"))
     return install
 
 
@@ -132,3 +154,23 @@ def test_a_misspelled_hook_fails_loudly():
 
 def test_hook_markers_use_the_project_name():
     assert voice_usage.hookimpl.project_name == "voice_usage"
+
+
+def test_an_entry_point_found_twice_is_loaded_once(monkeypatch, tmp_path):
+    # Listed twice in one file (some editable installs), and its folder twice on the path.
+    monkeypatch.setitem(
+        sys.modules, "fake_plugin_twice", plugin_module("t", FakeProvider(name="t"))
+    )
+    info = tmp_path / "voice_usage_twice-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Name: voice-usage-twice\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[voice_usage]\nt = fake_plugin_twice\nt = fake_plugin_twice\n"
+    )
+    folders = [str(tmp_path), str(tmp_path)]
+    monkeypatch.setattr(
+        _plugins, "read_entry_points", lambda group: read_entry_points(group, folders)
+    )
+    registry = load_registry()
+    assert (registry.names(), registry.errors, registry.conflicts) == (["t"], [], {})
+    assert registry.providers["t"].distribution == "voice-usage-twice"
