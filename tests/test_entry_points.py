@@ -176,3 +176,11 @@ def test_zips_eggs_odd_path_entries_and_other_finders_are_left_to_importlib_meta
 
     monkeypatch.setattr(sys, "meta_path", [Finder(), *sys.meta_path])
     assert read_entry_points("voice_usage", [str(tmp_path / "empty")]) is None
+
+
+def test_an_entry_point_is_a_value():
+    one = EntryPoint("acme", "voice_usage_acme", "voice_usage")
+    assert one == EntryPoint("acme", "voice_usage_acme", "voice_usage")
+    assert one != EntryPoint("acme", "voice_usage_acme", "other")
+    assert len({one, EntryPoint("acme", "voice_usage_acme", "voice_usage")}) == 1
+    assert repr(one) == "EntryPoint(name='acme', value='voice_usage_acme', group='voice_usage')"

@@ -23,9 +23,8 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib.machinery import PathFinder
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["EntryPoint", "Found", "read_entry_points"]
 
@@ -38,13 +37,30 @@ _UNREADABLE = (FileNotFoundError, IsADirectoryError, NotADirectoryError, Permiss
 """What `importlib.metadata` takes for an absent file (`PathDistribution.read_text`)."""
 
 
-@dataclass(frozen=True)
 class EntryPoint:
-    """One entry point: what `importlib.metadata.EntryPoint` offers that discovery uses."""
+    """One entry point: what `importlib.metadata.EntryPoint` offers that discovery uses.
 
-    name: str
-    value: str
-    group: str
+    A plain class, as `Found` is a named tuple: a dataclass compiles its methods when the module
+    is imported, and this module is imported by every `voice-usage providers`.
+    """
+
+    __slots__ = ("group", "name", "value")
+
+    def __init__(self, name: str, value: str, group: str) -> None:
+        self.name = name
+        self.value = value
+        self.group = group
+
+    def __repr__(self) -> str:
+        return f"EntryPoint(name={self.name!r}, value={self.value!r}, group={self.group!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EntryPoint):
+            return NotImplemented
+        return (self.name, self.value, self.group) == (other.name, other.value, other.group)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.value, self.group))
 
     def load(self) -> Any:
         """The module or object the value names, imported as `importlib.metadata` does."""
@@ -56,8 +72,7 @@ class EntryPoint:
         return functools.reduce(getattr, attrs, module)
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """An entry point and the distribution that declares it."""
 
     entry_point: EntryPoint

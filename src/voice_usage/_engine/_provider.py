@@ -9,9 +9,7 @@ logic is written once and serves every way of fetching.
 
 from __future__ import annotations
 
-import base64
 import importlib
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -164,6 +162,8 @@ class BasicAuth(AuthScheme):
     def headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
         for user, password in self.pairs:
             if credentials.get(user) and credentials.get(password):
+                import base64  # here: listing providers needs no codec
+
                 token = f"{credentials[user]}:{credentials[password]}".encode()
                 return {"Authorization": f"Basic {base64.b64encode(token).decode('ascii')}"}
         raise KeyError(f"no complete pair among {self.pairs}")
@@ -641,6 +641,8 @@ class Provider(ABC):
 
 def json_body(content: bytes) -> Any:
     """Decode a JSON body; a `ValueError` on anything else (an HTML page, a body cut short)."""
+    import json  # here: listing providers decodes nothing
+
     return json.loads(content)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -52,6 +51,8 @@ def providers_command(ctx: click.Context, output_format: str) -> None:
         for name, dists in registry.conflicts.items()
     ]
     if output_format == "json":
+        import json  # only for this format: the table is what most starts print
+
         click.echo(json.dumps({"providers": rows, "errors": errors}, indent=2))
     else:
         table = Table(header_style="bold")
