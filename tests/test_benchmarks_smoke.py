@@ -33,3 +33,14 @@ def test_normalization_benchmark_runs_and_counts_every_record():
     result = measure("a", runs=1)
     assert result["records"] == 20_000
     assert result["normalize_s"] > 0 and result["json_loads_s"] > 0
+
+
+def test_the_startup_benchmark_reads_the_import_times_of_a_command():
+    from benchmarks.bench_startup import import_breakdown, imports_ms
+
+    rows = {module: (own, total) for module, own, total in import_breakdown(["--version"], top=500)}
+    own, total = rows["voice_usage.cli"]
+    assert 0 < own <= total
+    assert "voice_usage.cli._app" in rows  # imported by voice_usage.cli: one level down
+    assert "click.core" not in rows  # two levels down, inside click
+    assert imports_ms(["--version"]) > total * 0.5

@@ -12,7 +12,10 @@ from click.testing import CliRunner
 from voice_usage.cli import cli
 from voice_usage.cli._app import COMMANDS
 
-HEAVY = ("httpx", "pydantic", "rich", "voice_usage._engine", "voice_usage._analysis")
+HEAVY = (
+    *("httpx", "pydantic", "rich", "pluggy", "importlib.metadata", "email", "json"),
+    *("voice_usage._engine", "voice_usage._analysis"),
+)
 
 
 def _loaded_after(argument: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
