@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voice_usage import UsageRecord
+from voice_usage import Grain, UsageRecord
 from voice_usage._outputs import _serialize
 from voice_usage._outputs._serialize import CSV_COLUMNS, write_csv, write_json, write_jsonl
 from voice_usage._outputs._text import csv_cell
@@ -122,3 +122,60 @@ def test_a_large_set_is_written_in_a_few_writes_not_one_per_record(monkeypatch):
     write_jsonl(items, out)
     assert out.getvalue() == reference_jsonl(items)
     assert CountingWrites.writes <= 2000 // 512 + 2
+    array = io.StringIO()
+    write_json(items, array)  # batches joined: one separator between each two, none doubled
+    assert array.getvalue() == "[\n  " + ",\n  ".join(r.model_dump_json() for r in items) + "\n]\n"
+
+
+def test_csv_cells_remembered_per_output_are_forgotten_past_the_limit(monkeypatch):
+    monkeypatch.setattr(_serialize, "_CACHED_CELLS", 3)
+    items = [
+        UsageRecord(
+            provider="flireo",
+            grain="event",
+            period_start=START + timedelta(seconds=n),
+            period_end=START + timedelta(seconds=n + 1),
+            agent_id=f"=agent {n % 5}",  # repeats, and each needs its leading quote
+            number_id=f"number {n}",
+        )
+        for n in range(40)
+    ]
+    out = io.StringIO()
+    write_csv(items, out)
+    assert out.getvalue() == reference_csv(items)
+    assert "'=agent 4," in out.getvalue()
+
+
+def test_values_no_validated_record_holds_are_written_as_the_serializer_writes_them():
+    # Built without validation: naive times. The direct writers hand such a record to
+    # pydantic's own serializer, which writes it as it is.
+    odd = UsageRecord.model_construct(
+        provider="flireo",
+        grain=Grain.EVENT,
+        period_start=datetime(2026, 10, 1),
+        period_end=datetime(2026, 10, 1, 0, 0, 1),
+        extras={"parts": ("a", 1.5), "ok": True},
+    )
+    jsonl, table = io.StringIO(), io.StringIO()
+    write_jsonl([odd], jsonl)
+    write_csv([odd], table)
+    assert jsonl.getvalue() == reference_jsonl([odd])
+    assert '"period_start":"2026-10-01T00:00:00"' in jsonl.getvalue()
+    assert table.getvalue() == reference_csv([odd])
+
+
+def test_a_subclass_of_the_record_is_written_as_a_record():
+    class Tagged(UsageRecord):
+        tag: str = "x"
+
+    values: dict[str, Any] = {
+        "provider": "flireo",
+        "grain": "event",
+        "period_start": START,
+        "period_end": START + timedelta(1),
+    }
+    out, table = io.StringIO(), io.StringIO()
+    write_jsonl([Tagged(**values)], out)
+    write_csv([Tagged(**values)], table)
+    assert out.getvalue() == UsageRecord(**values).model_dump_json() + "\n"  # no `tag`
+    assert table.getvalue() == reference_csv([UsageRecord(**values)])

@@ -57,6 +57,8 @@ def csv_cell(value: Any) -> Any:
         return "true" if value else "false"
     if not isinstance(value, str):
         return value
+    if value.isprintable() and not value.startswith(_FORMULA_START):
+        return value  # the common case, found cheaply: every character escaped is unprintable
     value = _CONTROL_IN_CSV.sub(_escape, value)
     if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value
