@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from voice_usage._engine._retry import (
     build_retrying,
     parse_retry_after,
 )
+from voice_usage._engine._sockets import faster_idle_checks
 from voice_usage._exceptions import (
     APIStatusError,
     ConfigurationError,
@@ -162,6 +164,9 @@ def check_base_url(provider: str, base_url: str) -> httpx.URL:
     )
 
 
+_TLS_LOCK = threading.Lock()
+
+
 @functools.cache
 def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     return httpx.create_ssl_context()
@@ -173,7 +178,9 @@ def shared_tls_context() -> ssl.SSLContext:
     Built as httpx builds its own (certifi, or `SSL_CERT_FILE`/`SSL_CERT_DIR`), once per value
     of those variables.
     """
-    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    # Under a lock: accounts synced side by side start at once, and each would build its own.
+    with _TLS_LOCK:
+        return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -550,6 +557,7 @@ class AsyncSession(_SessionCore):
         self._client = httpx.AsyncClient(
             transport=transport, limits=limits, **self._client_options()
         )
+        faster_idle_checks(self._client)
 
     async def get(self, target: str, params: Mapping[str, ParamValue] | None = None) -> RawResponse:
         """Async `Session.get`."""

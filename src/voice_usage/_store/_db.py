@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -174,6 +175,17 @@ class Database:
         self.connection.close()
 
 
+_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_lock(path: str) -> threading.Lock:
+    """The lock this process's writers to one SQLite file queue on (one per file)."""
+    key = os.path.realpath(path)
+    with _WRITERS_LOCK:
+        return _WRITERS.setdefault(key, threading.Lock())
+
+
 class SQLiteDatabase(Database):
     """SQLite in WAL mode: readers never block the writer, writers wait for each other."""
 
@@ -181,15 +193,24 @@ class SQLiteDatabase(Database):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        # IMMEDIATE takes the write lock at the start, so two writers queue on the busy
-        # timeout instead of one failing when it upgrades a read lock.
-        self.connection.execute("BEGIN IMMEDIATE")
+        # Writers of this process queue on a lock of their own first: SQLite's busy handler
+        # polls with sleeps of up to 100 ms, so the file's write lock would stand idle between
+        # writers (accounts synced side by side). Past the busy timeout, SQLite decides.
+        writer = _writer_lock(self.location.target)
+        queued = writer.acquire(timeout=BUSY_TIMEOUT_SECONDS)
         try:
-            yield
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
+            # IMMEDIATE takes the write lock at the start, so two writers queue on the busy
+            # timeout instead of one failing when it upgrades a read lock.
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            self.connection.execute("COMMIT")
+        finally:
+            if queued:
+                writer.release()
 
     def table_columns(self, table: str) -> set[str]:
         return {row[1] for row in self.connection.execute(f"PRAGMA table_info({table})")}
