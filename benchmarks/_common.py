@@ -37,6 +37,21 @@ def interleaved(funcs: dict[str, Callable[[], Any]], runs: int) -> dict[str, flo
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+class Served:
+    """An emulator served from its own process: its base URL, and its command line on stdin."""
+
+    def __init__(self, process: subprocess.Popen[str], base_url: str) -> None:
+        self.process = process
+        self.base_url = base_url
+
+    def command(self, line: str) -> str:
+        """Send one command (see `benchmarks._serve`) and return the server's one-line answer."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+        return self.process.stdout.readline().strip()
+
+
 @contextmanager
 def emulator_process(provider: str, latency: float, **options: Any) -> Iterator[str]:
     """Serve a provider's emulator from a separate process (so it does not compete for the GIL).
@@ -44,6 +59,13 @@ def emulator_process(provider: str, latency: float, **options: Any) -> Iterator[
     Yields the base URL. Responses are memoized by request, so once warmed the server only
     replays bytes: the benchmark measures the client, not the emulator.
     """
+    with served_process(provider, latency, **options) as served:
+        yield served.base_url
+
+
+@contextmanager
+def served_process(provider: str, latency: float, **options: Any) -> Iterator[Served]:
+    """`emulator_process`, yielding the `Served` server to give commands to."""
     command = [
         sys.executable,
         "-m",
@@ -55,6 +77,7 @@ def emulator_process(provider: str, latency: float, **options: Any) -> Iterator[
     process = subprocess.Popen(
         command,
         cwd=ROOT,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -64,7 +87,7 @@ def emulator_process(provider: str, latency: float, **options: Any) -> Iterator[
         line = process.stdout.readline().strip()
         if not line.startswith("http://"):
             raise RuntimeError(f"emulator for {provider} did not start: {line!r}")
-        yield line
+        yield Served(process, line)
     finally:
         process.terminate()
         process.wait(timeout=10)
