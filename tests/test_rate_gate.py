@@ -236,3 +236,74 @@ def test_a_vendor_that_allows_more_than_documented_is_used_fully():
     took = simulate(server, gate, clock, requests=120, in_flight=8, seed=1)
     assert server.throttled == 0
     assert took < 6.2  # 120 at 40 a window: three windows, not the documented six
+
+
+# -- without headers: the tightest safe schedule ---------------------------------------------
+
+
+def most_in_one_window(sent: list[tuple[float, float]], now: float, window: float) -> int:
+    """The most requests any server window could count, were one more sent at ``now``.
+
+    Worked out geometrically, not by the gate's rule: the server counts a request when it
+    arrives, at any moment between its send and its answer (``inf`` while in flight), in fixed
+    windows of ``window`` seconds whose alignment the client does not know. A window [t, t+W)
+    can hold a request iff it was sent before t+W and answered at t or later; the new one
+    arrives at ``now`` or later. The count is greatest for t at some answer, or where the new
+    one first fits.
+    """
+    candidates = [answer for _, answer in sent if answer != math.inf]
+    candidates += [now - window + 1e-9, now]
+    best = 0
+    for start in candidates:
+        end = start + window
+        held = sum(1 for send, answer in sent if send < end and answer >= start)
+        best = max(best, held + (now < end))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_without_headers_every_send_is_safe_and_none_waits_longer_than_it_must(seed):
+    """Safe: no alignment of the server's windows and no arrival times consistent with what the
+    client saw put more than the budget in one window. Tight: whenever the gate says wait, one
+    more sent at once could be the budget's one too many, so no safe schedule sends sooner.
+    """
+    rng = random.Random(seed)
+    limit, window = 4, 10.0
+    clock = Clock(EPOCH)
+    gate = RateGate(RateLimit(limit, window), monotonic=clock, wall=clock)
+    sent: list[tuple[float, float]] = []  # (send, answer), answer inf while in flight
+    answers: list[tuple[float, int]] = []
+    waits = 0
+    while len(sent) < 40:
+        wait = gate.reserve()
+        if wait == 0.0:
+            assert most_in_one_window(sent, clock.now, window) <= limit
+            heapq.heappush(answers, (clock.now + rng.uniform(0.01, 3.0), len(sent)))
+            sent.append((clock.now, math.inf))
+            continue
+        waits += 1
+        assert most_in_one_window(sent, clock.now, window) > limit  # sending now could 429
+        # Run on to whichever comes first: an answer, or the moment the gate named.
+        if answers and answers[0][0] <= clock.now + wait:
+            clock.now, index = heapq.heappop(answers)
+            gate.release()
+            sent[index] = (sent[index][0], clock.now)
+        else:
+            clock.now += wait
+    assert waits > 10
+
+
+def test_a_slot_held_a_window_from_its_send_alone_would_overshoot():
+    """Counting a request's window from its send is not enough when the server's windows are
+    fixed: four sent at 0 and answered at 9 may all arrive at 9, so four more sent at 10 (one
+    window after the sends) share the server's window [9, 19) with them."""
+    sent = [(0.0, 9.0)] * 4 + [(10.0, math.inf)] * 3
+    assert most_in_one_window(sent, 10.0, 10.0) == 8
+    clock = Clock(EPOCH)
+    gate = RateGate(RateLimit(4, 10.0), monotonic=clock, wall=clock)
+    assert [gate.reserve() for _ in range(4)] == [0.0] * 4
+    clock.now += 9
+    for _ in range(4):
+        gate.release()
+    clock.now += 1
+    assert gate.reserve() == pytest.approx(9.0)  # the gate waits for 19, a window after 9
