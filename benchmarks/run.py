@@ -198,6 +198,17 @@ def main() -> None:
             "close to the slowest; memory flat",
         )
     )
+    rows.append(
+        (
+            "10. where the time of 10 at once goes",
+            f"client CPU {accounts['at_once_cpu_s']:.2f} s, emulators' CPU "
+            f"{accounts['at_once_emulators_cpu_s']:.2f} s; first sync in a fresh process "
+            f"{accounts['first_sync_s']:.2f} s ({accounts['first_sync_cpu_s']:.2f} s CPU); "
+            f"load {accounts['load']:.1f}",
+            "",
+            "",
+        )
+    )
 
     speed_after = machine_speed()
     print(table(rows, ("benchmark", "measured (medians)", "result", "target")))
