@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from voice_usage._store._rows import _ENCODE_JSON
+from voice_usage import CallPart, CostSource, Grain, UsageRecord
+from voice_usage._store._rows import _ENCODE_JSON, codec
 
 STANDARD = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -30,3 +33,42 @@ def test_extras_text_is_the_standard_encoders(value: dict[str, Any]) -> None:
 def test_a_value_json_cannot_hold_is_refused() -> None:
     with pytest.raises(TypeError, match="not JSON serializable"):
         _ENCODE_JSON({"when": object()})
+
+
+def test_the_body_is_the_standard_encoders_text_of_the_fields_set() -> None:
+    start = datetime(2026, 9, 1, 12, tzinfo=UTC)
+    record = UsageRecord(
+        provider="flireo",
+        account="ünï",
+        grain=Grain.EVENT,
+        period_start=start,
+        period_end=datetime(2026, 9, 1, 12, 1, 24, 500, tzinfo=UTC),
+        calls=1,
+        duration_seconds=Decimal("84.250"),
+        cost=Decimal("0.14"),
+        currency="EUR",
+        cost_source=CostSource.RATE_CARD,
+        cost_components={"transport": Decimal("0.14")},
+        cost_covers=(CallPart.TTS,),
+        cost_estimate=True,
+        call_id='c "1"',
+        extras={"b": [1, 2.5], "a": None},
+    )
+    expected = {  # the fields with a value, the table's columns aside: those always set first
+        "grain": "event",
+        "period_end": 1_788_264_084_000_500,  # microseconds since 1970 UTC
+        "cost_estimate": True,
+        "item": "call",
+        "extras": {"b": [1, 2.5], "a": None},
+        "account": "ünï",
+        "duration_seconds": "84.250",
+        "cost_source": "rate_card",
+        "cost_components": {"transport": "0.14"},
+        "cost_covers": ["tts"],
+        "call_id": 'c "1"',
+    }
+    for dialect in ("sqlite", "postgresql"):
+        rows = codec(dialect)
+        row = rows.row("", "call", "call:c", record)
+        assert row[rows.all_columns.index("body")] == STANDARD(expected)
+        assert rows.record(row[3:]) == record

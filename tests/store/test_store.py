@@ -3,13 +3,16 @@ coverage, schema versions, and one clear line for a store that cannot be used.""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic_core import to_jsonable_python
 
 from voice_usage import CallPart, CostSource, Grain, UsageRecord
 from voice_usage._store import SCHEMA_VERSION, Store, StoreError, open_store
@@ -94,9 +97,13 @@ def write(store: Store, records: list[UsageRecord], series: str = "call", **kw: 
     )
 
 
-def test_every_field_has_a_column() -> None:
+def test_every_field_is_stored_once() -> None:
     for dialect in ("sqlite", "postgresql"):
-        assert set(codec(dialect).field_names) == set(UsageRecord.model_fields)
+        rows = codec(dialect)
+        columns = [c.name for c in rows.table_columns]
+        body = [c.name for c in rows.body_columns]
+        assert sorted(columns + body) == sorted(UsageRecord.model_fields)
+        assert set(columns) == {"provider", "period_start", "calls", "cost", "currency"}
 
 
 def test_records_read_back_identically(store_url: str) -> None:
@@ -177,6 +184,24 @@ def test_a_record_the_vendor_drops_is_removed_and_kept_as_a_revision(store_url: 
         assert store.count() == 1
 
 
+def test_an_event_whose_time_moved_out_of_the_range_is_revised_not_doubled(
+    store_url: str,
+) -> None:
+    # call-30 was stored at hour 30 (the next day); the vendor now gives it at hour 5, in a
+    # write of the first day only: found by its call id, revised, not added a second time.
+    with open_store(store_url) as store:
+        write(store, [event(30)])
+        moved = event(5, call_id="call-30", extras=event(30).extras)
+        counts = write(store, [event(0), moved, event(1)], until=DAY + timedelta(days=1))
+        assert (counts.new, counts.revised, counts.unchanged, counts.removed) == (2, 1, 0, 0)
+        assert store.count() == 3
+        (revision,) = store.revisions()
+        assert (revision.key, revision.change) == ("call:call-30", "revised")
+        assert set(revision.fields) == {"period_start", "period_end"}
+        back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=2)))
+    assert back == [event(0), event(1), moved]
+
+
 def test_records_outside_the_range_written_are_left_alone(store_url: str) -> None:
     with open_store(store_url) as store:
         write(store, [event(0), event(30)])  # hour 30: the next day
@@ -254,13 +279,27 @@ def test_a_newer_schema_is_refused_untouched(store_url: str) -> None:
     assert "\n" not in message
 
 
-def test_a_field_added_to_the_record_gets_its_column_on_open(store_url: str) -> None:
+def _edit_bodies(store: Store, edit: Any) -> None:
+    """Rewrite every stored body with ``edit`` (a dict -> None), as an older version left it."""
+    db = store._db
+    for key, body in db.execute("SELECT record_key, body FROM vu_records").fetchall():
+        fields = json.loads(body)
+        edit(fields)
+        db.execute(
+            "UPDATE vu_records SET body = ? WHERE record_key = ?",
+            (json.dumps(fields, separators=(",", ":"), ensure_ascii=False), key),
+        )
+
+
+def test_a_field_added_to_the_record_reads_back_as_its_default(store_url: str) -> None:
     with open_store(store_url) as store:
-        write(store, [event(0)])
-        store._db.execute("ALTER TABLE vu_records DROP COLUMN cost_covers")  # an older store
+        write(store, [event(0, cost_covers=(CallPart.LLM,), failed_calls=1)])
+        # A store written before the fields existed: its bodies lack them.
+        _edit_bodies(store, lambda fields: [fields.pop("cost_covers"), fields.pop("extras")])
     with open_store(store_url) as store:
         (back,) = store.records("flireo", None, "call", DAY, DAY + timedelta(days=1))
-        assert back == event(0)
+        assert back == event(0, failed_calls=1, extras={})
+        assert back.cost_covers is None
         write(store, [event(0), event(1, cost_covers=(CallPart.LLM,))])
         (_, covered) = store.records("flireo", None, "call", DAY, DAY + timedelta(days=1))
         assert covered.cost_covers == (CallPart.LLM,)
@@ -269,11 +308,19 @@ def test_a_field_added_to_the_record_gets_its_column_on_open(store_url: str) -> 
 def test_a_renamed_field_keeps_its_stored_values(store_url: str) -> None:
     with open_store(store_url) as store:
         write(store, [event(0, cost_source=CostSource.RATE_CARD, cost_estimate=True)])
-        store._db.execute("ALTER TABLE vu_records RENAME COLUMN cost_estimate TO approximate")
+        _edit_bodies(store, lambda fields: fields.update(approximate=fields.pop("cost_estimate")))
     # A store written before the field was renamed (approximate -> cost_estimate) keeps it.
     with open_store(store_url) as store:
         (back,) = store.records("flireo", None, "call", DAY, DAY + timedelta(days=1))
     assert back.cost_estimate is True
+
+
+def test_a_field_the_record_no_longer_has_is_left_aside(store_url: str) -> None:
+    with open_store(store_url) as store:
+        write(store, [event(0)])
+        _edit_bodies(store, lambda fields: fields.update(retired_field="x"))
+        (back,) = store.records("flireo", None, "call", DAY, DAY + timedelta(days=1))
+    assert back == event(0)
 
 
 # -- a store that cannot be used: one line naming it, nothing written ------------------------
@@ -379,23 +426,168 @@ def test_a_record_read_again_in_another_written_form_is_unchanged(store_url: str
     assert str(stored.cost) == "0.14"
 
 
-def test_an_older_schema_is_migrated_forward_on_open(store_url: str) -> None:
-    with open_store(store_url) as store:
-        write(store, [event(0), event(25)])
-        # A store as version 1 left it: no day index.
-        store._db.execute("DROP INDEX IF EXISTS vu_records_day")
-        store._db.execute("UPDATE vu_meta SET value = '1' WHERE key = 'schema_version'")
-    with open_store(store_url) as store:
-        version = store._db.execute("SELECT value FROM vu_meta WHERE key = 'schema_version'")
-        assert version.fetchone()[0] == str(SCHEMA_VERSION) == "2"
-        if store.dialect == "sqlite":
-            indexes = store._db.execute("PRAGMA index_list(vu_records)").fetchall()
-            assert "vu_records_day" in {row[1] for row in indexes}
-        assert store.daily_totals(DAY, DAY + timedelta(days=2)) == [
-            ("flireo", "2026-09-01", 1, Decimal("0.14"), "EUR"),
-            ("flireo", "2026-09-02", 1, Decimal("0.14"), "EUR"),
+_INSTANTS = {"period_start", "period_end"}
+_DECIMALS = {"duration_seconds", "billed_minutes", "cost"}
+_WHOLE = {"calls", "failed_calls", "connected_calls"}
+_JSON = {"cost_components", "cost_covers", "extras"}
+
+
+def _old_store(url: str, version: int, records: list[UsageRecord]) -> None:
+    """A store as versions 1 and 2 wrote it, made by hand: a column per field (version 1 still
+    named `cost_estimate` `approximate` and had no `cost_covers`), billionths of every decimal
+    on SQLite, a revision and a covered range."""
+    sqlite = not url.startswith("postgresql")
+    fields = [name for name in UsageRecord.model_fields if version > 1 or name != "cost_covers"]
+
+    def sql_type(name: str) -> str:
+        if name in _INSTANTS:
+            return "TEXT" if sqlite else "TIMESTAMPTZ"
+        if name in _WHOLE or name == "cost_estimate":
+            return "INTEGER" if sqlite else ("BIGINT" if name in _WHOLE else "BOOLEAN")
+        if name in _DECIMALS and not sqlite:
+            return "NUMERIC"
+        return "TEXT"
+
+    def stored(name: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if name in _JSON:
+            return json.dumps(to_jsonable_python(value), separators=(",", ":"), ensure_ascii=False)
+        if not sqlite:
+            return value
+        if name in _INSTANTS:
+            return value.isoformat(timespec="microseconds")
+        if name in _DECIMALS:
+            return str(value)
+        if name == "cost_estimate":
+            return int(value)
+        return value.value if isinstance(value, Enum) else value
+
+    def column(name: str) -> str:
+        return "approximate" if version == 1 and name == "cost_estimate" else name
+
+    e9s = [f"{name}_e9" for name in _DECIMALS] if sqlite else []
+    instant = "TEXT" if sqlite else "TIMESTAMPTZ"
+    definitions = ", ".join(
+        [
+            "account_key TEXT NOT NULL, series TEXT NOT NULL, record_key TEXT NOT NULL",
+            *(f"{column(n)} {sql_type(n)}" for n in fields),
+            *(f"{n} INTEGER" for n in e9s),
+            f"synced_at {instant} NOT NULL",
+            "PRIMARY KEY (provider, account_key, series, record_key)",
         ]
-        assert store.count() == 2
+    )
+    synced = DAY + timedelta(days=3)
+    rows = [
+        (
+            "",  # as `write` below: all under no account
+            "call",
+            record_key(r),
+            *(stored(n, getattr(r, n)) for n in fields),
+            *(_billionths(getattr(r, n[:-3])) for n in e9s),
+            stored("period_start", synced),
+        )
+        for r in records
+    ]
+    names = ["account_key", "series", "record_key", *map(column, fields), *e9s, "synced_at"]
+    statements = [
+        "CREATE TABLE vu_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        f"INSERT INTO vu_meta VALUES ('schema_version', '{version}')",
+        f"CREATE TABLE vu_records ({definitions})",
+        "CREATE INDEX vu_records_period ON vu_records (provider, account_key, series, "
+        "period_start)",
+        f"CREATE TABLE vu_revisions (provider TEXT NOT NULL, account_key TEXT NOT NULL, "
+        f"series TEXT NOT NULL, record_key TEXT NOT NULL, revised_at {instant} NOT NULL, "
+        "change TEXT NOT NULL, fields TEXT NOT NULL)",
+        f"CREATE TABLE vu_coverage (provider TEXT NOT NULL, account_key TEXT NOT NULL, "
+        f"series TEXT NOT NULL, range_start {instant} NOT NULL, range_end {instant} NOT NULL, "
+        f"synced_at {instant} NOT NULL, PRIMARY KEY (provider, account_key, series, range_start))",
+    ]
+    if version == 2 and sqlite:
+        statements.append(
+            "CREATE INDEX vu_records_day ON vu_records (substr(period_start, 1, 10), provider, "
+            "currency, period_start, calls, cost_e9, cost)"
+        )
+    insert = f"INSERT INTO vu_records ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    revision = (
+        "flireo", "", "call", record_key(records[0]), stored("period_start", synced), "revised",
+        '{"cost":["0.12","0.14"]}',
+    )  # fmt: skip
+    covered = (
+        "flireo",
+        "",
+        "call",
+        *(stored("period_start", t) for t in (DAY, DAY + 2 * HOUR * 24, synced)),
+    )
+    if sqlite:
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+        with connection:
+            for statement in statements:
+                connection.execute(statement)
+            connection.executemany(insert, rows)
+            connection.execute("INSERT INTO vu_revisions VALUES (?, ?, ?, ?, ?, ?, ?)", revision)
+            connection.execute("INSERT INTO vu_coverage VALUES (?, ?, ?, ?, ?, ?)", covered)
+        connection.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement)
+        with connection.cursor() as cursor:
+            cursor.executemany(insert.replace("?", "%s"), rows)
+        connection.execute("INSERT INTO vu_revisions VALUES (%s, %s, %s, %s, %s, %s, %s)", revision)
+        connection.execute("INSERT INTO vu_coverage VALUES (%s, %s, %s, %s, %s, %s)", covered)
+
+
+HOUR = timedelta(hours=1)
+
+
+def _billionths(value: Decimal | None) -> int | None:
+    """As versions 1 and 2 stored them: none for more than nine places or 62 bits."""
+    if value is None or value != value.quantize(Decimal("1E-9")) or abs(value) >= 2**62 / 10**9:
+        return None
+    return int(value * 10**9)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_schema_is_migrated_forward_on_open(
+    store_url: str, tmp_path: Path, version: int
+) -> None:
+    if store_url.startswith("postgresql"):
+        url = store_url
+    else:
+        url = f"sqlite:///{tmp_path}/old-{version}.sqlite3"
+    records = rich_records()
+    if version == 1:  # version 1 had no cost_covers
+        records = [r.model_copy(update={"cost_covers": None}) for r in records]
+    _old_store(url, version, records)
+    with open_store(url) as store:
+        found = store._db.execute("SELECT value FROM vu_meta WHERE key = 'schema_version'")
+        assert found.fetchone()[0] == str(SCHEMA_VERSION) == "3"
+        assert store._db.table_columns("vu_records_old") == set()
+        back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=2)))
+        (revision,) = store.revisions()
+        assert store.coverage("flireo", None, "call") == [(DAY, DAY + timedelta(days=2))]
+        totals = store.daily_totals(DAY, DAY + timedelta(days=2))
+        # (No currency sorts first in SQLite, last in PostgreSQL.)
+        assert sorted(totals, key=lambda row: row[4] or "") == [
+            ("flireo", "2026-09-01", 0, None, None),
+            ("flireo", "2026-09-01", 2, Decimal("0.263456789012"), "EUR"),
+            ("flireo", "2026-09-01", 0, Decimal("0"), "USD"),
+        ]
+        again = write(store, records)
+        assert (again.new, again.revised, again.unchanged, again.removed) == (0, 0, 4, 0)
+    assert revision.key == record_key(records[0])
+    assert revision.fields == {"cost": ["0.12", "0.14"]}
+    assert revision.revised_at == DAY + timedelta(days=3)
+    by_key = {record_key(r): r for r in back}
+    assert len(by_key) == len(records)
+    for record in records:
+        assert by_key[record_key(record)] == record
+        for name in ("duration_seconds", "billed_minutes", "cost"):
+            if getattr(record, name) is not None and getattr(record, name).as_tuple().exponent <= 0:
+                assert str(getattr(by_key[record_key(record)], name)) == str(getattr(record, name))
 
 
 def test_daily_totals_over_part_of_a_day(store_url: str) -> None:

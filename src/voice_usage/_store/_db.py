@@ -3,8 +3,8 @@
 `open_database()` connects and brings the schema up to date, or raises `StoreError` naming the
 store (a PostgreSQL password is never shown) before anything is written. The schema is
 versioned in `vu_meta`; older versions are migrated forward on open, a newer one is refused.
-Columns for record fields are derived from `UsageRecord` (see `_rows`), so a field added to the
-record is added to an existing store on its next open.
+A record's fields are kept as `_rows` says: the few SQL reads by as columns, the rest in one JSON
+column, so a field added to the record needs no change to the tables.
 
 SQL is written once, with `?` placeholders, and given to psycopg with `%s`.
 """
@@ -22,22 +22,28 @@ from pathlib import Path
 from typing import Any
 
 from voice_usage._exceptions import ConfigurationError, VoiceUsageError
+from voice_usage._schema import UsageRecord
 from voice_usage._store._location import StoreLocation
 from voice_usage._store._rows import RowCodec, codec
 
 __all__ = ["SCHEMA_VERSION", "Database", "StoreError", "open_database"]
 
-SCHEMA_VERSION = 2
-"""The schema this version of voice-usage writes. Raise it with a migration in `_MIGRATIONS`."""
+SCHEMA_VERSION = 3
+"""The schema this version of voice-usage writes. Raise it with a migration in `_migrate`.
+
+1: a column per record field. 2: and an index by UTC day (SQLite). 3: the fields SQL does not
+read by folded into one JSON column, `body`, and billionths for `cost` only (a write's cost was
+mostly SQLite's insert of the wide row).
+"""
+
+MIGRATE_BATCH = 5_000
+"""Rows read and written at a time when a store is migrated to schema version 3."""
 
 IN_BATCH = 500
 """Values per `IN (?, ...)` condition (SQLite allows 32,766 bound parameters a statement)."""
 
 BUSY_TIMEOUT_SECONDS = 60.0
 """How long a SQLite writer waits for another one (two syncs at once) before giving up."""
-
-RENAMED_FIELDS: dict[str, str] = {"cost_estimate": "approximate"}
-"""Record fields stored under an earlier name: new name -> old column, renamed on open."""
 
 
 class StoreError(VoiceUsageError):
@@ -48,32 +54,39 @@ def _instant(dialect: str) -> str:
     return "TEXT" if dialect == "sqlite" else "TIMESTAMPTZ"
 
 
-def _tables(rows: RowCodec) -> list[str]:
-    """The schema of version `SCHEMA_VERSION`, in ``rows``'s dialect."""
+def _records_table(rows: RowCodec) -> list[str]:
+    """The records' table of version `SCHEMA_VERSION` and its indexes, in ``rows``'s dialect."""
     dialect = rows.dialect
-    instant = _instant(dialect)
-    required = {"provider", "grain", "period_start", "period_end"}
     fields = [
-        f"{c.name} {c.sql_type(dialect)}{' NOT NULL' if c.name in required else ''}"
-        for c in rows.columns
+        f"{c.name} {c.sql_type(dialect)}{'' if c.nullable else ' NOT NULL'}"
+        for c in rows.table_columns
     ]
-    e9s = [f"{name} INTEGER" for name in rows.e9_columns]
+    e9s = [f"{column} INTEGER" for column in rows.e9_columns]
     columns = ",\n  ".join(
         [
             "account_key TEXT NOT NULL",
             "series TEXT NOT NULL",
             "record_key TEXT NOT NULL",
             *fields,
+            "body TEXT NOT NULL",
             *e9s,
-            f"synced_at {instant} NOT NULL",
+            f"synced_at {_instant(dialect)} NOT NULL",
             "PRIMARY KEY (provider, account_key, series, record_key)",
         ]
     )
     return [
-        "CREATE TABLE vu_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         f"CREATE TABLE vu_records (\n  {columns}\n)",
         "CREATE INDEX vu_records_period ON vu_records (provider, account_key, series, period_start)",
         *_DAY_INDEX[dialect],
+    ]
+
+
+def _tables(rows: RowCodec) -> list[str]:
+    """The schema of version `SCHEMA_VERSION`, in ``rows``'s dialect."""
+    instant = _instant(rows.dialect)
+    return [
+        "CREATE TABLE vu_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        *_records_table(rows),
         f"""CREATE TABLE vu_revisions (
   provider TEXT NOT NULL,
   account_key TEXT NOT NULL,
@@ -106,9 +119,6 @@ _DAY_INDEX: dict[str, list[str]] = {
     ],
     "postgresql": [],
 }
-
-_MIGRATIONS: dict[int, dict[str, list[str]]] = {2: _DAY_INDEX}
-"""Statements per dialect that take a store from version N-1 to N."""
 
 
 class Database:
@@ -145,6 +155,28 @@ class Database:
         """Insert new rows, as fast as the database allows."""
         marks = ", ".join("?" * len(columns))
         self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def insert_new(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bool:
+        """Insert ``rows`` when none of their keys is in ``table`` yet; else insert none of them.
+
+        Whether they were inserted.
+        """
+        marks = ", ".join("?" * len(columns))
+        self.connection.execute("SAVEPOINT vu_new")
+        cursor = self.connection.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+            rows,
+        )
+        if cursor.rowcount != len(rows):
+            self.connection.execute("ROLLBACK TO vu_new")
+        self.connection.execute("RELEASE vu_new")
+        return bool(cursor.rowcount == len(rows))
+
+    def batches(self, statement: str, size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows ``statement`` selects, ``size`` at a time (never all of them in memory)."""
+        cursor = self.execute(statement)
+        while batch := cursor.fetchmany(size):
+            yield batch
 
     def among(self, column: str, values: Sequence[Any]) -> Iterator[tuple[str, tuple[Any, ...]]]:
         """Conditions "``column`` is one of ``values``" with their parameters, a statement each.
@@ -234,6 +266,13 @@ class PostgreSQLDatabase(Database):
             with self.connection.cursor() as cursor:
                 cursor.executemany(self.sql(statement), rows)
 
+    def batches(self, statement: str, size: int) -> Iterator[list[tuple[Any, ...]]]:
+        # A cursor on the server: a client cursor would hold every row at once.
+        with self.connection.cursor(name="vu_batches") as cursor:
+            cursor.execute(self.sql(statement))
+            while batch := cursor.fetchmany(size):
+                yield batch
+
     def among(self, column: str, values: Sequence[Any]) -> Iterator[tuple[str, tuple[Any, ...]]]:
         # One array parameter: psycopg parses a statement's placeholders on every execution,
         # which for hundreds of them cost more than the look-ups.
@@ -255,6 +294,16 @@ class PostgreSQLDatabase(Database):
             copy.set_types([types[column] for column in columns])
             for row in rows:
                 copy.write_row(row)
+
+    def insert_new(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bool:
+        import psycopg
+
+        try:
+            with self.connection.transaction():  # a savepoint: a failed COPY leaves nothing
+                self.insert_rows(table, columns, rows)
+        except psycopg.errors.UniqueViolation:
+            return False
+        return True
 
     def _column_types(self, table: str) -> dict[str, str]:
         found = self._types.get(table)
@@ -436,7 +485,7 @@ def _migrate(database: Database) -> None:
             f"store {database.name}: schema version {version} is newer than this voice-usage "
             f"understands ({SCHEMA_VERSION}); upgrade voice-usage to read it"
         )
-    if version == SCHEMA_VERSION and _columns_current(database):
+    if version == SCHEMA_VERSION:
         return
     with database.transaction():
         # Decided again inside the transaction: another process may have migrated meanwhile.
@@ -451,46 +500,52 @@ def _migrate(database: Database) -> None:
                 (str(SCHEMA_VERSION),),
             )
             return
-        for step in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _MIGRATIONS[step][database.dialect]:
-                database.execute(statement)
+        if version < 3:
+            _fold_columns(database)
         if version < SCHEMA_VERSION:
             database.execute(
                 "UPDATE vu_meta SET value = ? WHERE key = 'schema_version'",
                 (str(SCHEMA_VERSION),),
             )
-        ensure_columns(database)
 
 
-def _columns_current(database: Database) -> bool:
-    return set(database.rows.field_names + database.rows.e9_columns) <= database.table_columns(
-        "vu_records"
-    )
+def _fold_columns(database: Database) -> None:
+    """Version 1 or 2 -> 3: the records' table made again, its rows read and written anew.
 
-
-def ensure_columns(database: Database) -> None:
-    """Give `vu_records` a column for every record field it lacks (renamed ones are renamed).
-
-    A field added to `UsageRecord` needs no migration of its own: existing rows read back with
-    the field's default.
+    Each row is read as a record by the codec of the older columns and written by the current
+    one, so it round-trips exactly as a sync writes it; its key and `synced_at` are kept as
+    stored. Revisions and coverage are kept as they are (their tables did not change).
     """
     rows = database.rows
-    present = database.table_columns("vu_records")
-    for column in rows.columns:
-        if column.name in present:
-            continue
-        old = RENAMED_FIELDS.get(column.name)
-        if old is not None and old in present:
-            database.execute(f"ALTER TABLE vu_records RENAME COLUMN {old} TO {column.name}")
-            if f"{old}_e9" in present:
-                database.execute(
-                    f"ALTER TABLE vu_records RENAME COLUMN {old}_e9 TO {column.name}_e9"
-                )
-            continue
+    for index in ("vu_records_period", "vu_records_day"):
+        database.execute(f"DROP INDEX IF EXISTS {index}")
+    database.execute("ALTER TABLE vu_records RENAME TO vu_records_old")
+    if database.dialect == "postgresql":  # the key's constraint keeps its name otherwise
         database.execute(
-            f"ALTER TABLE vu_records ADD COLUMN {column.name} {column.sql_type(rows.dialect)}"
+            "ALTER TABLE vu_records_old RENAME CONSTRAINT vu_records_pkey TO vu_records_old_pkey"
         )
-    present = database.table_columns("vu_records")
-    for name in rows.e9_columns:
-        if name not in present:
-            database.execute(f"ALTER TABLE vu_records ADD COLUMN {name} INTEGER")
+    for statement in _records_table(rows):
+        database.execute(statement)
+    present = database.table_columns("vu_records_old")
+    names = [name for name in present if name not in ("synced_at", *rows.KEY_COLUMNS)]
+    names = [name for name in names if not name.endswith("_e9")]
+    selected = ", ".join((*rows.KEY_COLUMNS, *names, "synced_at"))
+    columns = (*rows.all_columns, "synced_at")
+    for batch in database.batches(f"SELECT {selected} FROM vu_records_old", MIGRATE_BATCH):
+        database.insert_rows(
+            "vu_records",
+            columns,
+            [
+                (
+                    *rows.row(
+                        old[0],
+                        old[1],
+                        old[2],
+                        UsageRecord.trusted(**rows.legacy_values(names, old[3:-1])),
+                    ),
+                    old[-1],
+                )
+                for old in batch
+            ],
+        )
+    database.execute("DROP TABLE vu_records_old")

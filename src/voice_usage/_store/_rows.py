@@ -1,16 +1,18 @@
 """`UsageRecord` <-> table row, derived from `UsageRecord.model_fields`.
 
-Every field of the record is a column of its own, named as the field, so a field added to the
-record becomes a column on the next open of a store (see `_schema.ensure_columns`) without
-further code, as long as its type is one of the kinds below:
+The fields SQL selects, orders or sums by (`TABLE_FIELDS`) are columns of their own; every
+other field is kept in one column, `body`, a JSON object of the fields that have a value. A
+field added to the record is stored in `body` without further code, as long as its type is one
+of the kinds below:
 
-- text (`str`, enums): TEXT;
-- whole numbers: INTEGER (SQLite) or BIGINT (PostgreSQL);
-- `bool`: INTEGER 0/1 or BOOLEAN;
-- `Decimal`: the decimal as TEXT, exact, plus an INTEGER column `<field>_e9` of billionths for
-  exact sums in SQL (SQLite); NUMERIC (PostgreSQL), exact as it is;
-- instants: ISO 8601 TEXT of fixed width in UTC, which sorts as time does (SQLite); TIMESTAMPTZ;
-- anything else (dicts, tuples, `Any`): JSON as TEXT, key order and numbers kept as written.
+- text (`str`, enums): TEXT, or a JSON string;
+- whole numbers: INTEGER (SQLite) or BIGINT (PostgreSQL), or a JSON number;
+- `bool`: a JSON `true`/`false`;
+- `Decimal`: the decimal as TEXT, exact, plus an INTEGER column `cost_e9` of billionths for
+  exact sums in SQL (SQLite); NUMERIC (PostgreSQL), exact as it is; in `body`, a JSON string;
+- instants: ISO 8601 TEXT of fixed width in UTC, which sorts as time does (SQLite, and in
+  `body`); TIMESTAMPTZ;
+- anything else (dicts, tuples, `Any`): its JSON value, key order and numbers kept as written.
 
 A record's identity in the store is its key (`record_key`): an event's call id, or a window's
 period, item, agent and number. Key columns are NOT NULL; an absent id is `''` in a key.
@@ -23,7 +25,7 @@ import json
 import operator
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -35,6 +37,8 @@ from pydantic import AwareDatetime, NaiveDatetime, TypeAdapter
 from voice_usage._schema import Grain, UsageRecord
 
 __all__ = [
+    "RENAMED_FIELDS",
+    "TABLE_FIELDS",
     "Column",
     "Kind",
     "RowCodec",
@@ -177,13 +181,6 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _json_encoder(annotation: Any) -> Callable[[Any], str]:
-    if annotation == dict[str, Any]:
-        return _plain_json
-    adapter: TypeAdapter[Any] = TypeAdapter(annotation)
-    return lambda value: json.dumps(adapter.dump_python(value, mode="json"), separators=(",", ":"))
-
-
 def _compact_json() -> Callable[[Any], str]:
     """`json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode`, made faster.
 
@@ -214,17 +211,82 @@ def _compact_json() -> Callable[[Any], str]:
 _ENCODE_JSON = _compact_json()
 
 
-def _plain_json(value: Any) -> str:
-    # Extras are JSON values by the schema's contract; anything else is refused rather than
-    # stored in a form that would read back as something different.
-    return _ENCODE_JSON(value) if value else "{}"
+TABLE_FIELDS = ("provider", "period_start", "calls", "cost", "currency")
+"""Record fields with a column of their own: what SQL selects, orders or sums by. Every other
+field is kept in the row's `body`."""
+
+RENAMED_FIELDS: dict[str, str] = {"cost_estimate": "approximate"}
+"""Record fields stored under an earlier name: new name -> old name (a column before schema
+version 3, a key of `body` since), read back under the new name."""
+
+
+def _body_item(
+    column: Column, annotation: Any, value: str, names: dict[str, Any], *, first: bool
+) -> str:
+    """Code making the JSON text of one field of `body` (`,"name":value`) from ``value``.
+
+    The first field of the body has no comma before it.
+
+    Written out per kind rather than left to the JSON encoder: a body of mostly short texts is
+    made several times faster so, and its text is the standard encoder's (a test holds that).
+    """
+    key = ("" if first else ",") + json.dumps(column.name) + ":"
+    if column.kind == "text":
+        (base,) = _base_types(annotation)
+        if isinstance(base, type) and issubclass(base, Enum):
+            names[f"enum_{column.name}"] = {
+                member: key + json.dumps(member.value, ensure_ascii=False) for member in base
+            }
+            return f"enum_{column.name}[{value}]"
+        return f"{key!r} + quote({value})"
+    if column.kind == "int":
+        return f"{key!r} + str({value})"
+    if column.kind == "bool":
+        return f"({key + 'true'!r} if {value} else {key + 'false'!r})"
+    if column.kind == "decimal":  # a JSON string: exact, as written (a number would be a float)
+        return f"{key + chr(34)!r} + str({value}) + '\"'"
+    if column.kind == "instant":  # microseconds since 1970 UTC: a fifth of the ISO text's cost
+        return f"{key!r} + str(({value} - EPOCH) // MICROSECOND)"
+    if annotation == dict[str, Any]:  # extras: a JSON object by the schema's contract
+        return f"{key!r} + dumps({value})"
+    adapter: TypeAdapter[Any] = TypeAdapter(annotation)
+    names[f"json_{column.name}"] = functools.partial(adapter.dump_python, mode="json")
+    return f"{key!r} + dumps(json_{column.name}({value}))"
+
+
+def _body_decoder(column: Column, annotation: Any) -> Callable[[Any], Any]:
+    """A JSON value of `body` (never `None`) -> field value."""
+    if column.kind == "decimal":
+        return Decimal
+    if column.kind == "instant":
+        return _from_micros
+    if column.kind == "json":
+        if annotation == dict[str, Any]:
+            return _same
+        adapter: TypeAdapter[Any] = TypeAdapter(annotation)
+        return adapter.validate_python
+    return _decoder(column.kind, annotation, "sqlite")  # text, enums, int, bool
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _from_micros(value: int) -> datetime:
+    return _EPOCH + value * _MICROSECOND
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 class RowCodec:
     """Turns records into row tuples for one SQL dialect, and rows back into records.
 
-    The row's columns are `KEY_COLUMNS`, then one column per record field, then a billionths
-    column per decimal field (SQLite only).
+    A row's columns are `KEY_COLUMNS`, then the `TABLE_FIELDS`, then `body`: the other fields as
+    one JSON object (a field without a value is left out), then the billionths of `cost`
+    (SQLite only). Fewer, narrower columns make a write cheaper: SQLite's insert of a row of 31
+    columns cost as much as all the rest of a write.
     """
 
     KEY_COLUMNS = ("account_key", "series", "record_key")
@@ -243,40 +305,69 @@ class RowCodec:
             for name, info in fields.items()
         )
         self.field_names = tuple(column.name for column in self.columns)
-        self.e9_columns: tuple[str, ...] = (
-            tuple(f"{c.name}_e9" for c in self.columns if c.kind == "decimal")
-            if dialect == "sqlite"
-            else ()
+        self.table_columns = tuple(c for c in self.columns if c.name in TABLE_FIELDS)
+        self.body_columns = tuple(c for c in self.columns if c.name not in TABLE_FIELDS)
+        self.e9_columns: tuple[str, ...] = ("cost_e9",) if dialect == "sqlite" else ()
+        self.stored_columns: tuple[str, ...] = (
+            *(c.name for c in self.table_columns),
+            "body",
+            *self.e9_columns,
         )
-        self.all_columns = self.KEY_COLUMNS + self.field_names + self.e9_columns
-        encoders = [self._encoder(c, fields[c.name].annotation) for c in self.columns]
-        self.row = self._compile_row(encoders)
+        """The columns a write sets besides the key, in a row's order: compared as stored."""
+        self.all_columns = self.KEY_COLUMNS + self.stored_columns
+        self._body_decoders = {
+            c.name: _body_decoder(c, fields[c.name].annotation) for c in self.body_columns
+        }
+        for new, old in RENAMED_FIELDS.items():
+            if new in self._body_decoders:
+                self._body_decoders[old] = self._body_decoders[new]
+        self.row = self._compile_row()
 
-    def _compile_row(
-        self, encoders: list[Callable[[Any], Any] | None]
-    ) -> Callable[[str, str, str, UsageRecord], tuple[Any, ...]]:
+    def _compile_row(self) -> Callable[[str, str, str, UsageRecord], tuple[Any, ...]]:
         """The function making a record's row, as straight-line code for these columns.
 
         It runs once per record written, so it is generated rather than a loop over the
         columns: the values are taken in one `itemgetter` call, each column that needs it is
-        converted in place (an unset value stays `None`), and the billionths of each decimal are
-        taken from the Decimal itself. The result is every column of `all_columns`, in order.
+        converted in place (an unset value stays `None`), the body is one dict encoded by the C
+        JSON encoder, and the billionths are taken from the Decimal itself.
         """
-        names: dict[str, Any] = {"get": operator.itemgetter(*self.field_names), "e9": e9}
-        values = [f"v{i}" for i in range(len(self.columns))]
+        fields = UsageRecord.model_fields
+        index = {name: i for i, name in enumerate(self.field_names)}
+        names: dict[str, Any] = {
+            "get": operator.itemgetter(*self.field_names),
+            "e9": e9,
+            "dumps": _ENCODE_JSON,
+            "quote": json.encoder.encode_basestring,
+            "EPOCH": _EPOCH,
+            "MICROSECOND": _MICROSECOND,
+        }
         items = ["account_key", "series", "key"]
-        for i, encode in enumerate(encoders):
+        for column in self.table_columns:
+            i = index[column.name]
+            encode = self._encoder(column, fields[column.name].annotation)
             if encode is None:
-                items.append(values[i])
+                items.append(f"v{i}")
             else:
                 names[f"encode{i}"] = encode
-                items.append(f"None if {values[i]} is None else encode{i}({values[i]})")
+                items.append(f"None if v{i} is None else encode{i}(v{i})")
+        # The fields always set first: the body's text starts with one of them, the others
+        # each add `,"name":value` when set, and all are joined in one call.
+        parts: list[str] = []
+        for column in sorted(self.body_columns, key=lambda c: c.nullable):
+            i = index[column.name]
+            annotation = fields[column.name].annotation
+            item = _body_item(column, annotation, f"v{i}", names, first=not parts)
+            parts.append(f"({item} if v{i} is not None else '')" if column.nullable else item)
+        body = "    body = ''.join(('{', " + ", ".join(parts) + ", '}'))"
+        items.append("body")
         if self.e9_columns:
-            items += [f"e9({values[i]})" for i, c in enumerate(self.columns) if c.kind == "decimal"]
+            items.append(f"e9(v{index['cost']})")
+        values = ", ".join(f"v{i}" for i in range(len(self.columns)))
         source = (
             "def row(account_key, series, key, record):\n"
-            f"    {', '.join(values)}, = get(record.__dict__)\n"
-            f"    return ({', '.join(items)},)\n"
+            f"    {values}, = get(record.__dict__)\n"
+            + body
+            + f"\n    return ({', '.join(items)},)\n"
         )
         exec(compile(source, f"<row codec {self.dialect}>", "exec"), names)
         row: Callable[[str, str, str, UsageRecord], tuple[Any, ...]] = names["row"]
@@ -284,7 +375,7 @@ class RowCodec:
         return row
 
     def _encoder(self, column: Column, annotation: Any) -> Callable[[Any], Any] | None:
-        """How a field value becomes a stored value; `None` when it is stored as it is."""
+        """How a field value becomes a stored value in a column; `None` when it is stored as it is."""
         if column.kind == "text":
             (base,) = _base_types(annotation)
             if isinstance(base, type) and issubclass(base, Enum):
@@ -298,23 +389,51 @@ class RowCodec:
             return str if self.dialect == "sqlite" else None
         if column.kind == "instant":
             return format_stamp if self.dialect == "sqlite" else None
-        if column.kind == "json":
-            return _json_encoder(annotation)
         return None
 
-    def values(self, stored: tuple[Any, ...]) -> dict[str, Any]:
-        """The field values of a row holding `field_names` columns, in order."""
+    def values(self, stored: Sequence[Any]) -> dict[str, Any]:
+        """The field values of a row holding `stored_columns` (the billionths may be left off)."""
         out: dict[str, Any] = {}
-        for column, value in zip(self.columns, stored, strict=True):
+        for column, value in zip(self.table_columns, stored, strict=False):
+            if value is None:
+                out[column.name] = None if column.nullable else column.default()
+            else:
+                out[column.name] = column.decode(value)
+        decoders = self._body_decoders
+        for name, value in json.loads(stored[len(self.table_columns)]).items():
+            decode = decoders.get(name)
+            if decode is None:
+                continue  # a field this version of the record no longer has
+            out[RENAMED_BACK.get(name, name)] = None if value is None else decode(value)
+        for column in self.body_columns:
+            if column.name not in out:
+                out[column.name] = None if column.nullable else column.default()
+        return out
+
+    def record(self, stored: Sequence[Any]) -> UsageRecord:
+        """The record of a row holding `stored_columns`, in order."""
+        return UsageRecord.trusted(**self.values(stored))
+
+    def legacy_values(self, names: Sequence[str], stored: Sequence[Any]) -> dict[str, Any]:
+        """The field values of a row of schema version 1 or 2, a column per field.
+
+        The columns are named ``names``: a renamed field under its old name, a field added
+        later missing (it reads back as its default).
+        """
+        by_name = {
+            RENAMED_BACK.get(name, name): value for name, value in zip(names, stored, strict=True)
+        }
+        out: dict[str, Any] = {}
+        for column in self.columns:
+            value = by_name.get(column.name)
             if value is None:
                 out[column.name] = None if column.nullable else column.default()
             else:
                 out[column.name] = column.decode(value)
         return out
 
-    def record(self, stored: tuple[Any, ...]) -> UsageRecord:
-        """The record of a row holding `field_names` columns, in order."""
-        return UsageRecord.trusted(**self.values(stored))
+
+RENAMED_BACK = {old: new for new, old in RENAMED_FIELDS.items()}
 
 
 _CODECS: dict[str, RowCodec] = {}

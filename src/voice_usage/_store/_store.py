@@ -75,9 +75,8 @@ class Store:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._rows = database.rows
-        self._fields = ", ".join(self._rows.field_names)
         # A held row as stored: every column a write sets, the key columns aside.
-        self._stored = ", ".join(self._rows.field_names + self._rows.e9_columns)
+        self._stored = ", ".join(self._rows.stored_columns)
 
     @property
     def name(self) -> str:
@@ -173,29 +172,21 @@ class Store:
     ) -> WriteCounts:
         db, rows = self._db, self._rows
         held = self._held(provider, account_key, series, since, until)
-        moved = [key for key in incoming if key not in held and key.startswith("call:")]
-        held.update(self._held_by_key(provider, account_key, series, moved))
         counts = WriteCounts()
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         revisions: list[tuple[Any, ...]] = []
         stamp = self._instant(now)
         to_row, values = rows.row, rows.values
-        fields = len(rows.field_names)
-        for key, record in incoming.items():
-            row = to_row(account_key, series, key, record)
-            stored = held.pop(key, None)
-            if stored is None:
-                counts.new += 1
-                inserts.append((*row, stamp))
-                continue
+
+        def compare(key: str, record: UsageRecord, row: tuple[Any, ...], stored: Any) -> None:
             # The same stored form is the same record: a re-sync compares rows, and decodes
             # only those that differ (a decimal written with another exponent, say, differs
             # as text but not in value, and is unchanged).
             if stored == row[3:]:
                 counts.unchanged += 1
-                continue
-            before, after = values(stored[:fields]), record.__dict__
+                return
+            before, after = values(stored), record.__dict__
             changed = {
                 name: [_json(before[name]), _json(after[name])]
                 for name in rows.field_names
@@ -203,20 +194,35 @@ class Store:
             }
             if not changed:
                 counts.unchanged += 1
-                continue
+                return
             counts.revised += 1
             updates.append((*row[3:], stamp, provider, account_key, series, key))
             revisions.append(
                 (provider, account_key, series, key, stamp, "revised", _dumps(changed))
             )
+
+        unheld: list[UsageRecord] = []
+        for key, record in incoming.items():
+            row = to_row(account_key, series, key, record)
+            stored = held.pop(key, None)
+            if stored is None:
+                inserts.append((*row, stamp))
+                unheld.append(record)
+            else:
+                compare(key, record, row, stored)
         # What is left was held in the range but not answered again: the vendor dropped it.
         for key, stored in held.items():
-            before = values(stored[:fields])
-            if not (since <= before["period_start"] < until):
-                continue  # found by key only (an event whose time moved) and answered: kept
             counts.removed += 1
             revisions.append(
-                (provider, account_key, series, key, stamp, "removed", _dumps(_json(before)))
+                (
+                    provider,
+                    account_key,
+                    series,
+                    key,
+                    stamp,
+                    "removed",
+                    _dumps(_json(values(stored))),
+                )
             )
         removed = [(provider, account_key, series, r[3]) for r in revisions if r[5] == "removed"]
         db.executemany(
@@ -225,7 +231,22 @@ class Store:
             removed,
         )
         columns = (*rows.all_columns, "synced_at")
-        db.insert_rows("vu_records", columns, inserts)
+        # Records not held in the range are new, but for an event whose time moved out of it
+        # (held under its call id with another start). Inserted as new at once, without a
+        # look-up by key, unless one of them was held: then all of them are looked up.
+        if inserts and not db.insert_new("vu_records", columns, inserts):
+            moved = [row[2] for row in inserts if row[2].startswith("call:")]
+            found = self._held_by_key(provider, account_key, series, moved)
+            fresh = []
+            for record, row in zip(unheld, inserts, strict=True):
+                stored = found.get(row[2])
+                if stored is None:
+                    fresh.append(row)
+                else:
+                    compare(row[2], record, row[:-1], stored)
+            db.insert_rows("vu_records", columns, fresh)
+            inserts = fresh
+        counts.new = len(inserts)
         if len(inserts) >= _ANALYZE_AFTER:
             db.analyze(
                 "vu_records", ("provider", "account_key", "series", "record_key", "period_start")
@@ -313,7 +334,7 @@ class Store:
     ) -> Iterator[UsageRecord]:
         """The stored records of ``series`` that start in `[since, until)`, in time order."""
         cursor = self._db.execute(
-            f"SELECT {self._fields} FROM vu_records WHERE provider = ? AND account_key = ? "
+            f"SELECT {self._stored} FROM vu_records WHERE provider = ? AND account_key = ? "
             "AND series = ? AND period_start >= ? AND period_start < ? "
             "ORDER BY period_start, record_key",
             (provider, _account_key(account), series, self._instant(since), self._instant(until)),
