@@ -54,6 +54,9 @@ PROVIDERS_HEAVY = (
     # command; the writers, exports and report are not.
     *(f"voice_usage._outputs._{name}" for name in ("serialize", "export", "focus", "report")),
     "voice_usage._engine._fetch",
+    # The plan's types (walks, pages, reports) are a dozen dataclasses, built when imported.
+    "voice_usage._engine._plan",
+    "voice_usage._engine._repeats",
     *(f"voice_usage_{name}._provider" for name in ("agentphone", "flireo", "retell")),
     *(f"voice_usage_{name}._provider" for name in ("twilio", "ultravox", "vapi")),
 )

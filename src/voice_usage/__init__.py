@@ -29,22 +29,24 @@ if TYPE_CHECKING:
     from voice_usage._analysis._grouping import GroupBy, group_records
     from voice_usage._analysis._reprice import reprice_comparison
     from voice_usage._engine._fetch import Connection, FetchResult, connect, fetch
+    from voice_usage._engine._plan import (
+        CursorPaging,
+        FetchPlan,
+        FetchReport,
+        OffsetPaging,
+        Page,
+        Reconciliation,
+        VendorError,
+        Walk,
+    )
     from voice_usage._engine._plugins import Registry, load_registry
     from voice_usage._engine._provider import (
         ApiKeyHeaderAuth,
         AuthScheme,
         BearerAuth,
         Capabilities,
-        CursorPaging,
-        FetchPlan,
-        FetchReport,
-        OffsetPaging,
-        Page,
         Provider,
         RateLimit,
-        Reconciliation,
-        VendorError,
-        Walk,
     )
     from voice_usage._engine._retry import RetryPolicy
     from voice_usage._exceptions import (
@@ -130,21 +132,23 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "Registry",
         "load_registry",
     ),
-    "voice_usage._engine._provider": (
-        "ApiKeyHeaderAuth",
-        "AuthScheme",
-        "BearerAuth",
-        "Capabilities",
+    "voice_usage._engine._plan": (
         "CursorPaging",
         "FetchPlan",
         "FetchReport",
         "OffsetPaging",
         "Page",
-        "Provider",
-        "RateLimit",
         "Reconciliation",
         "VendorError",
         "Walk",
+    ),
+    "voice_usage._engine._provider": (
+        "ApiKeyHeaderAuth",
+        "AuthScheme",
+        "BearerAuth",
+        "Capabilities",
+        "Provider",
+        "RateLimit",
     ),
     "voice_usage._engine._retry": ("RetryPolicy",),
     "voice_usage._exceptions": (

@@ -21,31 +21,18 @@ from voice_usage._calendar import (
 )
 from voice_usage._engine._provider import (
     API_KEY,
-    AccountFacts,
     ApiKeyHeaderAuth,
     AuthScheme,
     BasicAuth,
     BearerAuth,
     Capabilities,
     Credential,
-    CursorPaging,
-    FetchPlan,
-    FetchReport,
-    OffsetPaging,
-    Page,
-    ParamValue,
     Provider,
     ProviderDeclaration,
     RateLimit,
-    Reconciliation,
-    TokenPaging,
-    VendorError,
-    Walk,
     check_page_size,
     json_body,
-    parse_vendor_error,
 )
-from voice_usage._engine._repeats import PageRepeats
 from voice_usage._enums import CallPart, CostSource, Grain, Granularity
 from voice_usage._exceptions import (
     ConfigurationError,
@@ -57,6 +44,21 @@ from voice_usage._lazy import lazy_attributes
 from voice_usage.hookspecs import hookimpl
 
 if typing.TYPE_CHECKING:
+    from voice_usage._engine._plan import (
+        AccountFacts,
+        CursorPaging,
+        FetchPlan,
+        FetchReport,
+        OffsetPaging,
+        Page,
+        ParamValue,
+        Reconciliation,
+        TokenPaging,
+        VendorError,
+        Walk,
+        parse_vendor_error,
+    )
+    from voice_usage._engine._repeats import PageRepeats
     from voice_usage._pricing._ratecard import (
         FixedCharge,
         Rate,
@@ -70,9 +72,24 @@ if typing.TYPE_CHECKING:
     from voice_usage._schema import UsageQuery, UsageRecord, covers, format_instant
 
 # What a provider's declaration needs (its class, auth, capabilities, the hook) is imported above
-# and costs no pydantic; records and rate cards load on first use, when a provider is implemented
-# or run, so that `voice-usage providers` lists providers without them.
+# and costs no pydantic; the plan's types, records and rate cards load on first use, when a
+# provider is implemented or run, so that `voice-usage providers` lists providers without them.
 _LAZY: dict[str, tuple[str, ...]] = {
+    "voice_usage._engine._plan": (
+        "AccountFacts",
+        "CursorPaging",
+        "FetchPlan",
+        "FetchReport",
+        "OffsetPaging",
+        "Page",
+        "ParamValue",
+        "Reconciliation",
+        "TokenPaging",
+        "VendorError",
+        "Walk",
+        "parse_vendor_error",
+    ),
+    "voice_usage._engine._repeats": ("PageRepeats",),
     "voice_usage._pricing._ratecard": (
         "FixedCharge",
         "Rate",

@@ -33,17 +33,8 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from voice_usage._engine._fetch import connect
-from voice_usage._engine._provider import (
-    AuthScheme,
-    BearerAuth,
-    Capabilities,
-    FetchPlan,
-    FetchReport,
-    OffsetPaging,
-    Page,
-    Provider,
-    Walk,
-)
+from voice_usage._engine._plan import FetchPlan, FetchReport, OffsetPaging, Page, Walk
+from voice_usage._engine._provider import AuthScheme, BearerAuth, Capabilities, Provider
 from voice_usage._exceptions import UnsupportedQueryError
 from voice_usage._pricing._ratecard import RateBook
 from voice_usage._schema import CostSource, Grain, Granularity, UsageQuery, UsageRecord

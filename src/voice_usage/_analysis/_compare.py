@@ -23,8 +23,9 @@ from voice_usage._analysis._grouping import GroupBy, fetch_granularity, key_orde
 from voice_usage._analysis._rows import GroupMap, accumulate, build_row, convert_rows, total_row
 from voice_usage._analysis._stack import parse_stack, stack_row
 from voice_usage._engine._fetch import Connection, gather_credentials
+from voice_usage._engine._plan import AccountFacts
 from voice_usage._engine._plugins import Registry, load_registry
-from voice_usage._engine._provider import AccountFacts, Provider, credentials_problem
+from voice_usage._engine._provider import Provider, credentials_problem
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._pricing._allin import AddCost, FixedFigure, fixed_charges, parse_add_costs
 from voice_usage._pricing._fx import FxRates, MissingRateError, target_currency

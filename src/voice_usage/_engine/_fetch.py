@@ -34,16 +34,9 @@ from pydantic import SecretStr, ValidationError
 from voice_usage._engine import _constants
 from voice_usage._engine._http import AsyncSession, Session, checked_credential
 from voice_usage._engine._pagination import awalk_pages, parse_page, walk_pages
+from voice_usage._engine._plan import FetchPlan, FetchReport, Page, Walk
 from voice_usage._engine._plugins import Registry, load_registry
-from voice_usage._engine._provider import (
-    API_KEY,
-    FetchPlan,
-    FetchReport,
-    Page,
-    Provider,
-    Walk,
-    credentials_problem,
-)
+from voice_usage._engine._provider import API_KEY, Provider, credentials_problem
 from voice_usage._engine._retry import RetryPolicy
 from voice_usage._exceptions import (
     OUT_OF_RANGE,

@@ -25,7 +25,8 @@ import httpx
 from pydantic import SecretStr
 
 from voice_usage._engine import _constants
-from voice_usage._engine._provider import API_KEY, ParamValue, Provider, json_body
+from voice_usage._engine._plan import ParamValue
+from voice_usage._engine._provider import API_KEY, Provider, json_body
 from voice_usage._engine._rate_gate import RateGate
 from voice_usage._engine._retry import (
     RetryPolicy,

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from voice_usage._engine._http import AsyncSession, RawResponse, Session
-from voice_usage._engine._provider import (
+from voice_usage._engine._plan import (
     CursorPaging,
     OffsetPaging,
     Page,

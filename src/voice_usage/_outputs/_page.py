@@ -20,7 +20,7 @@ from typing import Any
 from voice_usage._analysis._allin import assumption_line, covers_line, gap_line
 from voice_usage._analysis._comparison import Comparison, ComparisonRow, ProviderFailure
 from voice_usage._analysis._grouping import GroupBy
-from voice_usage._engine._provider import Reconciliation
+from voice_usage._engine._plan import Reconciliation
 from voice_usage._outputs._charts import PALETTE, Chart, ChartKind, Series, render_svg
 from voice_usage._pricing._ratecard import COST_QUANTUM, Rate
 from voice_usage._rollup import bucket

@@ -36,8 +36,9 @@ from voice_usage._analysis._grouping import GroupBy, fetch_granularity, group_ke
 from voice_usage._analysis._reprice import reprice_comparison
 from voice_usage._analysis._rows import GroupMap, RowTotals
 from voice_usage._engine._fetch import Connection
+from voice_usage._engine._plan import Reconciliation
 from voice_usage._engine._plugins import Registry
-from voice_usage._engine._provider import Provider, Reconciliation
+from voice_usage._engine._provider import Provider
 from voice_usage._exceptions import ConfigurationError
 from voice_usage._outputs._page import ReportFigures, render_page
 from voice_usage._pricing._allin import AddCost

@@ -13,8 +13,9 @@ from datetime import date, datetime
 from typing import Any, Self
 
 from voice_usage._engine._fetch import FetchResult
+from voice_usage._engine._plan import FetchReport
 from voice_usage._engine._plugins import Registry, load_registry
-from voice_usage._engine._provider import FetchReport, Provider
+from voice_usage._engine._provider import Provider
 from voice_usage._exceptions import ProviderError, UnsupportedQueryError
 from voice_usage._rollup import rollup
 from voice_usage._schema import Granularity, UsageQuery, UsageRecord
