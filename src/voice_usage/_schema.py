@@ -205,38 +205,52 @@ _set = object.__setattr__
 
 def _inconsistency(values: Mapping[str, Any]) -> str | None:
     """The first broken cross-field invariant of a record's values, or `None`."""
+    # Runs once per record on the template path: enum members are module constants (an enum
+    # attribute lookup costs more than the test), and each value is looked up once.
     start, end = values["period_start"], values["period_end"]
     if end <= start:
         return f"period_end ({end.isoformat()}) must be after period_start ({start.isoformat()})"
-    cost = values["cost"]
+    cost, source = values["cost"], values["cost_source"]
     if cost is not None:
         if values["currency"] is None:
             return "cost is set but currency is missing: money needs an ISO 4217 currency"
-        if values["cost_source"] is None:
+        if source is None:
             return "cost is set but cost_source is missing: say 'reported' or 'rate_card'"
-    elif values["cost_source"] is not None:
+        components = values["cost_components"]
+        if components is not None and (total := _total(components)) != cost:
+            return (
+                f"cost_components sum to {total}, not to cost ({cost}): a split must add up exactly"
+            )
+    elif source is not None:
         return "cost_source is set but cost is None"
     elif values["cost_components"] is not None or values["cost_covers"] is not None:
         return (
             "cost_components and cost_covers describe a cost: both must be None when cost is None"
         )
-    components = values["cost_components"]
-    if components is not None and sum(components.values(), Decimal(0)) != cost:
-        return (
-            f"cost_components sum to {sum(components.values(), Decimal(0))}, not to cost ({cost}):"
-            " a split must add up exactly"
-        )
-    if values["rate_card"] is not None and values["cost_source"] is not CostSource.RATE_CARD:
+    if values["rate_card"] is not None and source is not _RATE_CARD:
         return "rate_card is set but cost_source is not 'rate_card'"
-    calls, failed = values["calls"], values["failed_calls"]
-    if values["grain"] is Grain.EVENT and calls is not None and calls != 1:
-        return f"an event is one call: calls must be 1, got {calls}"
-    if calls is not None and failed is not None and failed > calls:
-        return f"failed_calls ({failed}) cannot exceed calls ({calls})"
-    connected = values["connected_calls"]
-    if calls is not None and connected is not None and connected > calls:
-        return f"connected_calls ({connected}) cannot exceed calls ({calls})"
+    calls = values["calls"]
+    if calls is not None:
+        if calls != 1 and values["grain"] is _EVENT:
+            return f"an event is one call: calls must be 1, got {calls}"
+        failed = values["failed_calls"]
+        if failed is not None and failed > calls:
+            return f"failed_calls ({failed}) cannot exceed calls ({calls})"
+        connected = values["connected_calls"]
+        if connected is not None and connected > calls:
+            return f"connected_calls ({connected}) cannot exceed calls ({calls})"
     return None
+
+
+_EVENT, _RATE_CARD, _ZERO = Grain.EVENT, CostSource.RATE_CARD, Decimal(0)
+
+
+def _total(components: Mapping[str, Any]) -> Any:
+    """What ``components`` add up to; one component is its own total (no addition)."""
+    if len(components) == 1:
+        for value in components.values():
+            return value
+    return sum(components.values(), _ZERO)
 
 
 RecordTemplate = Callable[..., "UsageRecord"]
@@ -285,13 +299,15 @@ def _template(fixed: dict[str, Any]) -> RecordTemplate:
             (zone := end.tzinfo) is not UTC and (zone is None or zone.utcoffset(None) != _NO_OFFSET)
         ):
             data["period_end"] = _as_utc("period_end", end)
-        for name in _FIGURES:  # a vendor's -0.0 is zero; `not` is cheap, is_signed rarely runs
-            value = data[name]
-            if value is not None:
-                if not value and value.is_signed():
-                    data[name] = value.copy_abs()
-                elif value >= MAX_FIGURE:
-                    raise ValueError(f"{name} {value:.3E} is past any plausible figure (1E+15)")
+        # A zero (a vendor's -0.0 is zero) or a figure past MAX_FIGURE takes `_figures`; the
+        # rest pass here, unrolled: this runs once per record.
+        duration, billed, cost = data["duration_seconds"], data["billed_minutes"], data["cost"]
+        if (
+            (duration is not None and (not duration or duration >= MAX_FIGURE))
+            or (billed is not None and (not billed or billed >= MAX_FIGURE))
+            or (cost is not None and (not cost or cost >= MAX_FIGURE))
+        ):
+            _figures(data)
         if problem := _inconsistency(data):
             raise ValueError(problem)
         record = _new(UsageRecord)
@@ -302,6 +318,17 @@ def _template(fixed: dict[str, Any]) -> RecordTemplate:
         return record
 
     return build
+
+
+def _figures(data: dict[str, Any]) -> None:
+    """A `-0` figure made `0` in place; a figure past `MAX_FIGURE` refused."""
+    for name in _FIGURES:
+        value = data[name]
+        if value is not None:
+            if not value and value.is_signed():
+                data[name] = value.copy_abs()
+            elif value >= MAX_FIGURE:
+                raise ValueError(f"{name} {value:.3E} is past any plausible figure (1E+15)")
 
 
 def covers(parts: Iterable[CallPart | str]) -> tuple[CallPart, ...]:

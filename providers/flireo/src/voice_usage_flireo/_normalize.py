@@ -43,6 +43,11 @@ _DOCUMENTED = frozenset(UsageLog.__annotations__)
 """Documented optional fields are left out of extras when null; unknown ones are kept as sent."""
 
 
+Card = tuple[Rate | None, str, str | None, tuple[CallPart, ...], str | None]
+"""A day's rate (or `None`), the cost note it gives, and its label, parts covered and line item
+(the rate's, or `None`, the reason, `None`, the platform only and `None` without one)."""
+
+
 class Pricer:
     """Rate-card lookups and arithmetic for the logs of one fetch, cached.
 
@@ -55,26 +60,31 @@ class Pricer:
     def __init__(self, book: RateBook, provider: str) -> None:
         self.book = book
         self.provider = provider
-        self.by_day: dict[date, tuple[Rate | None, str]] = {}
+        self.by_day: dict[date, Card] = {}
         self.priced: dict[tuple[int, Decimal], tuple[Decimal, Decimal | None]] = {}
         self.spans: dict[Decimal | None, tuple[timedelta, bool]] = {}
         self._charges: dict[tuple[int, Decimal], Decimal] = {}
 
-    def rate(self, at: datetime) -> tuple[Rate | None, str]:
-        """The rate in force at ``at`` and the cost note it gives, or `None` and the reason."""
+    def rate(self, at: datetime) -> Card:
+        """The rate in force at ``at`` and the cost note it gives, or `None` and the reason.
+
+        With the rate come its label, what it covers and its line item, read once here: they
+        are properties that would otherwise be worked out again for every record it prices.
+        """
         day = at.date()
         found = self.by_day.get(day)
         if found is None:
             try:
                 rate = self.book.find(self.provider, at)
             except RateCardError as exc:
-                found = (None, f"no rate card to price it: {exc}")
+                found = (None, f"no rate card to price it: {exc}", None, PLATFORM_ONLY, None)
             else:
+                label = rate.label
                 note = (
-                    f"rate card {rate.label}: {rate.currency} {rate.price_per_minute}/min "
+                    f"rate card {label}: {rate.currency} {rate.price_per_minute}/min "
                     "on billed minutes"
                 )
-                found = (rate, note)
+                found = (rate, note, label, rate.covers, rate.line_item)
             self.by_day[day] = found
         return found
 
@@ -195,12 +205,13 @@ class Normalizer:
                         duration = other_duration
                     billed = fields.pop("minutes_used", None)
                     cost = fields.pop("cost", None)
-                    rate, note = by_day.get(start.date()) or pricer.rate(start)
-                    card = rate
+                    rate, note, label, rate_covers, line_item = by_day.get(
+                        start.date()
+                    ) or pricer.rate(start)
                     if cost is not None:
                         source = reported
                         note = None
-                        card = None
+                        label = None  # priced by the vendor, not by a card
                         if billed is None and duration is not None:
                             billed = (
                                 priced.get((id(rate), duration)) or pricer.price(rate, duration)
@@ -243,13 +254,13 @@ class Normalizer:
                         outside += 1
                         continue
                     if cost is None:
-                        covers = components = None
-                    elif card is not None:
-                        covers, components = card.covers, {card.line_item: cost}
+                        covers = components = label = None
+                    elif label is not None:  # priced by the card
+                        covers, components = rate_covers, {line_item: cost}
                     else:
-                        # A reported cost is the orchestration fee as well: the platform only.
-                        covers = rate.covers if rate is not None else PLATFORM_ONLY
-                        components = None
+                        # A reported cost is the orchestration fee as well: the platform only
+                        # (what the day's card covers, when there is one).
+                        covers, components = rate_covers, None
                     yield event(
                         period_start=start,
                         period_end=start + span,
@@ -259,7 +270,7 @@ class Normalizer:
                         currency=CURRENCY if cost is not None else None,
                         cost_source=source,
                         cost_note=note,
-                        rate_card=card.label if card is not None and cost is not None else None,
+                        rate_card=label,
                         cost_components=components,
                         cost_covers=covers,
                         call_id=call_id,
