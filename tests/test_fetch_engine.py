@@ -1,0 +1,100 @@
+"""The concurrent fetch engine runs on the caller's thread, with a clock that stops between pages."""
+
+import asyncio
+import threading
+import time
+
+import httpx
+import pytest
+
+import voice_usage
+from voice_usage import RetryPolicy
+from voice_usage_flireo import FlireoProvider
+from voice_usage_flireo.emulator import FlireoEmulator
+
+SINCE, UNTIL = "2026-10-01", "2026-10-06"
+LOGS = 5 * 12  # 12 a day
+PAGE = 10  # 6 pages: the first alone, then five with 4 in flight
+
+
+@pytest.fixture
+def flireo(serve, fake_key):
+    server = serve(FlireoEmulator(fake_key, logs_per_day=12, rate_limit=None))
+
+    def connect(**options):
+        return voice_usage.connect(
+            FlireoProvider(page_size=PAGE),
+            api_key=fake_key,
+            base_url=server.base_url,
+            concurrency=4,
+            **options,
+        )
+
+    connect.faults = server.faults  # type: ignore[attr-defined]
+    return connect
+
+
+def _walk(result, pause=None):
+    """The records' log ids; ``pause`` runs once, at the first record of the second page."""
+    ids = []
+    for record in result:
+        ids.append(record.extras["log_id"])
+        if pause is not None and len(ids) == PAGE + 1:
+            pause()
+    return ids
+
+
+def _started_since(before):
+    """Threads started since ``before`` but the emulator's own (one per request it serves)."""
+    return [
+        thread.name
+        for thread in set(threading.enumerate()) - before
+        if "process_request_thread" not in thread.name
+    ]
+
+
+def test_the_engine_runs_on_the_callers_thread(flireo):
+    before, seen = set(threading.enumerate()), []
+    with flireo() as connection:
+        result = connection.fetch(SINCE, UNTIL, "call")
+        ids = _walk(result, pause=lambda: seen.extend(_started_since(before)))
+    assert seen == []  # no thread started for the fetch
+    assert len(ids) == len(set(ids)) == LOGS
+    assert result.report.requests == LOGS // PAGE
+
+
+@pytest.mark.real_time("a caller slower than the read timeout, by the wall clock")
+def test_a_caller_slower_than_the_timeouts_does_not_time_out_the_requests_in_flight(flireo):
+    # Four requests are in flight when the second page is handed over; the caller then spends
+    # twice the read timeout and the deadline on its first record. The answers wait in their
+    # sockets meanwhile, and the loop's clock stands still: nothing times out, nothing is retried.
+    flireo.faults.latency = 0.05  # the next requests are still in flight at the second page
+    with flireo(
+        timeout=httpx.Timeout(0.25), deadline=0.25, retry=RetryPolicy(max_attempts=1)
+    ) as connection:
+        result = connection.fetch(SINCE, UNTIL, "call")
+        ids = _walk(result, pause=lambda: time.sleep(0.5))
+    assert len(ids) == len(set(ids)) == LOGS
+    assert result.report.requests == LOGS // PAGE
+
+
+def test_a_fetch_iterated_inside_a_running_event_loop_runs_its_engine_on_a_thread(flireo):
+    with flireo() as connection:
+        expected = _walk(connection.fetch(SINCE, UNTIL, "call"))
+
+    async def inside() -> list[str]:
+        with flireo() as connection:
+            return _walk(connection.fetch(SINCE, UNTIL, "call"))
+
+    assert asyncio.run(inside()) == expected
+
+
+def test_stopping_early_closes_the_engine(flireo):
+    with flireo() as connection:
+        result = connection.fetch(SINCE, UNTIL, "call")
+        records = iter(result)
+        first = next(records)
+        result.close()
+        assert first.provider == "flireo"
+        assert list(records) == []  # a closed stream ends
+        assert result.report.requests >= 1
