@@ -605,20 +605,32 @@ def _pages_here(
 ) -> Iterator[Page[Any]]:
     """Run the async engine on the caller's own thread, only while it waits for a page."""
     loop = _PausingLoop()
-    session = make_session()
-    pages = _all_pages(session, walks, concurrency)
     try:
-        while (page := _run(loop, _next_page(pages))) is not None:
-            yield page
-    finally:
+        session = make_session()
         try:
-            _run(loop, pages.aclose())
+            pages = _all_pages(session, walks, concurrency)
+            try:
+                while (page := _run(loop, _next_page(pages))) is not None:
+                    yield page
+            finally:
+                _run(loop, pages.aclose())
         finally:
             report.requests += session.requests_sent
-            try:
-                _run(loop, session.aclose())
-            finally:
-                loop.close()
+            _run(loop, session.aclose())
+    finally:
+        _finish(loop)
+
+
+def _finish(loop: _PausingLoop) -> None:
+    """Close ``loop`` as `asyncio.run` does: what is left running is cancelled and awaited."""
+    try:
+        if left := asyncio.all_tasks(loop):
+            for task in left:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
 
 
 def _run(loop: _PausingLoop, step: Coroutine[Any, Any, T]) -> T:
