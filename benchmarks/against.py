@@ -1,6 +1,6 @@
-"""Benchmarks 1 and 2 for this checkout against another revision, alternately, in one session.
+"""Benchmarks 1 and 2 (or 6, with --cli-output) for this checkout against another revision, alternately.
 
-    python3 -m uv run --locked python -m benchmarks.against dcf8e49 [--runs 5]
+    python3 -m uv run --locked python -m benchmarks.against dcf8e49 [--runs 5] [--cli-output]
 
 The machines are shared and their speed drifts, so a figure from last week says little about
 this week's change. This checks the other revision out into a temporary worktree and runs the
@@ -41,6 +41,33 @@ assert fetch() == {LOGS}
 print({{"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}})
 """
 
+CLI_OUTPUT = f"""
+import contextlib, os, sys, time
+import voice_usage
+from voice_usage.cli import cli
+
+os.environ.update({{"FLIREO_API_KEY": "bench-key", "FLIREO_BASE_URL": sys.argv[1]}})
+
+def library():
+    with voice_usage.connect("flireo", api_key="bench-key", base_url=sys.argv[1]) as flireo:
+        assert sum(1 for _ in flireo.fetch({SINCE!r}, {UNTIL!r}, "call")) == {LOGS}
+
+def command(output_format):
+    arguments = ["fetch", "flireo", "--since", {SINCE!r}, "--until", {UNTIL!r}]
+    arguments += ["--granularity", "call", "--format", output_format]
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        cli.main(arguments, prog_name="voice-usage", standalone_mode=False)
+
+library()  # imports and the emulator's memo
+for name, run in [("library", library), ("jsonl", lambda: command("jsonl")),
+                  ("csv", lambda: command("csv"))]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    print({{"name": name, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}})
+"""
+"""Benchmark 6 (the CLI writing 200,000 records to /dev/null as JSON Lines and CSV, beside the
+library's fetch), written out so that both trees run the very same measurement."""
+
 
 def _environment(tree: Path) -> dict[str, str]:
     sources = [tree, tree / "src", *(tree / "providers" / name / "src" for name in PROVIDERS)]
@@ -59,10 +86,23 @@ def _run(tree: Path, *arguments: str) -> list[dict[str, float | str]]:
     return [ast.literal_eval(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
+def _cli_output(
+    tree: Path, name: str, base_url: str, samples: dict[tuple[str, str], list[float]]
+) -> None:
+    for row in _run(tree, "-c", CLI_OUTPUT, base_url):
+        for unit, key in (("wall", "wall"), ("CPU", "cpu")):
+            samples.setdefault((name, f"6. {row['name']}, {unit} s"), []).append(float(row[key]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("revision", help="the git revision to compare with, e.g. a commit")
     parser.add_argument("--runs", type=int, default=5, help="rounds of each (default 5)")
+    parser.add_argument(
+        "--cli-output",
+        action="store_true",
+        help="benchmark 6 instead: the CLI's fetch --format jsonl and csv beside the library",
+    )
     args = parser.parse_args()
     samples: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -78,6 +118,9 @@ def main() -> None:
             with emulator_process("flireo", LATENCY, **options) as base_url:
                 for _ in range(args.runs):
                     for name, tree in trees.items():
+                        if args.cli_output:
+                            _cli_output(tree, name, base_url, samples)
+                            continue
                         (fetched,) = _run(tree, "-c", FETCH, base_url)
                         samples.setdefault((name, "1. fetch, wall s"), []).append(
                             float(fetched["wall"])
@@ -90,6 +133,19 @@ def main() -> None:
                             samples.setdefault(key, []).append(float(row["ratio"]))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT)
+    if args.cli_output:
+        for name in trees:
+            for output_format in ("jsonl", "csv"):
+                for unit in ("wall", "CPU"):
+                    ratios = [
+                        mine / library
+                        for mine, library in zip(
+                            samples[name, f"6. {output_format}, {unit} s"],
+                            samples[name, f"6. library, {unit} s"],
+                            strict=True,
+                        )
+                    ]
+                    samples[name, f"6. {output_format} / library, {unit}"] = ratios
     figures = sorted({figure for _, figure in samples})
     rows = [
         (figure, *(f"{statistics.median(samples[name, figure]):.2f}" for name in trees))
