@@ -4,11 +4,17 @@ The same fetch as benchmark 1 (200 pages of 1000 Flireo logs, 50 ms latency), th
 alternated in one run: the library consuming every record, and `voice-usage fetch ... --format
 jsonl` and `--format csv` run in-process with stdout going to /dev/null (so the terminal is not
 measured, and start-up is benchmark 7's business). CPU time is the process's own.
+
+Then the writers alone, on 20,000 of those records held in memory: CPU microseconds per record
+for `write_jsonl` and `write_csv` into /dev/null, beside the library's own per record (its fetch's
+CPU time over the records fetched). Writing within 1.25x of the library means at most a quarter
+of that per record, for the writer and the command around it together.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import statistics
 import sys
@@ -19,7 +25,10 @@ from typing import Any
 import voice_usage
 from benchmarks._common import emulator_process
 from benchmarks.bench_fetch import LATENCY, LOGS, SINCE, UNTIL
+from voice_usage import UsageRecord, write_csv, write_jsonl
 from voice_usage.cli import cli
+
+HELD = 20_000
 
 
 def _timed(func: Callable[[], None]) -> tuple[float, float]:
@@ -60,6 +69,8 @@ def run(runs: int = 3) -> dict[str, Any]:
             for _ in range(runs):
                 for name, func in contenders.items():
                     samples[name].append(_timed(func))
+            with voice_usage.connect("flireo", api_key="bench-key", base_url=base_url) as flireo:
+                held = list(itertools.islice(flireo.fetch(SINCE, UNTIL, "call"), HELD))
         finally:
             for name, value in saved.items():
                 if value is None:
@@ -72,7 +83,22 @@ def run(runs: int = 3) -> dict[str, Any]:
         result[f"{name}_cpu_s"] = statistics.median(v[1] for v in values)
     for name in ("jsonl", "csv"):
         result[f"{name}_vs_library"] = result[f"{name}_wall_s"] / result["library_wall_s"]
+        result[f"{name}_cpu_vs_library"] = result[f"{name}_cpu_s"] / result["library_cpu_s"]
+    result["library_cpu_us_per_record"] = result["library_cpu_s"] / LOGS * 1e6
+    for name, writer in (("jsonl", write_jsonl), ("csv", write_csv)):
+        result[f"{name}_writer_cpu_us_per_record"] = _writer_cost(writer, held, runs)
     return result
+
+
+def _writer_cost(writer: Callable[..., int], records: list[UsageRecord], runs: int) -> float:
+    """The least CPU microseconds per record of ``runs`` writes of ``records`` to /dev/null."""
+    costs = []
+    with open(os.devnull, "w") as sink:
+        for _ in range(runs):
+            cpu = time.process_time()
+            writer(records, sink)
+            costs.append((time.process_time() - cpu) / len(records) * 1e6)
+    return min(costs)
 
 
 if __name__ == "__main__":
