@@ -62,16 +62,6 @@ class _Unusual(Exception):
     """A value outside what a validated record holds: the record's own serializer writes it."""
 
 
-def _instant(value: datetime) -> str:
-    """A period bound as pydantic writes it: ISO 8601, `Z` for UTC (every record's periods)."""
-    if type(value) is not datetime:
-        raise _Unusual
-    text = value.isoformat()
-    if text.endswith("+00:00"):
-        return text[:-6] + "Z"
-    raise _Unusual
-
-
 def record_to_json(record: UsageRecord) -> dict[str, Any]:
     """The JSON form of a record: Decimals as strings, datetimes as ISO 8601 UTC (`Z`)."""
     return record.model_dump(mode="json")
@@ -200,12 +190,18 @@ def _csv_rows() -> Callable[[UsageRecord], tuple[Any, ...]]:
         try:
             duration, billed, cost = d["duration_seconds"], d["billed_minutes"], d["cost"]
             components, covers, extras = d["cost_components"], d["cost_covers"], d["extras"]
+            start, end = d["period_start"], d["period_end"]
+            if type(start) is not datetime or type(end) is not datetime:
+                raise _Unusual
+            start_text, end_text = start.isoformat(), end.isoformat()
+            if start_text[-6:] != "+00:00" or end_text[-6:] != "+00:00":
+                raise _Unusual  # every record's periods are UTC, written with `Z`
             return (
                 known(d["provider"]) or cell(d["provider"]),
                 "" if d["account"] is None else known(d["account"]) or cell(d["account"]),
                 _GRAIN_CELLS[d["grain"]],
-                _instant(d["period_start"]),
-                _instant(d["period_end"]),
+                start_text[:-6] + "Z",
+                end_text[:-6] + "Z",
                 "" if d["calls"] is None else d["calls"],
                 "" if d["failed_calls"] is None else d["failed_calls"],
                 "" if d["connected_calls"] is None else d["connected_calls"],
