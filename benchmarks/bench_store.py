@@ -166,7 +166,7 @@ with open_store({path!r}) as store:
     started = time.perf_counter()
     rows = store.daily_totals(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
     seconds = time.perf_counter() - started
-assert sum(r[2] for r in rows) == {count}, sum(r[2] for r in rows)
+assert sum(r[4] for r in rows) == {count}, sum(r[4] for r in rows)
 # VmHWM, this process's own peak (ru_maxrss would include the parent's at the fork).
 peak = next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]
 print(seconds, len(rows), int(peak) / 1024)

@@ -252,8 +252,8 @@ def test_daily_totals_are_exact_sums(store_url: str) -> None:
         write(store, [*tenth, *fine])
         totals = store.daily_totals(DAY, DAY + timedelta(days=2))
     assert totals == [
-        ("flireo", "2026-09-01", 3, Decimal("0.3"), "EUR"),
-        ("flireo", "2026-09-02", 2, Decimal("0.0000000014"), "EUR"),
+        ("flireo", None, "call", "2026-09-01", 3, Decimal("0.3"), "EUR"),
+        ("flireo", None, "call", "2026-09-02", 2, Decimal("0.0000000014"), "EUR"),
     ]
 
 
@@ -262,8 +262,58 @@ def test_an_unknown_cost_keeps_the_daily_total_unknown(store_url: str) -> None:
     with open_store(store_url) as store:
         write(store, [event(0), unknown])
         assert store.daily_totals(DAY, DAY + timedelta(days=1)) == [
-            ("flireo", "2026-09-01", 2, None, "EUR")
+            ("flireo", None, "call", "2026-09-01", 2, None, "EUR")
         ]
+
+
+def test_daily_totals_keep_accounts_and_series_apart(store_url: str) -> None:
+    # One day of the default account told twice (its calls, and its billed total as a second
+    # series), and one call of another account: 0.14 + 0.14 for the calls, 0.30 billed.
+    billed = UsageRecord(
+        provider="flireo",
+        grain=Grain.WINDOW,
+        period_start=DAY,
+        period_end=DAY + timedelta(days=1),
+        calls=2,
+        cost=Decimal("0.30"),
+        currency="EUR",
+        cost_source=CostSource.REPORTED,
+    )
+    with open_store(store_url) as store:
+        write(store, [event(0), event(1)])
+        write(store, [billed], series="day?source=billing")
+        write(store, [event(2, account="acme")], account="acme")
+        totals = store.daily_totals(DAY, DAY + timedelta(days=1))
+    assert sorted(totals, key=lambda row: (row[1] or "", row[2])) == [
+        ("flireo", None, "call", "2026-09-01", 2, Decimal("0.28"), "EUR"),
+        ("flireo", None, "day?source=billing", "2026-09-01", 2, Decimal("0.30"), "EUR"),
+        ("flireo", "acme", "call", "2026-09-01", 1, Decimal("0.14"), "EUR"),
+    ]
+
+
+def test_a_version_3_store_gains_the_day_index_by_series(store_url: str, tmp_path: Path) -> None:
+    url = store_url if store_url.startswith("postgresql") else f"sqlite:///{tmp_path}/v3.sqlite3"
+    with open_store(url) as store:
+        write(store, [event(0), event(1)])
+        if store.dialect == "sqlite":  # the day index as version 3 made it
+            store._db.execute("DROP INDEX vu_records_day")
+            store._db.execute(
+                "CREATE INDEX vu_records_day ON vu_records (substr(period_start, 1, 10), "
+                "provider, currency, period_start, calls, cost_e9, cost)"
+            )
+        store._db.execute("UPDATE vu_meta SET value = '3' WHERE key = 'schema_version'")
+    with open_store(url) as store:
+        found = store._db.execute("SELECT value FROM vu_meta WHERE key = 'schema_version'")
+        assert found.fetchone()[0] == "4"
+        if store.dialect == "sqlite":
+            (sql,) = store._db.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'vu_records_day'"
+            ).fetchone()
+            assert "provider, account_key, series, currency" in sql
+        assert store.daily_totals(DAY, DAY + timedelta(days=1)) == [
+            ("flireo", None, "call", "2026-09-01", 2, Decimal("0.28"), "EUR")
+        ]
+        assert store.count() == 2
 
 
 def test_a_newer_schema_is_refused_untouched(store_url: str) -> None:
@@ -564,17 +614,17 @@ def test_an_older_schema_is_migrated_forward_on_open(
     _old_store(url, version, records)
     with open_store(url) as store:
         found = store._db.execute("SELECT value FROM vu_meta WHERE key = 'schema_version'")
-        assert found.fetchone()[0] == str(SCHEMA_VERSION) == "3"
+        assert found.fetchone()[0] == str(SCHEMA_VERSION) == "4"
         assert store._db.table_columns("vu_records_old") == set()
         back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=2)))
         (revision,) = store.revisions()
         assert store.coverage("flireo", None, "call") == [(DAY, DAY + timedelta(days=2))]
         totals = store.daily_totals(DAY, DAY + timedelta(days=2))
         # (No currency sorts first in SQLite, last in PostgreSQL.)
-        assert sorted(totals, key=lambda row: row[4] or "") == [
-            ("flireo", "2026-09-01", 0, None, None),
-            ("flireo", "2026-09-01", 2, Decimal("0.263456789012"), "EUR"),
-            ("flireo", "2026-09-01", 0, Decimal("0"), "USD"),
+        assert sorted(totals, key=lambda row: row[6] or "") == [
+            ("flireo", None, "call", "2026-09-01", 0, None, None),
+            ("flireo", None, "call", "2026-09-01", 2, Decimal("0.263456789012"), "EUR"),
+            ("flireo", None, "call", "2026-09-01", 0, Decimal("0"), "USD"),
         ]
         again = write(store, records)
         assert (again.new, again.revised, again.unchanged, again.removed) == (0, 0, 4, 0)
@@ -596,8 +646,8 @@ def test_daily_totals_over_part_of_a_day(store_url: str) -> None:
         write(store, [event(n, cost=Decimal(n)) for n in (11, 12, 23, 24, 25)])
         totals = store.daily_totals(DAY + timedelta(hours=12), DAY + timedelta(hours=24.5))
     assert totals == [
-        ("flireo", "2026-09-01", 2, Decimal("35"), "EUR"),  # 12 + 23
-        ("flireo", "2026-09-02", 1, Decimal("24"), "EUR"),
+        ("flireo", None, "call", "2026-09-01", 2, Decimal("35"), "EUR"),  # 12 + 23
+        ("flireo", None, "call", "2026-09-02", 1, Decimal("24"), "EUR"),
     ]
 
 

@@ -28,7 +28,7 @@ from voice_usage._store._rows import RowCodec, codec
 
 __all__ = ["SCHEMA_VERSION", "Database", "StoreError", "open_database"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema this version of voice-usage writes. Raise it with a migration in `_migrate`.
 
 1: a column per record field. 2: and an index by UTC day (SQLite). 3: the fields SQL does not
@@ -112,10 +112,12 @@ def _tables(rows: RowCodec) -> list[str]:
 _DAY_INDEX: dict[str, list[str]] = {
     # The roll-up by UTC day (`Store.daily_totals`) reads this index alone, in its order, never
     # the table's wide rows: the day is the fixed-width text's first ten characters, and the
-    # index holds every column the sums need. PostgreSQL has no such roll-up target and no index.
+    # index holds every column the sums need, the account and series included (a provider's
+    # calls and its billed totals are two series of the same usage, never to be added up).
+    # PostgreSQL has no such roll-up target and no index.
     "sqlite": [
         "CREATE INDEX vu_records_day ON vu_records (substr(period_start, 1, 10), provider, "
-        "currency, period_start, calls, cost_e9, cost)"
+        "account_key, series, currency, period_start, calls, cost_e9, cost)"
     ],
     "postgresql": [],
 }
@@ -501,12 +503,21 @@ def _migrate(database: Database) -> None:
             )
             return
         if version < 3:
-            _fold_columns(database)
+            _fold_columns(database)  # makes the indexes of the current version too
+        elif version == 3:
+            _remake_day_index(database)
         if version < SCHEMA_VERSION:
             database.execute(
                 "UPDATE vu_meta SET value = ? WHERE key = 'schema_version'",
                 (str(SCHEMA_VERSION),),
             )
+
+
+def _remake_day_index(database: Database) -> None:
+    """Version 3 -> 4: the day index also holds the account and the series."""
+    database.execute("DROP INDEX IF EXISTS vu_records_day")
+    for statement in _DAY_INDEX[database.dialect]:
+        database.execute(statement)
 
 
 def _fold_columns(database: Database) -> None:

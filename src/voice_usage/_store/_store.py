@@ -429,49 +429,68 @@ class Store:
 
     def daily_totals(
         self, since: datetime, until: datetime
-    ) -> list[tuple[str, str, int, Decimal | None, str | None]]:
-        """Calls and cost per provider, UTC day and currency, summed exactly in SQL.
+    ) -> list[tuple[str, str | None, str, str, int, Decimal | None, str | None]]:
+        """Calls and cost per provider, account, series, UTC day and currency, summed in SQL.
 
-        Rows: (provider, day `YYYY-MM-DD`, calls, cost, currency). A cost is `None` when a record
-        of the group has no cost (unknown stays unknown).
+        Rows: (provider, account, series, day `YYYY-MM-DD`, calls, cost, currency), the account
+        None for the default one. Series are kept apart because two series of one provider
+        and account (its calls, and its billed totals where the vendor keeps them apart) are
+        the same usage told twice: adding them would count it twice. A cost is `None` when a
+        record of the group has no cost (unknown stays unknown).
         """
         if self.dialect == "sqlite":
-            # Read from the index `vu_records_day` alone, in its order (day, provider,
-            # currency): the condition on the day narrows the scan to the days asked for.
+            # Read from the index `vu_records_day` alone, in its order (day, provider, account,
+            # series, currency): the condition on the day narrows the scan to the days asked for.
             start, end = self._instant(since), self._instant(until)
             cursor = self._db.execute(
-                "SELECT provider, substr(period_start, 1, 10) AS day, SUM(calls), SUM(cost_e9), "
-                "COUNT(*) - COUNT(cost), COUNT(cost) - COUNT(cost_e9), currency "
-                "FROM vu_records WHERE substr(period_start, 1, 10) BETWEEN ? AND ? "
+                "SELECT provider, account_key, series, substr(period_start, 1, 10) AS day, "
+                "SUM(calls), SUM(cost_e9), COUNT(*) - COUNT(cost), COUNT(cost) - COUNT(cost_e9), "
+                "currency FROM vu_records WHERE substr(period_start, 1, 10) BETWEEN ? AND ? "
                 "AND period_start >= ? AND period_start < ? "
-                "GROUP BY day, provider, currency ORDER BY provider, day, currency",
+                "GROUP BY day, provider, account_key, series, currency "
+                "ORDER BY provider, account_key, series, day, currency",
                 (start[:10], end[:10], start, end),
             )
             out = []
-            for provider, day, calls, cost_e9, unknown, inexact, currency in cursor:
+            for group in cursor:
+                provider, account, series, day, calls, cost_e9, unknown, inexact, currency = group
                 if inexact:  # a cost with more than nine places: sum its text exactly instead
-                    cost = self._exact_sum(provider, day, currency)
+                    cost = self._exact_sum(provider, account, series, day, currency)
                 else:
                     cost = None if unknown else Decimal(cost_e9 or 0).scaleb(-9)
-                out.append((provider, day, int(calls or 0), cost, currency))
+                out.append(
+                    (provider, account or None, series, day, int(calls or 0), cost, currency)
+                )
             return out
         cursor = self._db.execute(
-            "SELECT provider, to_char(period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, "
+            "SELECT provider, account_key, series, "
+            "to_char(period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, "
             "SUM(calls), SUM(cost), COUNT(*) - COUNT(cost), currency FROM vu_records "
-            "WHERE period_start >= ? AND period_start < ? GROUP BY provider, day, currency "
-            "ORDER BY provider, day, currency",
+            "WHERE period_start >= ? AND period_start < ? "
+            "GROUP BY provider, account_key, series, day, currency "
+            "ORDER BY provider, account_key, series, day, currency",
             (since, until),
         )
         return [
-            (provider, day, int(calls or 0), None if unknown else Decimal(cost or 0), currency)
-            for provider, day, calls, cost, unknown, currency in cursor
+            (
+                provider,
+                account or None,
+                series,
+                day,
+                int(calls or 0),
+                None if unknown else Decimal(cost or 0),
+                currency,
+            )
+            for provider, account, series, day, calls, cost, unknown, currency in cursor
         ]
 
-    def _exact_sum(self, provider: str, day: str, currency: str | None) -> Decimal | None:
+    def _exact_sum(
+        self, provider: str, account: str, series: str, day: str, currency: str | None
+    ) -> Decimal | None:
         values = self._db.execute(
-            "SELECT cost FROM vu_records WHERE provider = ? AND substr(period_start, 1, 10) = ? "
-            "AND currency IS ?",
-            (provider, day, currency),
+            "SELECT cost FROM vu_records WHERE provider = ? AND account_key = ? AND series = ? "
+            "AND substr(period_start, 1, 10) = ? AND currency IS ?",
+            (provider, account, series, day, currency),
         ).fetchall()
         if any(value is None for (value,) in values):
             return None
