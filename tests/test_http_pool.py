@@ -5,26 +5,44 @@ from __future__ import annotations
 
 import socket
 import threading
+from typing import Any
 
+import httpcore
 import httpx
 import pytest
 
 from voice_usage._engine import _http
 from voice_usage._engine._http import AsyncSession, shared_tls_context
-from voice_usage._engine._sockets import _Backend, _readable, faster_idle_checks
+from voice_usage._engine._sockets import _Backend, _Stream, faster_idle_checks
+
+
+class _SocketOnly(httpcore.AsyncNetworkStream):
+    """A wrapped stream that knows its socket and nothing else: asked anything more, it fails."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, info: str) -> Any:
+        assert info == "socket", f"the wrapped stream was asked for {info!r}"
+        return self.sock
 
 
 def test_a_socket_is_readable_once_data_or_the_peers_close_is_waiting():
     ours, theirs = socket.socketpair()
+    stream = _Stream(_SocketOnly(ours))  # the socket is looked up here, once
+
+    def readable() -> bool:
+        return bool(stream.get_extra_info("is_readable"))
+
     with ours, theirs:
-        assert not _readable(ours)  # idle: a kept-alive connection as it should be
+        assert not readable()  # idle: a kept-alive connection as it should be
         theirs.sendall(b"x")
-        assert _readable(ours)
+        assert readable()
         ours.recv(1)
-        assert not _readable(ours)
+        assert not readable()
         theirs.close()  # the server closed it: the next read returns b""
-        assert _readable(ours)
-    assert _readable(ours)  # closed here: no file descriptor, as httpcore treats it
+        assert readable()
+    assert readable()  # closed here: no file descriptor, as httpcore treats it
 
 
 def test_the_sessions_own_pool_hands_out_the_quicker_streams(flireo_provider):

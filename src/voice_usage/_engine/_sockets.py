@@ -14,15 +14,20 @@ changed, and only the speed differs.
 
 from __future__ import annotations
 
-import select
 import socket
 import ssl
-import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpcore
 import httpx
+from httpcore import _utils as _httpcore_utils
+
+_is_socket_readable: Callable[[socket.socket | None], bool] | None = getattr(
+    _httpcore_utils, "is_socket_readable", None
+)
+"""httpcore's own check of a socket (a read would return at once), called on the socket
+looked up once instead of through anyio's table of attributes."""
 
 __all__ = ["faster_idle_checks"]
 
@@ -31,8 +36,10 @@ def faster_idle_checks(client: httpx.AsyncClient) -> bool:
     """Wrap the network streams of ``client``'s own connection pool; True when it was done."""
     pool = getattr(getattr(client, "_transport", None), "_pool", None)
     backend = getattr(pool, "_network_backend", None)
-    if not isinstance(pool, httpcore.AsyncConnectionPool) or not isinstance(
-        backend, httpcore.AsyncNetworkBackend
+    if (
+        _is_socket_readable is None
+        or not isinstance(pool, httpcore.AsyncConnectionPool)
+        or not isinstance(backend, httpcore.AsyncNetworkBackend)
     ):
         return False
     if not isinstance(backend, _Backend):
@@ -65,8 +72,8 @@ class _Stream(httpcore.AsyncNetworkStream):
         return _Stream(await self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable" and self._socket is not None:
-            return _readable(self._socket)
+        if info == "is_readable" and self._socket is not None and _is_socket_readable:
+            return _is_socket_readable(self._socket)
         return self._stream.get_extra_info(info)
 
 
@@ -98,15 +105,3 @@ class _Backend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._backend.sleep(seconds)
-
-
-def _readable(sock: socket.socket) -> bool:
-    """Whether a read would return at once: as httpcore checks it, on the same (TCP) socket."""
-    fd = sock.fileno()
-    if fd < 0:
-        return True  # closed: the next read returns the end of the stream
-    if sys.platform == "win32" or not hasattr(select, "poll"):  # pragma: no cover
-        return bool(select.select([fd], [], [], 0)[0])
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(0))
