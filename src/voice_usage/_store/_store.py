@@ -211,8 +211,9 @@ class Store:
             else:
                 compare(key, record, row, stored)
         # What is left was held in the range but not answered again: the vendor dropped it.
+        removed = [(provider, account_key, series, key) for key in held]
+        counts.removed = len(removed)
         for key, stored in held.items():
-            counts.removed += 1
             revisions.append(
                 (
                     provider,
@@ -224,7 +225,6 @@ class Store:
                     _dumps(_json(values(stored))),
                 )
             )
-        removed = [(provider, account_key, series, r[3]) for r in revisions if r[5] == "removed"]
         db.executemany(
             "DELETE FROM vu_records WHERE provider = ? AND account_key = ? AND series = ? "
             "AND record_key = ?",
