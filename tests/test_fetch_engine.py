@@ -3,6 +3,7 @@
 import asyncio
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -98,3 +99,58 @@ def test_stopping_early_closes_the_engine(flireo):
         assert first.provider == "flireo"
         assert list(records) == []  # a closed stream ends
         assert result.report.requests >= 1
+
+
+def _sent_at_the_third_page(monkeypatch, poll_every: int) -> int:
+    """Requests sent when the caller reaches the third page of 20, two in flight."""
+    from voice_usage._engine import _fetch
+    from voice_usage.testing import FakeCall, FakeProvider
+
+    monkeypatch.setattr(_fetch, "_POLL_EVERY", poll_every)
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    calls = [FakeCall(f"c{n}", start + timedelta(minutes=n), 30) for n in range(40)]
+    provider = FakeProvider(calls, page_size=2)
+    served = provider.transport("test-key")
+    sent: list[str] = []
+
+    async def counting(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.params["offset"])
+        for _ in range(3):  # an answer takes a few turns of the loop
+            await asyncio.sleep(0)
+        return await served.handle_async_request(request)
+
+    with voice_usage.connect(
+        provider, api_key="test-key", transport=httpx.MockTransport(counting), concurrency=2
+    ) as connection:
+        records = iter(connection.fetch(start, start + timedelta(days=1), "call"))
+        ids = [next(records).call_id for _ in range(5)]  # the first of the third page
+        at_page_three = len(sent)
+        ids += [record.call_id for record in records]
+    assert ids == [call.id for call in calls]
+    assert sorted(int(offset) for offset in sent) == list(range(0, 40, 2))
+    return at_page_three
+
+
+def test_answers_that_come_in_while_the_caller_works_send_the_next_requests(monkeypatch):
+    # The loop is polled between records (here after each one), so a caller at work on a
+    # page's records never holds back the requests that may go out. All in one thread, with a
+    # transport that answers within the loop, so the counts are exact: at the third page, the
+    # three pages taken and four answers kept ahead (twice the concurrency) have been asked for.
+    assert _sent_at_the_third_page(monkeypatch, poll_every=1) == 3 + 4
+    # Never polled, requests move only while the caller waits for a page.
+    assert _sent_at_the_third_page(monkeypatch, poll_every=10**9) < 3 + 4
+
+
+def test_a_poll_of_a_closed_or_idle_loop_does_nothing():
+    from voice_usage._engine._fetch import _PausingLoop
+
+    loop = _PausingLoop()
+    ran: list[str] = []
+    loop.call_later(3600, ran.append, "later")  # not due
+    loop.poll()
+    assert ran == []
+    loop.call_soon(ran.append, "soon")
+    loop.poll()
+    assert ran == ["soon"]
+    loop.close()
+    loop.poll()  # closed: nothing to do, no error

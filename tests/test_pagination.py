@@ -410,3 +410,42 @@ def test_a_post_that_gives_up_says_post_in_its_message(sleeps):
         list(walk_pages(session, token_walk()))
     assert caught.value.method == "POST"
     assert "(POST /v1/search: gave up after 5 attempts" in str(caught.value)
+
+
+def test_async_offset_walk_keeps_sending_while_the_caller_holds_a_page():
+    # 20 pages of 10, two in flight. The caller takes the first two pages, then works on the
+    # second while the loop runs on: the answers that come in meanwhile make way for the next
+    # requests, up to four answers (twice the concurrency) kept for the caller. Counted by hand:
+    # the first page alone, the page held, and four answers waiting for the caller: 6 requests
+    # (were the next request sent only when the caller takes a page: 1 + 1 + 2 = 4).
+    sent: list[int] = []
+    in_flight = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        offset = int(request.url.params["offset"])
+        sent.append(offset)
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0)
+        in_flight -= 1
+        return httpx.Response(
+            200, json={"items": list(range(offset, min(offset + 10, 200))), "total": 200}
+        )
+
+    async def run() -> tuple[int, list[int]]:
+        transport = httpx.MockTransport(handler)
+        async with AsyncSession(FakeProvider(), api_key=KEY, transport=transport) as session:
+            pages = awalk_pages(session, offset_walk(limit=10), concurrency=2)
+            items = [*(await anext(pages)).items, *(await anext(pages)).items]
+            for _ in range(100):  # the caller at work; the event loop runs meanwhile
+                await asyncio.sleep(0)
+            held = len(sent)
+            items += [i async for page in pages for i in page.items]
+            return held, items
+
+    held, items = asyncio.run(run())
+    assert held == 6
+    assert items == list(range(200))
+    assert sorted(sent) == list(range(0, 200, 10))  # each page asked for once
+    assert peak <= 2

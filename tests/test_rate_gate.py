@@ -307,3 +307,39 @@ def test_a_slot_held_a_window_from_its_send_alone_would_overshoot():
         gate.release()
     clock.now += 1
     assert gate.reserve() == pytest.approx(9.0)  # the gate waits for 19, a window after 9
+
+
+def test_the_async_session_waits_for_the_gate_in_short_steps():
+    # The fetch engine's event loop stands still while its caller works on a page, so one long
+    # sleep would wake late by the caller's work; short steps ask the gate, on the real clock,
+    # again and again, and the request goes out when the slot frees, not later.
+    import asyncio
+
+    from voice_usage._engine._http import AsyncSession
+    from voice_usage.testing import FakeProvider
+
+    clock, slept = Clock(), []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+
+    provider = FakeProvider()
+    provider.rate_limit = RateLimit(1, 2.0)  # one request every two seconds
+
+    async def two_requests() -> None:
+        async with AsyncSession(
+            provider,
+            api_key="test-key",
+            transport=provider.transport("test-key"),
+            sleep=sleep,
+            monotonic=clock,
+            wall=clock,
+        ) as session:
+            await session.get("/calls")
+            await session.get("/calls")
+
+    asyncio.run(two_requests())
+    assert max(slept) <= 0.05
+    assert len(slept) >= 40  # 2 s in steps of 50 ms (a last sliver where the sums round)
+    assert sum(slept) == pytest.approx(2.0)

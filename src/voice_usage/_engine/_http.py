@@ -536,6 +536,10 @@ class Session(_SessionCore):
         self.close()
 
 
+_GATE_STEP = 0.05
+"""Longest sleep, in seconds, before the async session asks the rate gate again."""
+
+
 class AsyncSession(_SessionCore):
     """The asynchronous twin of `Session`, for concurrent page and provider fetching."""
 
@@ -590,7 +594,10 @@ class AsyncSession(_SessionCore):
     ) -> RawResponse:
         for _ in range(_MAX_REDIRECTS + 1):
             while delay := self.gate.reserve():
-                await self._sleep(delay)
+                # In short steps: the fetch engine's event loop may stand still while its caller
+                # works on a page, and a long sleep measured on that loop's clock would wake late
+                # by as much; the gate reads the real clock each time it is asked again.
+                await self._sleep(min(delay, _GATE_STEP))
             started = self._monotonic()
             self.requests_sent += 1
             released = False
