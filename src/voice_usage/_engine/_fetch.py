@@ -5,9 +5,10 @@ answers `fetch()` with a `FetchResult`, a single-use stream of records plus a `F
 
 Pages are fetched concurrently by an asyncio engine that runs on the caller's own thread, while
 the caller waits for the next page: the caller turns page N into records while pages N+1... are
-on the wire (their answers wait in the sockets), and memory stays flat. The loop's clock stands
-still between pages (`_PausingLoop`), so a caller slow with its records never makes the requests
-in flight time out. One thread means no handing the GIL back and forth between the caller and an
+on the wire, and memory stays flat. Every `_POLL_EVERY` records the caller's thread polls the
+loop without waiting, so answers that came in meanwhile are taken in and the next requests go
+out. The loop's clock stands still between pages (`_PausingLoop`), so a caller slow with its
+records never makes the requests in flight time out. One thread means no handing the GIL back and forth between the caller and an
 event loop thread, which cost about a tenth of the fetch's CPU time (benchmark 1). A caller that
 iterates from inside a running event loop gets the engine on a background thread instead, its
 pages handed over through a bounded queue. With `concurrency=1` (or a sync-only transport) the
