@@ -291,29 +291,128 @@ def test_daily_totals_keep_accounts_and_series_apart(store_url: str) -> None:
     ]
 
 
-def test_a_version_3_store_gains_the_day_index_by_series(store_url: str, tmp_path: Path) -> None:
-    url = store_url if store_url.startswith("postgresql") else f"sqlite:///{tmp_path}/v3.sqlite3"
-    with open_store(url) as store:
-        write(store, [event(0), event(1)])
-        if store.dialect == "sqlite":  # the day index as version 3 made it
-            store._db.execute("DROP INDEX vu_records_day")
-            store._db.execute(
-                "CREATE INDEX vu_records_day ON vu_records (substr(period_start, 1, 10), "
-                "provider, currency, period_start, calls, cost_e9, cost)"
-            )
-        store._db.execute("UPDATE vu_meta SET value = '3' WHERE key = 'schema_version'")
+def _folded_store(url: str, version: int, records: list[UsageRecord]) -> None:
+    """A store as versions 3 and 4 wrote it, made by hand: the key, the columns SQL reads, the
+    other fields in `body` (whose form has not changed since), `period_start` as fixed-width
+    UTC text on SQLite, key columns in the database's own collation on PostgreSQL, the day index
+    of either version, a revision and a covered range."""
+    sqlite = not url.startswith("postgresql")
+    rows = codec("sqlite" if sqlite else "postgresql")
+    synced = DAY + timedelta(days=3)
+
+    def instant(value: datetime) -> Any:
+        return value.astimezone(UTC).isoformat(timespec="microseconds") if sqlite else value
+
+    e9 = ["cost_e9 INTEGER"] if sqlite else []
+    kind = "TEXT" if sqlite else "TIMESTAMPTZ"
+    money = "TEXT" if sqlite else "NUMERIC"
+    whole = "INTEGER" if sqlite else "BIGINT"
+    statements = [
+        "CREATE TABLE vu_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        f"INSERT INTO vu_meta VALUES ('schema_version', '{version}')",
+        "CREATE TABLE vu_records (account_key TEXT NOT NULL, series TEXT NOT NULL, "
+        f"record_key TEXT NOT NULL, provider TEXT NOT NULL, period_start {kind} NOT NULL, "
+        f"calls {whole}, cost {money}, currency TEXT, body TEXT NOT NULL, "
+        + "".join(f"{column}, " for column in e9)
+        + f"synced_at {kind} NOT NULL, PRIMARY KEY (provider, account_key, series, record_key))",
+        "CREATE INDEX vu_records_period ON vu_records (provider, account_key, series, "
+        "period_start)",
+        f"CREATE TABLE vu_revisions (provider TEXT NOT NULL, account_key TEXT NOT NULL, "
+        f"series TEXT NOT NULL, record_key TEXT NOT NULL, revised_at {kind} NOT NULL, "
+        "change TEXT NOT NULL, fields TEXT NOT NULL)",
+        f"CREATE TABLE vu_coverage (provider TEXT NOT NULL, account_key TEXT NOT NULL, "
+        f"series TEXT NOT NULL, range_start {kind} NOT NULL, range_end {kind} NOT NULL, "
+        f"synced_at {kind} NOT NULL, PRIMARY KEY (provider, account_key, series, range_start))",
+    ]
+    if sqlite:
+        by_series = "account_key, series, " if version == 4 else ""
+        statements.append(
+            "CREATE INDEX vu_records_day ON vu_records (substr(period_start, 1, 10), provider, "
+            f"{by_series}currency, period_start, calls, cost_e9, cost)"
+        )
+    values = []
+    for record in records:
+        row = list(rows.row("", "call", record_key(record), record))
+        row[4] = instant(record.period_start)
+        values.append((*row, instant(synced)))
+    names = (*rows.all_columns, "synced_at")
+    insert = f"INSERT INTO vu_records ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    revision = (
+        "flireo", "", "call", record_key(records[0]), instant(synced), "revised",
+        '{"cost":["0.12","0.14"]}',
+    )  # fmt: skip
+    covered = ("flireo", "", "call", *map(instant, (DAY, DAY + timedelta(days=2), synced)))
+    if sqlite:
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+        with connection:
+            for statement in statements:
+                connection.execute(statement)
+            connection.executemany(insert, values)
+            connection.execute("INSERT INTO vu_revisions VALUES (?, ?, ?, ?, ?, ?, ?)", revision)
+            connection.execute("INSERT INTO vu_coverage VALUES (?, ?, ?, ?, ?, ?)", covered)
+        connection.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement)
+        with connection.cursor() as cursor:
+            cursor.executemany(insert.replace("?", "%s"), values)
+        connection.execute("INSERT INTO vu_revisions VALUES (%s, %s, %s, %s, %s, %s, %s)", revision)
+        connection.execute("INSERT INTO vu_coverage VALUES (%s, %s, %s, %s, %s, %s)", covered)
+
+
+@pytest.mark.parametrize("version", [3, 4])
+def test_a_folded_store_is_migrated_forward_on_open(
+    store_url: str, tmp_path: Path, version: int
+) -> None:
+    url = store_url if store_url.startswith("postgresql") else f"sqlite:///{tmp_path}/v.sqlite3"
+    records = rich_records()
+    _folded_store(url, version, records)
     with open_store(url) as store:
         found = store._db.execute("SELECT value FROM vu_meta WHERE key = 'schema_version'")
-        assert found.fetchone()[0] == "4"
+        assert found.fetchone()[0] == str(SCHEMA_VERSION) == "5"
+        assert store._db.table_columns("vu_records_old") == set()
         if store.dialect == "sqlite":
-            (sql,) = store._db.execute(
-                "SELECT sql FROM sqlite_master WHERE name = 'vu_records_day'"
-            ).fetchone()
-            assert "provider, account_key, series, currency" in sql
-        assert store.daily_totals(DAY, DAY + timedelta(days=1)) == [
-            ("flireo", None, "call", "2026-09-01", 2, Decimal("0.28"), "EUR")
+            stamps = store._db.execute("SELECT period_start FROM vu_records").fetchall()
+            # 2026-09-01 is 1,788,220,800 s after 1970; the records start at it and an hour on.
+            assert sorted(stamps) == [(1_788_220_800_000_000,)] * 3 + [(1_788_224_400_000_000,)]
+            indexes = store._db.execute(
+                "SELECT name FROM sqlite_master WHERE tbl_name = 'vu_records' AND type = 'index' "
+                "AND sql IS NOT NULL"
+            ).fetchall()
+            assert indexes == [("vu_records_period",)]
+        else:
+            collations = store._db.execute(
+                "SELECT column_name, collation_name FROM information_schema.columns "
+                "WHERE table_name = 'vu_records' AND collation_name IS NOT NULL"
+            ).fetchall()
+            assert sorted(collations) == [
+                ("account_key", "C"),
+                ("provider", "C"),
+                ("record_key", "C"),
+                ("series", "C"),
+            ]
+        back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=2)))
+        (revision,) = store.revisions()
+        assert store.coverage("flireo", None, "call") == [(DAY, DAY + timedelta(days=2))]
+        totals = store.daily_totals(DAY, DAY + timedelta(days=2))
+        assert sorted(totals, key=lambda row: row[6] or "") == [
+            ("flireo", None, "call", "2026-09-01", 0, None, None),
+            ("flireo", None, "call", "2026-09-01", 2, Decimal("0.263456789012"), "EUR"),
+            ("flireo", None, "call", "2026-09-01", 0, Decimal("0"), "USD"),
         ]
-        assert store.count() == 2
+        again = write(store, records)
+        assert (again.new, again.revised, again.unchanged, again.removed) == (0, 0, 4, 0)
+        assert store.count() == 4
+    assert revision.revised_at == DAY + timedelta(days=3)
+    records.sort(key=record_key)
+    back.sort(key=record_key)
+    assert back == records
+    for before, after in zip(records, back, strict=True):
+        for name in ("duration_seconds", "billed_minutes", "cost"):
+            assert str(getattr(after, name)) == str(getattr(before, name))
 
 
 def test_a_newer_schema_is_refused_untouched(store_url: str) -> None:
@@ -614,7 +713,7 @@ def test_an_older_schema_is_migrated_forward_on_open(
     _old_store(url, version, records)
     with open_store(url) as store:
         found = store._db.execute("SELECT value FROM vu_meta WHERE key = 'schema_version'")
-        assert found.fetchone()[0] == str(SCHEMA_VERSION) == "4"
+        assert found.fetchone()[0] == str(SCHEMA_VERSION) == "5"
         assert store._db.table_columns("vu_records_old") == set()
         back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=2)))
         (revision,) = store.revisions()
@@ -652,7 +751,7 @@ def test_daily_totals_over_part_of_a_day(store_url: str) -> None:
 
 
 def test_the_daily_roll_up_reads_its_index_alone(tmp_path: Path) -> None:
-    # The roll-up over a large store reads the narrow day index in its order: never the
+    # The roll-up over a large store reads the narrow records' index in its order: never the
     # table's rows, and no sort of the rows into groups.
     statements: list[str] = []
     with open_store(str(tmp_path / "usage.sqlite3")) as store:
@@ -662,5 +761,5 @@ def test_the_daily_roll_up_reads_its_index_alone(tmp_path: Path) -> None:
         store._db.connection.set_trace_callback(None)
         (rollup,) = [s for s in statements if "GROUP BY" in s]
         plan = [row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {rollup}").fetchall()]
-    assert plan[0].startswith("SEARCH vu_records USING COVERING INDEX vu_records_day ")
+    assert plan[0].startswith("SCAN vu_records USING COVERING INDEX vu_records_period"), plan
     assert not any("GROUP BY" in step for step in plan), plan

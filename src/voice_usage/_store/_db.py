@@ -28,13 +28,20 @@ from voice_usage._store._rows import RowCodec, codec
 
 __all__ = ["SCHEMA_VERSION", "Database", "StoreError", "open_database"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema this version of voice-usage writes. Raise it with a migration in `_migrate`.
 
 1: a column per record field. 2: and an index by UTC day (SQLite). 3: the fields SQL does not
 read by folded into one JSON column, `body`, and billionths for `cost` only (a write's cost was
-mostly SQLite's insert of the wide row).
+mostly SQLite's insert of the wide row). 4: the day index holds the account and the series.
+5: SQLite keeps `period_start` as whole microseconds, and one index serves both the look-ups by
+time and the roll-up by day (each index was about a third of a row's insert); PostgreSQL
+compares the key columns byte by byte (`COLLATE "C"`), not by the database's locale.
 """
+
+DAY_SQL = "(period_start + 62135596800000000) / 86400000000"
+"""SQLite: a record's UTC day, counted from 0001-01-01 (day 0) so that it is never negative and
+integer division never rounds towards the wrong day: `date.fromordinal(day + 1)`."""
 
 MIGRATE_BATCH = 5_000
 """Rows read and written at a time when a store is migrated to schema version 3."""
@@ -54,19 +61,28 @@ def _instant(dialect: str) -> str:
     return "TEXT" if dialect == "sqlite" else "TIMESTAMPTZ"
 
 
+def _key_text(dialect: str) -> str:
+    # PostgreSQL compares text by the database's locale unless told otherwise: in the key's
+    # index that was a sixth of the server's work for each row written. The keys are compared
+    # for equality and ranges of time only, so byte order is all they need.
+    return "TEXT" if dialect == "sqlite" else 'TEXT COLLATE "C"'
+
+
 def _records_table(rows: RowCodec) -> list[str]:
-    """The records' table of version `SCHEMA_VERSION` and its indexes, in ``rows``'s dialect."""
+    """The records' table of version `SCHEMA_VERSION` and its index, in ``rows``'s dialect."""
     dialect = rows.dialect
+    key = _key_text(dialect)
     fields = [
-        f"{c.name} {c.sql_type(dialect)}{'' if c.nullable else ' NOT NULL'}"
+        f"{c.name} {key if c.name == 'provider' else c.sql_type(dialect)}"
+        f"{'' if c.nullable else ' NOT NULL'}"
         for c in rows.table_columns
     ]
     e9s = [f"{column} INTEGER" for column in rows.e9_columns]
     columns = ",\n  ".join(
         [
-            "account_key TEXT NOT NULL",
-            "series TEXT NOT NULL",
-            "record_key TEXT NOT NULL",
+            f"account_key {key} NOT NULL",
+            f"series {key} NOT NULL",
+            f"record_key {key} NOT NULL",
             *fields,
             "body TEXT NOT NULL",
             *e9s,
@@ -74,11 +90,7 @@ def _records_table(rows: RowCodec) -> list[str]:
             "PRIMARY KEY (provider, account_key, series, record_key)",
         ]
     )
-    return [
-        f"CREATE TABLE vu_records (\n  {columns}\n)",
-        "CREATE INDEX vu_records_period ON vu_records (provider, account_key, series, period_start)",
-        *_DAY_INDEX[dialect],
-    ]
+    return [f"CREATE TABLE vu_records (\n  {columns}\n)", _PERIOD_INDEX[dialect]]
 
 
 def _tables(rows: RowCodec) -> list[str]:
@@ -109,17 +121,16 @@ def _tables(rows: RowCodec) -> list[str]:
     ]
 
 
-_DAY_INDEX: dict[str, list[str]] = {
-    # The roll-up by UTC day (`Store.daily_totals`) reads this index alone, in its order, never
-    # the table's wide rows: the day is the fixed-width text's first ten characters, and the
-    # index holds every column the sums need, the account and series included (a provider's
-    # calls and its billed totals are two series of the same usage, never to be added up).
-    # PostgreSQL has no such roll-up target and no index.
-    "sqlite": [
-        "CREATE INDEX vu_records_day ON vu_records (substr(period_start, 1, 10), provider, "
-        "account_key, series, currency, period_start, calls, cost_e9, cost)"
-    ],
-    "postgresql": [],
+_PERIOD_INDEX: dict[str, str] = {
+    # SQLite: one index serves a series' records by time (the day narrows the range, then the
+    # start) and the roll-up by UTC day (`Store.daily_totals`), which reads this index alone,
+    # in its order, never the table's wide rows: it holds every column the sums need, the
+    # account and series included (a provider's calls and its billed totals are two series of
+    # the same usage, never to be added up). PostgreSQL has no such roll-up target.
+    "sqlite": "CREATE INDEX vu_records_period ON vu_records (provider, account_key, series, "
+    f"{DAY_SQL}, currency, period_start, calls, cost_e9, cost)",
+    "postgresql": "CREATE INDEX vu_records_period ON vu_records "
+    "(provider, account_key, series, period_start)",
 }
 
 
@@ -503,20 +514,51 @@ def _migrate(database: Database) -> None:
             )
             return
         if version < 3:
-            _fold_columns(database)  # makes the indexes of the current version too
-        elif version == 3:
-            _remake_day_index(database)
-        if version < SCHEMA_VERSION:
-            database.execute(
-                "UPDATE vu_meta SET value = ? WHERE key = 'schema_version'",
-                (str(SCHEMA_VERSION),),
+            _fold_columns(database)  # makes the table and index of the current version
+        else:
+            _to_version_5(database)
+        database.execute(
+            "UPDATE vu_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+        )
+
+
+_STAMP_TO_MICROS = (
+    "CAST(strftime('%s', substr(period_start, 1, 19)) AS INTEGER) * 1000000 "
+    "+ CAST(substr(period_start, 21, 6) AS INTEGER)"
+)
+"""SQLite: the fixed-width UTC text of versions 1 to 4 (`2026-10-01T12:00:00.000000+00:00`) as
+microseconds since 1970."""
+
+
+def _to_version_5(database: Database) -> None:
+    """Version 3 or 4 -> 5.
+
+    SQLite: the records' table made again with `period_start` in microseconds, in one
+    statement, and its one index; PostgreSQL: the key columns compared byte by byte.
+    """
+    if database.dialect == "postgresql":
+        key = _key_text(database.dialect)
+        database.execute(
+            "ALTER TABLE vu_records "
+            + ", ".join(
+                f"ALTER COLUMN {name} TYPE {key}"
+                for name in ("provider", *database.rows.KEY_COLUMNS)
             )
-
-
-def _remake_day_index(database: Database) -> None:
-    """Version 3 -> 4: the day index also holds the account and the series."""
-    database.execute("DROP INDEX IF EXISTS vu_records_day")
-    for statement in _DAY_INDEX[database.dialect]:
+        )
+        return
+    for index in ("vu_records_period", "vu_records_day"):
+        database.execute(f"DROP INDEX IF EXISTS {index}")
+    database.execute("ALTER TABLE vu_records RENAME TO vu_records_old")
+    table, *indexes = _records_table(database.rows)
+    database.execute(table)
+    columns = (*database.rows.all_columns, "synced_at")
+    selected = [_STAMP_TO_MICROS if name == "period_start" else name for name in columns]
+    database.execute(
+        f"INSERT INTO vu_records ({', '.join(columns)}) "
+        f"SELECT {', '.join(selected)} FROM vu_records_old"
+    )
+    database.execute("DROP TABLE vu_records_old")
+    for statement in indexes:
         database.execute(statement)
 
 

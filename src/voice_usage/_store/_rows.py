@@ -10,8 +10,7 @@ of the kinds below:
 - `bool`: a JSON `true`/`false`;
 - `Decimal`: the decimal as TEXT, exact, plus an INTEGER column `cost_e9` of billionths for
   exact sums in SQL (SQLite); NUMERIC (PostgreSQL), exact as it is; in `body`, a JSON string;
-- instants: ISO 8601 TEXT of fixed width in UTC, which sorts as time does (SQLite, and in
-  `body`); TIMESTAMPTZ;
+- instants: INTEGER microseconds since 1970 UTC (SQLite, and in `body`); TIMESTAMPTZ;
 - anything else (dicts, tuples, `Any`): its JSON value, key order and numbers kept as written.
 
 A record's identity in the store is its key (`record_key`): an event's call id, or a window's
@@ -45,6 +44,7 @@ __all__ = [
     "codec",
     "e9",
     "format_stamp",
+    "micros",
     "parse_stamp",
     "record_key",
 ]
@@ -71,6 +71,32 @@ def format_stamp(instant: datetime) -> str:
 def parse_stamp(text: str) -> datetime:
     """The inverse of `format_stamp`."""
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(instant: datetime) -> int:
+    """An instant as whole microseconds since 1970 UTC: how SQLite keeps `period_start`.
+
+    An integer is a fifth of the ISO text's cost to make, and narrower in the table and its
+    index; it sorts as time does.
+    """
+    return (instant - _EPOCH) // _MICROSECOND
+
+
+def _from_micros(value: int) -> datetime:
+    return _EPOCH + value * _MICROSECOND
+
+
+def _sqlite_instant(value: int | str) -> datetime:
+    """A SQLite instant column's value as a datetime.
+
+    Microseconds since 1970, or the ISO text of schema versions 1 to 4 (read once, when such a
+    store is migrated).
+    """
+    return _from_micros(value) if isinstance(value, int) else parse_stamp(value)
 
 
 def e9(value: Decimal | None) -> int | None:
@@ -141,7 +167,7 @@ class Column:
     def sql_type(self, dialect: str) -> str:
         """The column's SQL type in ``dialect`` (`sqlite` or `postgresql`)."""
         if dialect == "sqlite":
-            return "INTEGER" if self.kind in ("int", "bool") else "TEXT"
+            return "INTEGER" if self.kind in ("int", "bool", "instant") else "TEXT"
         return {
             "text": "TEXT",
             "int": "BIGINT",
@@ -166,7 +192,7 @@ def _decoder(kind: Kind, annotation: Any, dialect: str) -> Callable[[Any], Any]:
     if kind == "decimal":
         return Decimal if dialect == "sqlite" else _exact_decimal
     if kind == "instant":
-        return parse_stamp if dialect == "sqlite" else _utc
+        return _sqlite_instant if dialect == "sqlite" else _utc
     if annotation == dict[str, Any]:
         return json.loads
     adapter: TypeAdapter[Any] = TypeAdapter(annotation)
@@ -268,14 +294,6 @@ def _body_decoder(column: Column, annotation: Any) -> Callable[[Any], Any]:
     return _decoder(column.kind, annotation, "sqlite")  # text, enums, int, bool
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _from_micros(value: int) -> datetime:
-    return _EPOCH + value * _MICROSECOND
-
-
 def _same(value: Any) -> Any:
     return value
 
@@ -345,7 +363,10 @@ class RowCodec:
         for column in self.table_columns:
             i = index[column.name]
             encode = self._encoder(column, fields[column.name].annotation)
-            if encode is None:
+            if encode is micros:  # written out: a call costs as much as the arithmetic
+                value = f"(v{i} - EPOCH) // MICROSECOND"
+                items.append(f"None if v{i} is None else {value}" if column.nullable else value)
+            elif encode is None:
                 items.append(f"v{i}")
             else:
                 names[f"encode{i}"] = encode
@@ -388,7 +409,7 @@ class RowCodec:
         if column.kind == "decimal":
             return str if self.dialect == "sqlite" else None
         if column.kind == "instant":
-            return format_stamp if self.dialect == "sqlite" else None
+            return micros if self.dialect == "sqlite" else None
         return None
 
     def values(self, stored: Sequence[Any]) -> dict[str, Any]:

@@ -14,16 +14,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Self
 
 from pydantic_core import to_jsonable_python
 
 from voice_usage._schema import UsageRecord
-from voice_usage._store._db import Database, StoreError, open_database
+from voice_usage._store._db import DAY_SQL, Database, StoreError, open_database
 from voice_usage._store._location import StoreLocation, resolve_location
-from voice_usage._store._rows import format_stamp, parse_stamp, record_key
+from voice_usage._store._rows import format_stamp, micros, parse_stamp, record_key
 
 __all__ = ["Revision", "Store", "WriteCounts", "open_store"]
 
@@ -108,6 +108,20 @@ class Store:
 
     def _instant(self, value: datetime) -> Any:
         return format_stamp(value) if self.dialect == "sqlite" else value
+
+    def _range(self, since: datetime, until: datetime) -> tuple[str, tuple[Any, ...]]:
+        """The condition "`period_start` in `[since, until)`" and its parameters.
+
+        SQLite: the days first, which narrows the range in the records' index (a day, then
+        the start, follow the series there), then the microseconds.
+        """
+        if self.dialect != "sqlite":
+            return "period_start >= ? AND period_start < ?", (since, until)
+        start, end = micros(since), micros(until)
+        return (
+            f"{DAY_SQL} BETWEEN ? AND ? AND period_start >= ? AND period_start < ?",
+            (_day_number(since), _day_number(until), start, end),
+        )
 
     def _read_instant(self, value: Any) -> datetime:
         return parse_stamp(value) if isinstance(value, str) else value.astimezone(UTC)
@@ -270,10 +284,11 @@ class Store:
         self, provider: str, account_key: str, series: str, since: datetime, until: datetime
     ) -> dict[str, tuple[Any, ...]]:
         """The rows of ``series`` starting in `[since, until)`, by key, as stored."""
+        within, bounds = self._range(since, until)
         cursor = self._db.execute(
             f"SELECT record_key, {self._stored} FROM vu_records WHERE provider = ? "
-            "AND account_key = ? AND series = ? AND period_start >= ? AND period_start < ?",
-            (provider, account_key, series, self._instant(since), self._instant(until)),
+            f"AND account_key = ? AND series = ? AND {within}",
+            (provider, account_key, series, *bounds),
         )
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
@@ -333,11 +348,11 @@ class Store:
         until: datetime,
     ) -> Iterator[UsageRecord]:
         """The stored records of ``series`` that start in `[since, until)`, in time order."""
+        within, bounds = self._range(since, until)
         cursor = self._db.execute(
             f"SELECT {self._stored} FROM vu_records WHERE provider = ? AND account_key = ? "
-            "AND series = ? AND period_start >= ? AND period_start < ? "
-            "ORDER BY period_start, record_key",
-            (provider, _account_key(account), series, self._instant(since), self._instant(until)),
+            f"AND series = ? AND {within} ORDER BY period_start, record_key",
+            (provider, _account_key(account), series, *bounds),
         )
         to_record = self._rows.record
         while batch := cursor.fetchmany(1000):
@@ -439,17 +454,16 @@ class Store:
         record of the group has no cost (unknown stays unknown).
         """
         if self.dialect == "sqlite":
-            # Read from the index `vu_records_day` alone, in its order (day, provider, account,
-            # series, currency): the condition on the day narrows the scan to the days asked for.
-            start, end = self._instant(since), self._instant(until)
+            # Read from the index `vu_records_period` alone, in its order (provider, account,
+            # series, day, currency): no sort of the rows into groups.
+            within, bounds = self._range(since, until)
             cursor = self._db.execute(
-                "SELECT provider, account_key, series, substr(period_start, 1, 10) AS day, "
-                "SUM(calls), SUM(cost_e9), COUNT(*) - COUNT(cost), COUNT(cost) - COUNT(cost_e9), "
-                "currency FROM vu_records WHERE substr(period_start, 1, 10) BETWEEN ? AND ? "
-                "AND period_start >= ? AND period_start < ? "
-                "GROUP BY day, provider, account_key, series, currency "
+                f"SELECT provider, account_key, series, {DAY_SQL} AS day, SUM(calls), "
+                "SUM(cost_e9), COUNT(*) - COUNT(cost), COUNT(cost) - COUNT(cost_e9), currency "
+                f"FROM vu_records WHERE {within} "
+                "GROUP BY provider, account_key, series, day, currency "
                 "ORDER BY provider, account_key, series, day, currency",
-                (start[:10], end[:10], start, end),
+                bounds,
             )
             out = []
             for group in cursor:
@@ -459,7 +473,15 @@ class Store:
                 else:
                     cost = None if unknown else Decimal(cost_e9 or 0).scaleb(-9)
                 out.append(
-                    (provider, account or None, series, day, int(calls or 0), cost, currency)
+                    (
+                        provider,
+                        account or None,
+                        series,
+                        date.fromordinal(day + 1).isoformat(),
+                        int(calls or 0),
+                        cost,
+                        currency,
+                    )
                 )
             return out
         cursor = self._db.execute(
@@ -485,16 +507,21 @@ class Store:
         ]
 
     def _exact_sum(
-        self, provider: str, account: str, series: str, day: str, currency: str | None
+        self, provider: str, account: str, series: str, day: int, currency: str | None
     ) -> Decimal | None:
         values = self._db.execute(
             "SELECT cost FROM vu_records WHERE provider = ? AND account_key = ? AND series = ? "
-            "AND substr(period_start, 1, 10) = ? AND currency IS ?",
+            f"AND {DAY_SQL} = ? AND currency IS ?",
             (provider, account, series, day, currency),
         ).fetchall()
         if any(value is None for (value,) in values):
             return None
         return sum((Decimal(value) for (value,) in values), Decimal(0))
+
+
+def _day_number(instant: datetime) -> int:
+    """The UTC day of ``instant`` as `DAY_SQL` counts it (0 for 0001-01-01)."""
+    return micros(instant) // 86_400_000_000 + 719_162
 
 
 def _json(value: Any) -> Any:
