@@ -154,3 +154,46 @@ def test_a_poll_of_a_closed_or_idle_loop_does_nothing():
     assert ran == ["soon"]
     loop.close()
     loop.poll()  # closed: nothing to do, no error
+
+
+def test_an_accounts_records_are_the_records_with_its_name_and_nothing_else(flireo):
+    with flireo() as plain, flireo(account="client-a") as named:
+        expected = plain.fetch(SINCE, UNTIL, "call").to_list()
+        got = named.fetch(SINCE, UNTIL, "call").to_list()
+    assert len(got) == len(expected) == LOGS
+    for record, before in zip(got, expected, strict=True):
+        assert before.account != "client-a"
+        assert type(record) is voice_usage.UsageRecord
+        assert record.account == "client-a"
+        # As pydantic's own copy makes it: the same fields, the same fields marked set.
+        copied = before.model_copy(update={"account": "client-a"})
+        assert record == copied
+        assert record.model_fields_set == copied.model_fields_set
+        assert "account" in record.model_fields_set
+        assert record.model_dump(exclude_unset=True) == copied.model_dump(exclude_unset=True)
+        assert record.__pydantic_extra__ is None and record.__pydantic_private__ is None
+
+
+def test_an_accounts_records_of_another_model_are_copied_by_pydantic():
+    from voice_usage._engine._fetch import _with_account
+
+    class Noted(voice_usage.UsageRecord):
+        pass
+
+    plain = voice_usage.UsageRecord(
+        provider="flireo",
+        grain="event",
+        period_start="2026-10-01T00:00:00Z",
+        period_end="2026-10-01T00:01:00Z",
+        calls=1,
+        extras={"n": 1},
+    )
+    other = Noted.model_validate(plain.model_dump())
+    stamped = list(_with_account([plain, other], "client-b"))
+    assert [type(r) for r in stamped] == [voice_usage.UsageRecord, Noted]
+    assert [r.account for r in stamped] == ["client-b", "client-b"]
+    assert stamped[0] == plain.model_copy(update={"account": "client-b"})
+    assert stamped[1] == other.model_copy(update={"account": "client-b"})
+    assert plain.account is None and other.account is None  # copies: the records untouched
+    assert stamped[0].extras is plain.extras  # shallow, as model_copy's
+    assert stamped[0].model_fields_set == plain.model_fields_set | {"account"}

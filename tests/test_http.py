@@ -231,3 +231,35 @@ def test_a_connection_holds_its_key_as_a_secret():
     connection = voice_usage.connect(FakeProvider(), api_key=KEY)
     assert KEY not in repr(vars(connection))
     assert KEY not in repr(connection) and KEY not in str(connection)
+
+
+def test_a_path_resolves_the_same_each_time_and_a_path_with_an_account_id_gets_its_value():
+    from voice_usage._engine._http import _RESOLVED_PATHS
+    from voice_usage._engine._provider import Credential
+
+    class Accounted(FakeProvider):
+        credentials = (
+            Credential("api_key", "ACCOUNTED_API_KEY", "The key."),
+            Credential("account_id", "ACCOUNTED_ACCOUNT_ID", "The account.", secret=False),
+        )
+
+    s = Session(
+        Accounted(),
+        credentials={"api_key": KEY, "account_id": "acct/7"},
+        base_url="https://fake.invalid/api/",
+        transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+    )
+    expected = "https://fake.invalid/api/v1/accounts/acct%2F7/calls"
+    for _ in range(2):  # the second answer comes from what the first resolved
+        assert str(s.resolve("/v1/accounts/{account_id}/calls")) == expected
+        assert str(s.resolve("v1/calls?cursor=a")) == "https://fake.invalid/api/v1/calls?cursor=a"
+        assert str(s.resolve("v1/calls?cursor=b")) == "https://fake.invalid/api/v1/calls?cursor=b"
+    # Past the paths kept, each is still resolved, and none is kept: memory stays bounded.
+    paths = [f"/v1/calls/{n}" for n in range(_RESOLVED_PATHS + 10)]
+    for path in paths * 2:
+        assert str(s.resolve(path)) == f"https://fake.invalid/api{path}"
+    assert len(s._resolved) == _RESOLVED_PATHS
+    with pytest.raises(UnsafeRedirectError):  # an absolute URL is checked every time
+        s.resolve("https://evil.example.com/v1/accounts/acct%2F7/calls")
+    with pytest.raises(UnsafeRedirectError):
+        s.resolve("//evil.example.com/v1/calls")

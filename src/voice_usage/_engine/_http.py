@@ -33,6 +33,7 @@ from voice_usage._engine._retry import (
     build_async_retrying,
     build_retrying,
     parse_retry_after,
+    retrying_options,
 )
 from voice_usage._engine._sockets import faster_idle_checks
 from voice_usage._exceptions import (
@@ -61,6 +62,8 @@ logger = logging.getLogger("voice_usage.http")
 USER_AGENT = f"voice-usage/{__version__}"
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
 _MAX_REDIRECTS = 5
+_RESOLVED_PATHS = 64
+"""Relative targets a session keeps resolved (a walk's paths; cursors given as paths stop it)."""
 
 
 def _unchanged(text: str) -> str:
@@ -240,6 +243,9 @@ class _SessionCore:
         self.gate = RateGate(provider.rate_limit, monotonic=monotonic, wall=wall)
         self._monotonic = monotonic
         self.requests_sent = 0
+        self._resolved: dict[str, httpx.URL] = {}
+        # The retry strategies hold no state of a request's: built once, a loop per request.
+        self._retrying = retrying_options(self.retry, self.name)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {self.base_url}>"
@@ -291,14 +297,22 @@ class _SessionCore:
         A path is taken relative to the base URL, with `{name}` replaced by the value of a
         non-secret credential; a network-path reference (`//host/...`) is another origin.
         """
+        if (known := self._resolved.get(target)) is not None:
+            return known
         if target.startswith("//"):
             target = f"{self.base_url.scheme}:{target}"
         url = httpx.URL(target)
         if not url.is_absolute_url:
+            relative = target
             for placeholder, value in self._path_values.items():
                 target = target.replace(placeholder, value)
             base = str(self.base_url).rstrip("/")
-            return httpx.URL(f"{base}/{target.lstrip('/')}")
+            url = httpx.URL(f"{base}/{target.lstrip('/')}")
+            # A walk asks for the same few paths page after page: each is parsed once (httpx
+            # parses a URL in pure Python). A path is resolved the same way every time.
+            if len(self._resolved) < _RESOLVED_PATHS:
+                self._resolved[relative] = url
+            return url
         if _origin(url) != _origin(self.base_url):
             raise UnsafeRedirectError(
                 self.name,
@@ -417,6 +431,9 @@ class _SessionCore:
             )
 
     def log(self, method: str, url: httpx.URL, status: int, started: float) -> None:
+        # Checked first: the redacted URL costs a pass of `redact_key` per secret, every request.
+        if not logger.isEnabledFor(logging.DEBUG):
+            return
         logger.debug(
             "%s: %s %s -> %d (%.0f ms)",
             self.name,
@@ -478,7 +495,7 @@ class Session(_SessionCore):
         """`get` for any method: a `POST` read sends ``body`` as JSON. Retried like a GET."""
         url = self.resolve(target)
         attempts = 0
-        retrying = build_retrying(self.retry, self.name, sleep=self._sleep)
+        retrying = build_retrying(self.retry, self.name, sleep=self._sleep, options=self._retrying)
         try:
             for attempt in retrying:
                 with attempt:
@@ -578,7 +595,9 @@ class AsyncSession(_SessionCore):
         """Async `Session.request`."""
         url = self.resolve(target)
         attempts = 0
-        retrying = build_async_retrying(self.retry, self.name, sleep=self._sleep)
+        retrying = build_async_retrying(
+            self.retry, self.name, sleep=self._sleep, options=self._retrying
+        )
         try:
             async for attempt in retrying:
                 with attempt:

@@ -36,6 +36,7 @@ __all__ = [
     "build_retrying",
     "is_retryable",
     "parse_retry_after",
+    "retrying_options",
 ]
 
 logger = logging.getLogger("voice_usage.http")
@@ -150,7 +151,12 @@ def _log_retry(provider: str) -> Callable[[RetryCallState], None]:
     return before_sleep
 
 
-def _retrying_kwargs(policy: RetryPolicy, provider: str) -> dict[str, Any]:
+def retrying_options(policy: RetryPolicy, provider: str) -> dict[str, Any]:
+    """The strategies of a retry loop, for `build_retrying` and `build_async_retrying`.
+
+    They hold no state of their own (a loop keeps its attempts and waits), so a session builds
+    them once and starts a loop per request with them.
+    """
     return {
         "retry": retry_if_exception(is_retryable),
         "wait": wait_retry_after(policy),
@@ -165,19 +171,28 @@ def _retrying_kwargs(policy: RetryPolicy, provider: str) -> dict[str, Any]:
 
 
 def build_retrying(
-    policy: RetryPolicy, provider: str, *, sleep: Callable[[float], None] | None = None
+    policy: RetryPolicy,
+    provider: str,
+    *,
+    sleep: Callable[[float], None] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Retrying:
-    """The synchronous retry loop for one logical request."""
-    return Retrying(
-        sleep=sleep if sleep is not None else time.sleep, **_retrying_kwargs(policy, provider)
-    )
+    """The synchronous retry loop for one logical request (``options``: `retrying_options`)."""
+    if options is None:
+        options = retrying_options(policy, provider)
+    return Retrying(sleep=sleep if sleep is not None else time.sleep, **options)
 
 
 def build_async_retrying(
-    policy: RetryPolicy, provider: str, *, sleep: Callable[[float], Awaitable[None]] | None = None
+    policy: RetryPolicy,
+    provider: str,
+    *,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> AsyncRetrying:
     """The asynchronous twin of `build_retrying`."""
-    kwargs = _retrying_kwargs(policy, provider)
+    if options is None:
+        options = retrying_options(policy, provider)
     if sleep is not None:
-        kwargs["sleep"] = sleep
-    return AsyncRetrying(**kwargs)
+        return AsyncRetrying(sleep=sleep, **options)
+    return AsyncRetrying(**options)
