@@ -196,3 +196,19 @@ def test_a_template_builds_the_same_record_as_validation(record, shared):
         schema._STRICT_RECORDS = original
     assert fast == record
     assert fast.model_dump_json() == record.model_dump_json()
+
+
+@given(events(), st.sets(st.sampled_from(sorted(set(UsageRecord.model_fields) - {"extras"}))))
+def test_a_row_template_builds_the_same_record_as_validation(record, shared):
+    import voice_usage._schema as schema
+
+    values = {name: getattr(record, name) for name in UsageRecord.model_fields}
+    fixed = {name: values.pop(name) for name in shared}
+    original, schema._STRICT_RECORDS = schema._STRICT_RECORDS, False
+    try:
+        fast = UsageRecord.row_template(tuple(values), **fixed)(*values.values())
+    finally:
+        schema._STRICT_RECORDS = original
+    assert fast == record
+    assert fast.model_fields_set == set(UsageRecord.model_fields)
+    assert fast.model_dump_json() == record.model_dump_json()

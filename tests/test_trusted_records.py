@@ -131,3 +131,99 @@ def test_each_template_record_gets_its_own_extras():
     event = UsageRecord.template(provider="p", grain=Grain.EVENT)
     first, second = event(**base()), event(**base())
     assert first.extras == {} and first.extras is not second.extras
+
+
+def row_of(
+    values: dict[str, object], shared: set[str]
+) -> tuple[tuple[str, ...], tuple[object, ...]]:
+    names = tuple(k for k in values if k not in shared)
+    return names, tuple(values[k] for k in names)
+
+
+def test_a_row_template_takes_the_other_values_by_position():
+    values = base(call_id="c-1", extras={"kept": True})
+    names, row = row_of(values, {"provider", "grain", "calls"})
+    event = UsageRecord.row_template(names, provider="p", grain="event", calls=1)
+    record = event(*row)
+    assert record == UsageRecord(**values)
+    assert record.grain is Grain.EVENT
+    assert record.model_fields_set == set(values)
+    assert record.extras == {"kept": True} and record.agent_id is None and record.item == "call"
+    assert record.model_dump_json() == UsageRecord(**values).model_dump_json()
+
+
+def test_a_row_template_gives_each_record_its_own_extras_and_fields_set():
+    names, row = row_of(base(), {"provider"})
+    event = UsageRecord.row_template(names, provider="p")
+    first, second = event(*row), event(*row)
+    assert first.extras == {} and first.extras is not second.extras
+    assert first.model_fields_set == set(base()) and first.model_fields_set is not (
+        second.model_fields_set
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "phrase"),
+    [
+        ({"currency": None}, "currency is missing"),
+        ({"cost_source": None}, "cost_source is missing"),
+        ({"cost": None}, "cost_source is set but cost is None"),
+        ({"period_end": START}, "must be after period_start"),
+        ({"failed_calls": 2}, "cannot exceed calls"),
+        ({"period_start": datetime(2026, 10, 1)}, "timezone-aware"),
+        ({"period_end": "2026-10-02"}, "must be a datetime"),
+        ({"grain": "call"}, "is not a valid Grain"),
+        ({"cost_source": "guessed"}, "is not a valid CostSource"),
+        ({"cost": Decimal(10) ** 16}, "past any plausible figure"),
+    ],
+)
+def test_a_row_template_enforces_the_invariants_on_every_record(overrides, phrase):
+    values = base(**{"failed_calls": None, **overrides})
+    names, row = row_of(values, {"provider"})
+    event = UsageRecord.row_template(names, provider="p")
+    with pytest.raises((ValueError, TypeError), match=phrase):
+        event(*row)
+
+
+def test_a_row_template_applies_fixed_values_and_makes_negative_zero_zero():
+    names = ("period_start", "period_end", "duration_seconds")
+    event = UsageRecord.row_template(
+        names,
+        provider="p",
+        grain=Grain.EVENT,
+        cost=Decimal("-0"),
+        currency="EUR",
+        cost_source="reported",
+    )
+    record = event(START, START + timedelta(seconds=1), Decimal("-0.0"))
+    assert str(record.cost) == "0" and str(record.duration_seconds) == "0.0"
+    assert record.cost_source is CostSource.REPORTED
+    failing = UsageRecord.row_template(names, provider="p", grain=Grain.EVENT, calls=2)
+    with pytest.raises(ValueError, match="an event is one call"):
+        failing(START, START + timedelta(seconds=1), None)
+
+
+def test_a_row_template_refuses_unknown_repeated_or_missing_values():
+    with pytest.raises(TypeError, match="no field"):
+        UsageRecord.row_template(("period_start", "minutes"), provider="p")
+    with pytest.raises(TypeError, match="once"):
+        UsageRecord.row_template(("provider", "period_start"), provider="p")
+    with pytest.raises(TypeError, match="once"):
+        UsageRecord.row_template(("period_start", "period_start"))
+    with pytest.raises(TypeError, match="per call"):
+        UsageRecord.row_template(("period_start",), extras={})
+    event = UsageRecord.row_template(("period_start", "period_end"), provider="p")
+    with pytest.raises(TypeError, match="needs grain"):
+        event(START, START + timedelta(seconds=1))
+    with pytest.raises(TypeError):
+        event(START)
+
+
+def test_a_row_template_validates_fully_in_strict_mode(monkeypatch):
+    names = ("period_start", "period_end", "duration_seconds")
+    event = UsageRecord.row_template(names, provider="p", grain=Grain.EVENT)
+    monkeypatch.setattr(schema, "_STRICT_RECORDS", True)
+    with pytest.raises(ValueError, match="duration_seconds"):
+        event(START, START + timedelta(seconds=1), Decimal(-1))
+    record = event(START, START + timedelta(seconds=1), Decimal(3))
+    assert record.model_fields_set == {"provider", "grain", *names}

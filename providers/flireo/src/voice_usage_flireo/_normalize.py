@@ -148,6 +148,23 @@ class Tally:
             self.summary_changed = True
 
 
+_EVENT_FIELDS = (
+    "period_start",
+    "period_end",
+    "duration_seconds",
+    "billed_minutes",
+    "cost",
+    "currency",
+    "cost_source",
+    "cost_note",
+    "rate_card",
+    "cost_components",
+    "cost_covers",
+    "call_id",
+    "number_id",
+    "extras",
+)
+"""What an event record of a log takes from it, in the order `Normalizer.records` passes it."""
 _EVER = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
 
 
@@ -163,7 +180,9 @@ class Normalizer:
     def __init__(self, provider: str, book: RateBook) -> None:
         self.pricer = Pricer(book, provider)
         self.tally = Tally()
-        self._event = UsageRecord.template(provider=provider, grain=Grain.EVENT, calls=1)
+        self._event = UsageRecord.row_template(
+            _EVENT_FIELDS, provider=provider, grain=Grain.EVENT, calls=1
+        )
 
     def record(self, log: UsageLog, rates: RateBook | None = None) -> UsageRecord:
         """The `event` record of one log, whatever its date (the log is left as it is)."""
@@ -262,20 +281,20 @@ class Normalizer:
                         # (what the day's card covers, when there is one).
                         covers, components = rate_covers, None
                     yield event(
-                        period_start=start,
-                        period_end=start + span,
-                        duration_seconds=duration,
-                        billed_minutes=billed,
-                        cost=cost,
-                        currency=CURRENCY if cost is not None else None,
-                        cost_source=source,
-                        cost_note=note,
-                        rate_card=label,
-                        cost_components=components,
-                        cost_covers=covers,
-                        call_id=call_id,
-                        number_id=number_id,
-                        extras=fields,
+                        start,
+                        start + span,
+                        duration,
+                        billed,
+                        cost,
+                        CURRENCY if cost is not None else None,
+                        source,
+                        note,
+                        label,
+                        components,
+                        covers,
+                        call_id,
+                        number_id,
+                        fields,
                     )
         finally:
             tally.logs += logs
