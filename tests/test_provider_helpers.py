@@ -119,6 +119,32 @@ def test_page_repeats_drops_an_id_on_the_same_or_the_adjacent_page_only():
     assert dropped == ["c", "d", "e"]
 
 
+def test_a_page_checked_at_once_drops_the_same_ids_as_one_by_one():
+    pages = [["a", "b", "c"], ["c", "d", "d"], ["e"], ["a", "e"], ["f", "g"], ["h"], ["g"]]
+    repeats: PageRepeats[str] = PageRepeats()
+    kept, dropped, fresh_pages = [], [], []
+    for page in pages:
+        fresh = repeats.next_page_of(page)
+        fresh_pages.append(fresh)
+        for key in page:
+            (dropped if not fresh and repeats.repeated(key) else kept).append(key)
+    # As above for the first four; "f", "g" and "h" are fresh, and "g" returns two pages
+    # after its own, beyond the adjacent page.
+    assert kept == ["a", "b", "c", "d", "e", "a", "f", "g", "h", "g"]
+    assert dropped == ["c", "d", "e"]
+    assert fresh_pages == [True, False, True, False, True, True, True]
+
+
+def test_a_page_with_a_repeat_leaves_its_ids_to_the_item_checks():
+    repeats: PageRepeats[int] = PageRepeats()
+    assert repeats.next_page_of([1, 2])
+    assert not repeats.next_page_of([3, 2])  # 2 was on the previous page
+    assert not repeats.on_previous_page(3) and repeats.on_previous_page(2)
+    assert not repeats.repeated(3) and repeats.repeated(2)
+    assert repeats.next_page_of([4])  # the page before was (3): 1 and 2 are forgotten
+    assert repeats.on_previous_page(3) and not repeats.on_previous_page(2)
+
+
 def test_page_repeats_says_what_the_previous_page_listed():
     repeats: PageRepeats[int] = PageRepeats()
     repeats.next_page()

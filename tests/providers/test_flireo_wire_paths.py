@@ -230,3 +230,87 @@ def test_the_fast_path_knows_exactly_the_fields_the_models_document() -> None:
             choices = getattr(aliases, "choices", None) or [name]
             decimal_names.update(str(choice) for choice in choices)
     assert decimal_names == set(SUMMARY_QUANTITIES)
+
+
+# Whole fetches, read both ways: a few ids (so that logs repeat on a page and across pages),
+# and the values each reading must send to the model (a null documented field, an unknown
+# field, -0.0, a numeric string) mixed into otherwise regular logs.
+record_logs = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from("abcdef"),
+        "created_at": st.builds(
+            _vendor_stamp,
+            st.datetimes(min_value=datetime(2026, 9, 30), max_value=datetime(2026, 10, 12)),
+            st.integers(min_value=0, max_value=6),
+        ),
+    },
+    optional={
+        "duration_seconds": st.sampled_from([34, 84.5, 0, -0.0, 7.0, "12", None]),
+        "minutes_used": st.sampled_from([1, 2, 0.5, None, "2"]),
+        "cost": st.sampled_from([0.07, 0.14, 0, -0.0, None, "0.21"]),
+        "call_id": st.none() | st.text(max_size=4),
+        "agent_name": st.none() | st.sampled_from(["Sales", "Support"]),
+        "region": json_values,
+    },
+)
+
+
+def _fetch_both_ways(bodies: list[bytes]) -> tuple[Any, Any]:
+    import voice_usage._schema as schema
+    from voice_usage import FetchReport, UsageQuery
+    from voice_usage_flireo import FlireoProvider
+    from voice_usage_flireo._wire import parse_usage_page
+
+    provider = FlireoProvider()
+    plan = provider.plan(UsageQuery(since="2026-10-01", until="2026-10-11", granularity="call"))
+    results = []
+    for parse, strict in ((parse_usage_page, True), (plan.walks[0].parse, False)):
+        original, schema._STRICT_RECORDS = schema._STRICT_RECORDS, strict
+        report = FetchReport("flireo")
+        try:
+            pages = (parse(body) for body in bodies)
+            records = [exact(r.model_dump()) for r in plan.to_records(pages, report)]
+        except ValueError as exc:  # pydantic's ValidationError too
+            results.append(("refused", type(exc).__name__))
+        else:
+            results.append((records, report.dropped_duplicates, report.warnings))
+        finally:
+            schema._STRICT_RECORDS = original
+    return results[0], results[1]
+
+
+@given(st.lists(st.lists(record_logs, max_size=5), min_size=1, max_size=4))
+@example([[{"id": "a", "created_at": "2026-10-01T00:00:00Z", "duration_seconds": -0.0}]])
+@example([[{"id": "a", "created_at": "2026-10-01T00:00:00Z", "cost": "0.21"}]])
+@example([[{"id": "a", "created_at": "2026-10-01T00:00:00Z", "call_id": None, "region": "eu"}]])
+@example(
+    [
+        [{"id": "a", "created_at": "2026-10-01T00:00:00Z"}],
+        [
+            {"id": "b", "created_at": "2026-10-01T00:00:01Z"},
+            {"id": "a", "created_at": "2026-10-01T00:00:02Z"},
+        ],
+    ]
+)
+def test_a_fetch_gives_the_same_records_by_either_reading(pages: list[list[Any]]) -> None:
+    bodies = [json.dumps({"logs": logs}).encode() for logs in pages]
+    model, fast = _fetch_both_ways(bodies)
+    assert fast == model
+    if model[0] == "refused":
+        return
+    # Which logs are kept, worked out apart: an id already listed on its own page or on the
+    # one before is a repeat, dropped and counted; every other log is in the window or not.
+    kept, dropped, previous = [], 0, set[str]()
+    for logs in pages:
+        current: set[str] = set()
+        for log in logs:
+            if log["id"] in current or log["id"] in previous:
+                dropped += 1
+                continue
+            current.add(log["id"])
+            if "2026-10-01" <= log["created_at"][:10] <= "2026-10-10":
+                kept.append(log["id"])
+        previous = current
+    records, duplicates, _ = model
+    assert [record["extras"]["log_id"][1] for record in records] == kept
+    assert duplicates == dropped

@@ -9,7 +9,7 @@ remembering every id would grow with the walk.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from typing import Generic, TypeVar
 
 __all__ = ["PageRepeats"]
@@ -41,6 +41,22 @@ class PageRepeats(Generic[K]):
     def next_page(self) -> None:
         """Start a page: the page read so far becomes the previous one."""
         self._previous, self._current = self._current, set()
+
+    def next_page_of(self, keys: Collection[K]) -> bool:
+        """Start a page whose items have ``keys``: whether none of them repeats.
+
+        One set operation for the page instead of a `repeated()` call per item: when no key is
+        listed twice on the page or on the previous one, all are remembered and `True` says
+        the items need no check. On `False` the page is started as by `next_page()`, and each
+        item is asked with `repeated()`, which counts the first listing as new as ever.
+        """
+        self._previous = previous = self._current
+        current = set(keys)
+        if len(current) == len(keys) and current.isdisjoint(previous):
+            self._current = current
+            return True
+        self._current = set()
+        return False
 
     def repeated(self, key: K) -> bool:
         """Whether ``key`` was listed already on this page or the previous one; remembers it."""

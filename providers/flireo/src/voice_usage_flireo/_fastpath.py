@@ -135,31 +135,57 @@ def _instant(value: object) -> datetime:
     return instant
 
 
+_Plan = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+"""A log's quantity fields, its other string fields and its flag fields, by name."""
+_PLANS: dict[tuple[str, ...], _Plan] = {}
+"""The plan of each key set seen: the logs of a page nearly all have the same keys, in order."""
+_PLANS_KEPT = 256
+
+
+def _plan(keys: tuple[str, ...]) -> _Plan:
+    """Which of ``keys`` to convert or check how; unknown fields are kept as sent."""
+    if "id" not in keys or "created_at" not in keys:
+        raise Irregular  # the model says which is missing
+    plan = (
+        tuple(key for key in keys if LOG_RULES.get(key) is _QUANTITY),
+        tuple(key for key in keys if LOG_RULES.get(key) is str and key != "id"),
+        tuple(key for key in keys if LOG_RULES.get(key) is bool),
+    )
+    if len(_PLANS) < _PLANS_KEPT:
+        _PLANS[keys] = plan
+    return plan
+
+
 def _check_logs(logs: object) -> None:
     if type(logs) is not list:
         raise Irregular
-    decimals = _DECIMALS
+    decimals, plans = _DECIMALS, _PLANS
     for log in logs:
-        if type(log) is not dict or type(log.get("id")) is not str:
+        if type(log) is not dict:
             raise Irregular
-        # One pass over the log's own fields (fewer than the documented ones), converting in
-        # place: replacing a value while iterating is allowed, adding a key is not.
-        for key, value in log.items():
-            rule = LOG_RULES.get(key)
-            if rule is None or value is None:
-                continue  # an unknown field is kept as sent; a documented one may be null
-            if rule is _QUANTITY:
+        # The rules of a key set are worked out once (`_plan`); per log, only its documented
+        # fields are visited, by name, and converted in place.
+        keys = tuple(log)
+        quantities, strings, flags = plans.get(keys) or _plan(keys)
+        if type(log["id"]) is not str:
+            raise Irregular
+        log["created_at"] = _instant(log["created_at"])  # a null is not a str: irregular
+        for key in quantities:
+            value = log[key]
+            if value is not None:
                 # The common case inline, a number seen before; zero, which may be -0.0, and
                 # anything new go through `_quantity`.
                 kind = type(value)
                 known = decimals.get(value) if value and (kind is int or kind is float) else None
                 log[key] = known if known is not None else _quantity(value)
-            elif rule is _INSTANT:
-                log[key] = _instant(value)
-            elif type(value) is not rule:
+        for key in strings:
+            value = log[key]
+            if type(value) is not str and value is not None:
                 raise Irregular
-        if type(log.get("created_at")) is not datetime:  # missing or null
-            raise Irregular
+        for key in flags:
+            value = log[key]
+            if type(value) is not bool and value is not None:
+                raise Irregular
 
 
 def read_plain_page(content: bytes) -> UsagePage:

@@ -204,17 +204,19 @@ class Normalizer:
         seconds, billed_total, cost_total = tally.seconds, tally.billed_minutes, tally.cost
         fractional_seconds, every_cost_reported = False, True
         repeats: PageRepeats[str] = PageRepeats()
-        next_page, repeated = repeats.next_page, repeats.repeated
+        next_page_of, repeated = repeats.next_page_of, repeats.repeated
         note: str | None
         source: CostSource | None
         try:
             for page in pages:
                 tally.observe(page.meta)
-                next_page()
-                for log in page.items:
+                items = page.items
+                # A page that repeats nothing, the usual one, is checked in one go.
+                fresh = next_page_of([log["id"] for log in items])
+                for log in items:
                     fields: dict[str, Any] = log  # type: ignore[assignment]
                     log_id = fields.pop("id")
-                    if repeated(log_id):
+                    if not fresh and repeated(log_id):
                         duplicates += 1
                         continue
                     start = fields.pop("created_at")
