@@ -14,13 +14,15 @@ one call a record; CSV cells are made directly from the record's values, text th
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import IO, Any
+from operator import itemgetter
+from typing import IO, Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -47,15 +49,29 @@ _EXTRAS = TypeAdapter(dict[str, Any])
 _BATCH_RECORDS = 512
 _BATCH_SECONDS = 0.1
 
+_CACHED_CELLS = 4096
+"""How many distinct texts an output remembers the encoding of (provider, currency, agent...)."""
+
+_ALL_COVERS = [
+    parts for size in range(len(CallPart) + 1) for parts in itertools.combinations(CallPart, size)
+]
+"""Every `cost_covers` value: parts in vocabulary order, as `covers()` gives them."""
+
 _GRAIN_CELLS = {grain: grain.value for grain in Grain}
 _SOURCE_CELLS: dict[CostSource | None, str] = {source: source.value for source in CostSource}
 _SOURCE_CELLS[None] = ""
-_COVERS_CELLS = {
-    parts: ",".join(parts)
-    for size in range(len(CallPart) + 1)
-    for parts in itertools.combinations(CallPart, size)
+_COVERS_CELLS: dict[tuple[CallPart, ...] | None, str] = {
+    parts: '"' + ",".join(parts) + '"' if len(parts) > 1 else ",".join(parts)
+    for parts in _ALL_COVERS
 }
-"""Every `cost_covers` value (parts in vocabulary order, as `covers()` gives) as a CSV cell."""
+"""Each `cost_covers` value as a CSV cell: comma-separated, quoted when it holds a comma."""
+_COVERS_CELLS[None] = ""
+
+_ascii: Callable[[str], str] = json.encoder.encode_basestring_ascii
+_sorted_json: Callable[[Any], str] = json.JSONEncoder(sort_keys=True).encode
+"""`json.dumps(value, sort_keys=True)`, without building an encoder per call."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _Unusual(Exception):
@@ -67,42 +83,9 @@ def record_to_json(record: UsageRecord) -> dict[str, Any]:
     return record.model_dump(mode="json")
 
 
-def _write_json(
-    records: Iterable[UsageRecord], out: IO[str], frame: tuple[bytes, bytes, bytes, bytes]
-) -> int:
-    """Each record's JSON, framed, written in batches; returns the record count.
-
-    ``frame`` is what goes before the first batch, before each later one, between two records
-    and after a batch's last record. A batch is joined as bytes and decoded once: per record,
-    the loop only serializes.
-    """
-    first, later, between, after = frame
-    count = 0
-    parts: list[bytes] = []
-    append = parts.append
-
-    def flush() -> None:
-        if parts:
-            start = first if count == len(parts) else later
-            out.write((start + between.join(parts) + after).decode())
-            parts.clear()
-
-    written_at = time.monotonic()
-    try:
-        for record in records:
-            append(_TO_JSON(record))
-            count += 1
-            if len(parts) >= _BATCH_RECORDS or time.monotonic() - written_at > _BATCH_SECONDS:
-                flush()
-                written_at = time.monotonic()
-    finally:
-        flush()  # what was read before a failure is written, as it came
-    return count
-
-
 def write_jsonl(records: Iterable[UsageRecord], out: IO[str]) -> int:
     """One JSON object a line; returns how many records were written."""
-    return _write_json(records, out, (b"", b"", b"\n", b"\n"))
+    return _write_lines(records, out, _TO_JSON, (b"", b"", b"\n", b"\n"), bytes.decode)
 
 
 def write_json(records: Iterable[UsageRecord], out: IO[str]) -> int:
@@ -111,7 +94,8 @@ def write_json(records: Iterable[UsageRecord], out: IO[str]) -> int:
     Nothing is written before the first record arrives, so a fetch that fails at once leaves no
     stray `[` behind.
     """
-    count = _write_json(records, out, (b"[\n  ", b",\n  ", b",\n  ", b""))
+    frame = (b"[\n  ", b",\n  ", b",\n  ", b"")
+    count = _write_lines(records, out, _TO_JSON, frame, bytes.decode)
     out.write("\n]\n" if count else "[]\n")
     return count
 
@@ -122,138 +106,258 @@ def write_csv(records: Iterable[UsageRecord], out: IO[str]) -> int:
     Booleans are `true`/`false` as in JSON; text starting like a spreadsheet formula gets a
     leading `'` (see `csv_cell`).
     """
-    lines = _Lines()
-    writer = csv.writer(lines, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    out.write(lines.pop())
-    row = _csv_rows()
-    rows: list[tuple[Any, ...]] = []
+    out.write(",".join(CSV_COLUMNS) + "\n")
+    return _write_lines(records, out, _csv_lines(), ("", "", "\n", "\n"), str)
+
+
+_Line = TypeVar("_Line", str, bytes)
+
+
+def _write_lines(
+    records: Iterable[UsageRecord],
+    out: IO[str],
+    line: Callable[[UsageRecord], _Line],
+    frame: tuple[_Line, _Line, _Line, _Line],
+    text: Callable[[_Line], str],
+) -> int:
+    """Each record's ``line``, framed, written in batches; returns the record count.
+
+    ``frame`` is what goes before the first batch, before each later one, between two records
+    and after a batch's last record; ``text`` makes a joined batch text (JSON comes as UTF-8
+    bytes: a batch is decoded once). One write a batch: per record, the loop makes its line.
+    """
+    first, later, between, after = frame
     count = 0
-    written_at = time.monotonic()
+    lines: list[_Line] = []
+    append = lines.append
+    clock = time.monotonic
 
     def flush() -> None:
-        nonlocal written_at
-        if rows:
-            writer.writerows(rows)
-            rows.clear()
-            out.write(lines.pop())
-        written_at = time.monotonic()
+        nonlocal count
+        if lines:
+            out.write(text((later if count else first) + between.join(lines) + after))
+            count += len(lines)
+            lines.clear()
 
+    due = clock() + _BATCH_SECONDS
     try:
         for record in records:
-            rows.append(row(record))
-            count += 1
-            if len(rows) >= _BATCH_RECORDS or time.monotonic() - written_at > _BATCH_SECONDS:
+            append(line(record))
+            if len(lines) >= _BATCH_RECORDS or clock() > due:
                 flush()
+                due = clock() + _BATCH_SECONDS
     finally:
         flush()  # what was read before a failure is written, as it came
     return count
 
 
-class _Lines(list[str]):
-    """Where a `csv.writer` puts its lines (a list append each, the cheapest write there is)."""
+def _instants() -> Callable[[Any], str]:
+    """A function giving an aware UTC datetime as pydantic writes it: ISO 8601 with `Z`.
 
-    write = list.append
-
-    def pop(self) -> str:  # type: ignore[override]
-        """All the lines written since the last `pop`, as one text."""
-        text = "".join(self)
-        self.clear()
-        return text
-
-
-_CACHED_CELLS = 4096
-"""How many distinct texts a CSV output remembers the cells of (provider, currency, agent...)."""
-
-
-def _csv_rows() -> Callable[[UsageRecord], tuple[Any, ...]]:
-    """A function giving a record's CSV cells, as `csv_cell` makes the cells of its JSON form.
-
-    Built directly from the record's values: the JSON form through pydantic costs more than the
-    fetch did. A value no validated record holds takes that way instead. Text that repeats from
-    record to record (the provider, the currency, an agent) is made a cell once per output.
+    `datetime.isoformat` costs as much as the rest of a record's line: the text of each day,
+    time of day and fraction of a second is made once per output and looked up (vendors give
+    milliseconds). Any other value raises `_Unusual`.
     """
-    cells: dict[str, Any] = {}
+    days: dict[int, str] = {}
+    clocks: dict[int, str] = {}
+    fractions: dict[int, str] = {}
 
-    def cell(value: str) -> Any:
-        found = cells.get(value)
-        if found is None:
-            if len(cells) >= _CACHED_CELLS:
-                cells.clear()
-            found = cells[value] = csv_cell(value)
+    def instant(value: Any) -> str:
+        if value.tzinfo is not UTC or type(value) is not datetime:
+            return _other_instant(value)
+        since = value - _EPOCH  # one zone on both sides: no offsets are looked up
+        day = days.get(since.days)
+        if day is None:
+            day = days[since.days] = value.date().isoformat() + "T"
+        second = since.seconds
+        clock = clocks.get(second)  # at most the 86,400 seconds of a day
+        if clock is None:
+            hours, rest = divmod(second, 3600)
+            clock = clocks[second] = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+        micro = since.microseconds
+        fraction = fractions.get(micro)
+        if fraction is None:
+            if len(fractions) >= _CACHED_CELLS:
+                fractions.clear()
+            fraction = fractions[micro] = f".{micro:06d}Z" if micro else "Z"
+        return day + clock + fraction
+
+    return instant
+
+
+def _other_instant(value: Any) -> str:
+    """An aware datetime at UTC under another `tzinfo` (pydantic writes `Z` for a zero offset)."""
+    if type(value) is not datetime:
+        raise _Unusual
+    text = value.isoformat()
+    if text[-6:] != "+00:00":
+        raise _Unusual  # naive, or elsewhere: no validated record holds one
+    return text[:-6] + "Z"
+
+
+def _texts(encode: Callable[[Any], str]) -> tuple[Callable[[Any], str], Callable[[Any], str]]:
+    """``encode`` remembered for the texts that repeat in an output (a provider, an agent).
+
+    Returns a lookup (giving `None` for text not seen yet) and the encoding that remembers it.
+    """
+    made: dict[Any, str] = {}
+
+    def remembered(value: Any) -> str:
+        if not isinstance(value, str):
+            raise _Unusual
+        found = made[value] = encode(value)
+        if len(made) > _CACHED_CELLS:
+            made.clear()
+            made[value] = found
         return found
 
-    known = cells.get
+    return made.get, remembered  # type: ignore[return-value]
 
-    def row(record: UsageRecord) -> tuple[Any, ...]:
-        d = record.__dict__
+
+_FIELDS = itemgetter(*(name for name in UsageRecord.model_fields))
+"""A record's values, in field order, from its `__dict__` in one call."""
+
+
+def _boolean(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    raise _Unusual
+
+
+def _no_extras(extras: Any, text: str) -> str:
+    """``text``, for extras that are an empty dict; `_Unusual` for anything else."""
+    if type(extras) is not dict:
+        raise _Unusual
+    return text
+
+
+def _csv_lines() -> Callable[[UsageRecord], str]:
+    """A function giving a record's CSV row, as `_csv_row_of_json` makes it from its JSON form.
+
+    Made directly from the record's values, and the row written directly: each text cell is
+    made inert and quoted where it holds a comma, a quote or a line feed, as `csv.writer` quotes
+    (`csv_cell` leaves no carriage return). Runs of values that stay the same from one record
+    to the next (the provider's, the cost's terms, what was metered) are written once while they
+    repeat; text that comes back (an agent) is made a cell once per output. A value no validated
+    record holds takes the reference's way.
+    """
+    known, text = _texts(_text_cell)
+    instant = _instants()
+
+    def cell(value: Any) -> str:
+        return "" if value is None else known(value) or text(value)
+
+    runs: list[Any] = [None] * 3
+    written = [""] * 3
+
+    def line(record: UsageRecord) -> str:
         try:
-            duration, billed, cost = d["duration_seconds"], d["billed_minutes"], d["cost"]
-            components, covers, extras = d["cost_components"], d["cost_covers"], d["extras"]
-            start, end = d["period_start"], d["period_end"]
-            if type(start) is not datetime or type(end) is not datetime:
-                raise _Unusual
-            start_text, end_text = start.isoformat(), end.isoformat()
-            if start_text[-6:] != "+00:00" or end_text[-6:] != "+00:00":
-                raise _Unusual  # every record's periods are UTC, written with `Z`
+            (
+                provider,
+                account,
+                grain,
+                start,
+                end,
+                calls,
+                failed,
+                connected,
+                duration,
+                billed,
+                cost,
+                currency,
+                source,
+                note,
+                card,
+                components,
+                covers,
+                estimate,
+                item,
+                agent,
+                number,
+                call,
+                extras,
+            ) = _FIELDS(record.__dict__)
+            if (head := (provider, account, grain)) != runs[0]:
+                written[0] = f"{cell(provider)},{cell(account)},{_GRAIN_CELLS[grain]},"
+                runs[0] = head
+            if (terms := (currency, source, note, card)) != runs[1]:
+                written[1] = f",{cell(currency)},{_SOURCE_CELLS[source]},{cell(note)},{cell(card)},"
+                runs[1] = terms
+            if (what := (covers, item, agent, number)) != runs[2]:
+                written[2] = f"{cell(item)},{cell(agent)},{cell(number)},"
+                runs[2] = what
+            # Each record's own values; counts must be ints (== would take True for 1).
+            calls = "" if calls is None else calls if type(calls) is int else _count(calls)
+            failed = "" if failed is None else failed if type(failed) is int else _count(failed)
+            if connected is not None and type(connected) is not int:
+                connected = _count(connected)
+            duration = "" if duration is None else _csv_figure(duration)
+            billed = "" if billed is None else _csv_figure(billed)
+            cost = "" if cost is None else _csv_figure(cost)
             return (
-                known(d["provider"]) or cell(d["provider"]),
-                "" if d["account"] is None else known(d["account"]) or cell(d["account"]),
-                _GRAIN_CELLS[d["grain"]],
-                start_text[:-6] + "Z",
-                end_text[:-6] + "Z",
-                "" if d["calls"] is None else d["calls"],
-                "" if d["failed_calls"] is None else d["failed_calls"],
-                "" if d["connected_calls"] is None else d["connected_calls"],
-                "" if duration is None else _csv_figure(duration),
-                "" if billed is None else _csv_figure(billed),
-                "" if cost is None else _csv_figure(cost),
-                "" if d["currency"] is None else known(d["currency"]) or cell(d["currency"]),
-                _SOURCE_CELLS[d["cost_source"]],
-                "" if d["cost_note"] is None else known(d["cost_note"]) or cell(d["cost_note"]),
-                "" if d["rate_card"] is None else known(d["rate_card"]) or cell(d["rate_card"]),
-                "" if components is None else _csv_components(components),
-                "" if covers is None else _COVERS_CELLS[covers],
-                "true" if d["cost_estimate"] else "false",
-                known(d["item"]) or cell(d["item"]),
-                "" if d["agent_id"] is None else known(d["agent_id"]) or cell(d["agent_id"]),
-                "" if d["number_id"] is None else known(d["number_id"]) or cell(d["number_id"]),
-                "" if d["call_id"] is None else csv_cell(d["call_id"]),  # one per call: not kept
-                _csv_extras(extras) if extras else "",
+                f"{written[0]}{instant(start)},{instant(end)},{calls},{failed}"
+                f",{'' if connected is None else connected},{duration},{billed},{cost}{written[1]}"
+                f"{'' if components is None else _csv_components(components)}"
+                f",{_COVERS_CELLS[covers]},{'false' if estimate is False else _boolean(estimate)},"
+                f"{written[2]}{'' if call is None else _text_cell(call)}"  # one per call: not kept
+                f",{_csv_extras(extras) if extras else _no_extras(extras, '')}"
             )
         except (_Unusual, KeyError, TypeError, ValueError):
             return _csv_row_of_json(record)
 
-    return row
+    return line
 
 
-def _csv_figure(value: Decimal) -> Any:
+def _count(value: Any) -> Any:
+    """`_Unusual`, for a count that is not an int (a boolean is `true` in the reference)."""
+    raise _Unusual
+
+
+def _quoted(cell: str) -> str:
+    """A cell as `csv.writer` writes it: quoted when it holds a comma, a quote or a line feed."""
+    if '"' in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    if "," in cell or "\n" in cell:
+        return '"' + cell + '"'
+    return cell
+
+
+def _text_cell(value: Any) -> str:
+    """Vendor or user text as a written CSV cell: inert (`csv_cell`), then quoted."""
+    if not isinstance(value, str):
+        raise _Unusual
+    return _quoted(csv_cell(value))
+
+
+def _csv_figure(value: Any) -> str:
     if type(value) is not Decimal:
         raise _Unusual
     text = str(value)
     # Only a sign can make a figure look like a formula, and a negative figure from a trusted
     # path (`-0.5`) stays a number; `-Infinity` would not.
-    return csv_cell(text) if text[0] == "-" else text
+    return _quoted(csv_cell(text)) if text[0] == "-" else text
 
 
-_sorted_json: Callable[[Any], str] = json.JSONEncoder(sort_keys=True).encode
-"""`json.dumps(value, sort_keys=True)`, without building an encoder per call. Its text is ASCII
-only, so `csv_cell` would change nothing in it."""
-
-
-_ascii: Callable[[str], str] = json.encoder.encode_basestring_ascii
-
-
-def _csv_components(components: dict[str, Decimal]) -> str:
-    """`_sorted_json` of the line items with their amounts as text, written directly."""
+def _csv_components(components: Any) -> str:
+    """`_sorted_json` of the line items with their amounts as text, made inert, as a cell."""
+    if type(components) is not dict:
+        raise _Unusual
     if any(type(value) is not Decimal for value in components.values()):
         raise _Unusual
     items = sorted(components.items())
-    return "{" + ", ".join([f'{_ascii(name)}: "{value}"' for name, value in items]) + "}"
+    text = "{" + ", ".join([f'{_ascii(name)}: "{value}"' for name, value in items]) + "}"
+    return _quoted(_inert_json(text))
 
 
-def _csv_extras(extras: dict[str, Any]) -> str:
-    """`_sorted_json` of the extras' JSON form; flat text, whole numbers and nulls directly."""
+def _csv_extras(extras: Any) -> str:
+    """`_sorted_json` of the extras' JSON form, made inert, as a cell.
+
+    Flat text, whole numbers and nulls directly; anything else through the JSON form.
+    """
+    if type(extras) is not dict:
+        raise _Unusual
     parts = []
     for key, value in sorted(extras.items()):
         kind = type(value)
@@ -268,18 +372,25 @@ def _csv_extras(extras: dict[str, Any]) -> str:
         else:
             break
     else:
-        return "{" + ", ".join(parts) + "}"
+        return _quoted(_inert_json("{" + ", ".join(parts) + "}"))
     # Nested values, floats, Decimals, booleans...: their JSON form as the record's
     # serializer makes it (a float infinity is `null` there), then `json.dumps`.
-    return _sorted_json(_EXTRAS.dump_python(extras, mode="json"))
+    return _quoted(_inert_json(_sorted_json(_EXTRAS.dump_python(extras, mode="json"))))
 
 
-def _csv_row_of_json(record: UsageRecord) -> tuple[Any, ...]:
-    """The CSV cells from the record's JSON form: the reference `_csv_row` agrees with."""
+def _inert_json(text: str) -> str:
+    """`csv_cell` of ASCII JSON, which only DEL (left unescaped by JSON) can change."""
+    return csv_cell(text) if "\x7f" in text else text
+
+
+def _csv_row_of_json(record: UsageRecord) -> str:
+    """The CSV row from the record's JSON form: the reference the direct rows agree with."""
     data = _TO_DATA(record, mode="json")
     row = [_cell(data[c]) for c in CSV_COLUMNS[:-1]]
     row.append(_sorted_json(data["extras"]) if data["extras"] else "")
-    return tuple(csv_cell(cell) for cell in row)  # vendor text: shown, never run
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow([csv_cell(cell) for cell in row])
+    return out.getvalue()  # vendor text: shown, never run
 
 
 def _cell(value: Any) -> Any:
