@@ -28,7 +28,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from voice_usage._enums import CallPart, CostSource, Grain
 from voice_usage._exceptions import ConfigurationError
-from voice_usage._outputs._text import csv_cell
+from voice_usage._outputs._text import FORMULA_START, csv_cell
 from voice_usage._schema import UsageRecord
 
 __all__ = ["CSV_COLUMNS", "read_jsonl", "record_to_json", "write_csv", "write_json", "write_jsonl"]
@@ -301,7 +301,7 @@ def _csv_lines() -> Callable[[UsageRecord], str]:
                 f",{'' if connected is None else connected},{duration},{billed},{cost}{written[1]}"
                 f"{'' if components is None else _csv_components(components)}"
                 f",{_COVERS_CELLS[covers]},{'false' if estimate is False else _boolean(estimate)},"
-                f"{written[2]}{'' if call is None else _text_cell(call)}"  # one per call: not kept
+                f"{written[2]}{call if _plain(call) else _call_cell(call)}"
                 f",{_csv_extras(extras) if extras else _no_extras(extras, '')}"
             )
         except (_Unusual, KeyError, TypeError, ValueError):
@@ -313,6 +313,22 @@ def _csv_lines() -> Callable[[UsageRecord], str]:
 def _count(value: Any) -> Any:
     """`_Unusual`, for a count that is not an int (a boolean is `true` in the reference)."""
     raise _Unusual
+
+
+def _plain(text: Any) -> bool:
+    """Whether ``text`` is its own CSV cell as it is: printable, not like a formula, unquoted."""
+    return (
+        type(text) is str
+        and text.isprintable()
+        and not text.startswith(FORMULA_START)
+        and "," not in text
+        and '"' not in text
+    )
+
+
+def _call_cell(call: Any) -> str:
+    """A call id as a cell (one per call: not remembered)."""
+    return "" if call is None else _text_cell(call)
 
 
 def _quoted(cell: str) -> str:
@@ -358,6 +374,10 @@ def _csv_extras(extras: Any) -> str:
     """
     if type(extras) is not dict:
         raise _Unusual
+    if len(extras) == 1:  # a vendor's own id for the record, most often
+        ((key, value),) = extras.items()
+        if type(key) is str and type(value) is str:
+            return _quoted(_inert_json(f"{{{_ascii(key)}: {_ascii(value)}}}"))
     parts = []
     for key, value in sorted(extras.items()):
         kind = type(value)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["csv_cell", "visible"]
+__all__ = ["FORMULA_START", "csv_cell", "visible"]
 
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 """Bidirectional embeddings, overrides and isolates: they reorder the text around them."""
@@ -21,7 +21,7 @@ _CONTROL_IN_CSV = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 """As `_CONTROL`, but tab and line feed stay: CSV quoting carries them (a lone carriage return
 it would not quote, with the line feed as the row terminator)."""
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet takes as the start of a formula (OWASP's list)."""
 
 _NUMBER = re.compile(r"[-+]?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
@@ -57,9 +57,9 @@ def csv_cell(value: Any) -> Any:
         return "true" if value else "false"
     if not isinstance(value, str):
         return value
-    if value.isprintable() and not value.startswith(_FORMULA_START):
+    if value.isprintable() and not value.startswith(FORMULA_START):
         return value  # the common case, found cheaply: every character escaped is unprintable
     value = _CONTROL_IN_CSV.sub(_escape, value)
-    if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+    if value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value

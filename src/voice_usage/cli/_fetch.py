@@ -67,20 +67,24 @@ def _print_result(
     result: FetchResult, output_format: str, group_by: GroupBy | None, progress: FetchProgress
 ) -> None:
     provider = result.provider
+    written = [0]
     with result:
-        records: Iterable[UsageRecord] = counted(result, provider, progress)
+        records: Iterable[UsageRecord]
         if group_by is not None:
             query = result.query
+            records = counted(result, provider, progress)
             records = group_records(records, group_by, since=query.since, until=query.until)
+            records = _tallied(records, written)
+        else:  # one layer a record: it counts both what streamed in and what was written
+            records = counted(result, provider, progress, taken=written)
         if output_format == "table":
             with progress:  # the table is built whole: stop the spinner before printing it
                 records = list(records)
             print_records(records, output_format)
         else:
-            written = [0]
             try:
                 with progress:
-                    print_records(_tallied(records, written), output_format)
+                    print_records(records, output_format)
             except ProviderError as exc:
                 if written[0]:  # streamed formats keep what they wrote: say it is not all
                     count = written[0]

@@ -67,12 +67,22 @@ class FetchProgress(AbstractContextManager["FetchProgress"]):
             self._status = None
 
 
-def counted(items: Iterable[T], provider: str, progress: FetchProgress) -> Iterator[T]:
-    """``items`` unchanged, reporting the running count to ``progress``."""
+def counted(
+    items: Iterable[T], provider: str, progress: FetchProgress, *, taken: list[int] | None = None
+) -> Iterator[T]:
+    """``items`` unchanged, reporting the running count to ``progress``.
+
+    An item counts once its consumer has come back for the next one (a writer has written it).
+    With ``taken``, ``taken[0]`` holds that count when the items end or fail.
+    """
     count = 0
-    for item in items:
-        count += 1
-        if count % _EVERY == 0:
-            progress.update(provider, count)
-        yield item
+    try:
+        for item in items:
+            yield item
+            count += 1
+            if not count % _EVERY:
+                progress.update(provider, count)
+    finally:
+        if taken is not None:
+            taken[0] = count
     progress.update(provider, count)
