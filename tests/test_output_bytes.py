@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic_core import PydanticSerializationError
 
 from voice_usage import Grain, UsageRecord
 from voice_usage._outputs import _serialize
@@ -179,3 +180,35 @@ def test_a_subclass_of_the_record_is_written_as_a_record():
     write_csv([Tagged(**values)], table)
     assert out.getvalue() == UsageRecord(**values).model_dump_json() + "\n"  # no `tag`
     assert table.getvalue() == reference_csv([UsageRecord(**values)])
+
+
+def test_a_count_given_as_a_boolean_is_written_as_the_serializers_write_it():
+    # Built without validation: `True` where a count goes. pydantic writes it as the count 1 in
+    # JSON and in the JSON form the CSV reference is made from (not `true`, as a boolean is).
+    values: dict[str, Any] = {
+        "provider": "flireo",
+        "grain": Grain.EVENT,
+        "period_start": START,
+        "period_end": START + timedelta(seconds=1),
+    }
+    items = [UsageRecord(calls=1, **values), UsageRecord.model_construct(calls=True, **values)]
+    jsonl, table = io.StringIO(), io.StringIO()
+    write_jsonl(items, jsonl)
+    write_csv(items, table)
+    assert jsonl.getvalue() == reference_jsonl(items)
+    assert table.getvalue() == reference_csv(items)
+    assert table.getvalue().split("\n")[2].split(",")[5] == "1"
+
+
+def test_text_that_utf8_cannot_hold_fails_as_the_records_serializer_fails():
+    lone = UsageRecord(
+        provider="flireo",
+        grain="event",
+        period_start=START,
+        period_end=START + timedelta(seconds=1),
+        call_id="call-\ud800",
+    )
+    with pytest.raises(PydanticSerializationError, match="surrogates not allowed"):
+        lone.model_dump_json()
+    with pytest.raises(PydanticSerializationError, match="surrogates not allowed"):
+        write_jsonl([lone], io.StringIO())

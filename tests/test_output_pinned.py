@@ -22,8 +22,9 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from voice_usage import UsageRecord
+from voice_usage import Grain, UsageRecord
 from voice_usage._outputs._serialize import write_csv, write_json, write_jsonl
 
 PLUS_TWO = timezone(timedelta(hours=2))
@@ -160,3 +161,98 @@ def test_an_empty_csv_is_its_header():
     out = io.StringIO()
     assert write_csv([], out) == 0
     assert out.getvalue() == CSV.split("\n", 1)[0] + "\n"
+
+
+# Rows written directly: values that repeat from one record to the next are written once and
+# reused, so each record below changes some of them and the third goes back to the first's.
+# The fourth, built without validation, holds UTC under other zone objects and a year before 1000.
+NOTE = 'a,"b" ü\x7f'  # a comma, quotes, non-ASCII and DEL in a record's only extra
+RUNS = [
+    UsageRecord(
+        provider="flireo",
+        grain="event",
+        period_start=datetime(2026, 10, 1, tzinfo=UTC),
+        period_end=datetime(2026, 10, 1, 0, 0, 0, 10, tzinfo=UTC),
+        calls=1,
+        cost=Decimal("0.5"),
+        currency="EUR",
+        cost_source="reported",
+        cost_covers=["platform"],
+        call_id='x"y',
+        extras={"note": NOTE},
+    ),
+    UsageRecord(
+        provider="flireo",
+        account="acme",
+        grain="event",
+        period_start=datetime(2026, 10, 1, tzinfo=UTC),
+        period_end=datetime(2026, 10, 1, 0, 0, 0, 10, tzinfo=UTC),
+        calls=1,
+        cost=Decimal("0.5"),
+        currency="USD",
+        cost_source="reported",
+        cost_covers=["platform"],
+        agent_id="=a",
+        call_id='x"y',
+        extras={"note": NOTE},
+    ),
+    UsageRecord(
+        provider="flireo",
+        grain="event",
+        period_start=datetime(2026, 10, 1, tzinfo=UTC),
+        period_end=datetime(2026, 10, 1, 0, 0, 0, 10, tzinfo=UTC),
+        calls=1,
+        cost=Decimal("0.5"),
+        currency="EUR",
+        cost_source="reported",
+        cost_covers=["platform"],
+        call_id="",
+    ),
+    UsageRecord.model_construct(
+        provider="ultravox",
+        grain=Grain.EVENT,
+        period_start=datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(0), "UTC")),
+        period_end=datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC")),
+    ),
+]
+
+RUNS_CSV = (
+    CSV.split("\n", 1)[0] + "\n"
+    "flireo,,event,2026-10-01T00:00:00Z,2026-10-01T00:00:00.000010Z,1,,,,,0.5,EUR,reported,,,,"
+    'platform,false,call,,,"x""y","{""note"": ""a,\\""b\\"" \\u00fc\\u007f""}"\n'
+    "flireo,acme,event,2026-10-01T00:00:00Z,2026-10-01T00:00:00.000010Z,1,,,,,0.5,USD,reported,,,,"
+    'platform,false,call,\'=a,,"x""y","{""note"": ""a,\\""b\\"" \\u00fc\\u007f""}"\n'
+    "flireo,,event,2026-10-01T00:00:00Z,2026-10-01T00:00:00.000010Z,1,,,,,0.5,EUR,reported,,,,"
+    "platform,false,call,,,,\n"
+    "ultravox,,event,0999-01-02T03:04:05Z,2026-01-01T00:00:00Z,,,,,,,,,,,,,false,call,,,,\n"
+)
+
+RUNS_JSONL_FIRST = (
+    '{"provider":"flireo","account":null,"grain":"event",'
+    '"period_start":"2026-10-01T00:00:00Z","period_end":"2026-10-01T00:00:00.000010Z",'
+    '"calls":1,"failed_calls":null,"connected_calls":null,"duration_seconds":null,'
+    '"billed_minutes":null,"cost":"0.5","currency":"EUR","cost_source":"reported",'
+    '"cost_note":null,"rate_card":null,"cost_components":null,"cost_covers":["platform"],'
+    '"cost_estimate":false,"item":"call","agent_id":null,"number_id":null,"call_id":"x\\"y",'
+    '"extras":{"note":"a,\\"b\\" ü\x7f"}}\n'
+)
+RUNS_JSONL_LAST = (
+    '{"provider":"ultravox","account":null,"grain":"event",'
+    '"period_start":"0999-01-02T03:04:05Z","period_end":"2026-01-01T00:00:00Z",'
+    '"calls":null,"failed_calls":null,"connected_calls":null,"duration_seconds":null,'
+    '"billed_minutes":null,"cost":null,"currency":null,"cost_source":null,"cost_note":null,'
+    '"rate_card":null,"cost_components":null,"cost_covers":null,"cost_estimate":false,'
+    '"item":"call","agent_id":null,"number_id":null,"call_id":null,"extras":{}}\n'
+)
+
+
+def test_csv_rows_where_repeating_values_change_are_pinned():
+    out = io.StringIO()
+    assert write_csv(RUNS, out) == 4
+    assert out.getvalue() == RUNS_CSV
+
+
+def test_jsonl_of_other_utc_zones_and_a_single_extra_is_pinned():
+    out = io.StringIO()
+    assert write_jsonl([RUNS[0], RUNS[3]], out) == 2
+    assert out.getvalue() == RUNS_JSONL_FIRST + RUNS_JSONL_LAST
