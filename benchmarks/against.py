@@ -1,6 +1,8 @@
-"""Benchmarks 1 and 2 (or 6, with --cli-output) for this checkout against another revision, alternately.
+"""Benchmarks 1 and 2 (or 6, with --cli-output; 9a, with --store) for this checkout against
+another revision, alternately.
 
     python3 -m uv run --locked python -m benchmarks.against dcf8e49 [--runs 5] [--cli-output]
+    [--store]
 
 The machines are shared and their speed drifts, so a figure from last week says little about
 this week's change. This checks the other revision out into a temporary worktree and runs the
@@ -69,6 +71,66 @@ for name, run in [("library", library), ("jsonl", lambda: command("jsonl")),
 library's fetch), written out so that both trees run the very same measurement."""
 
 
+STORE = """
+import json, os, sys, tempfile, time
+from datetime import timedelta
+from decimal import Decimal
+import psycopg
+from voice_usage import open_store
+from benchmarks.bench_store import START, records
+
+batch = records(200_000)
+
+def write(store):
+    chunk, since, index = timedelta(days=31), START, 0
+    wall, cpu = time.perf_counter(), time.process_time()
+    while index < len(batch):
+        end = index
+        while end < len(batch) and batch[end].period_start < since + chunk:
+            end += 1
+        store.write("flireo", None, "call", batch[index:end], since=since, until=since + chunk)
+        index, since = end, since + chunk
+    return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+
+with tempfile.TemporaryDirectory() as folder, open_store(folder + "/b.sqlite3") as store:
+    print({"database": "sqlite", **write(store)})
+url = os.environ.get("VOICE_USAGE_BENCH_POSTGRES")
+if url:
+    name = f"voice_usage_against_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        with open_store(url.rsplit("/", 1)[0] + "/" + name) as store:
+            pid = store._db.execute("SELECT pg_backend_pid()").fetchone()[0]
+            def server():
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            before = server()
+            done = write(store)
+            print({"database": "postgresql", **done, "server": server() - before})
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+"""
+"""Benchmark 9a (200,000 call records written into an empty SQLite store, and PostgreSQL when
+`VOICE_USAGE_BENCH_POSTGRES` names a server on this machine, whose own CPU time is read from
+/proc), 31 days a transaction as sync writes; the records are made by each tree's own
+`benchmarks.bench_store.records` (the same since the benchmark was written)."""
+
+
+def _store(tree: Path, name: str, samples: dict[tuple[str, str], list[float]]) -> None:
+    for row in _run(tree, "-c", STORE):
+        database = row["database"]
+        samples.setdefault((name, f"9a. {database}, records/s"), []).append(200_000 / row["wall"])
+        samples.setdefault((name, f"9a. {database}, records/CPU s"), []).append(
+            200_000 / row["cpu"]
+        )
+        if "server" in row:
+            samples.setdefault((name, f"9a. {database}, server us/record"), []).append(
+                row["server"] / 200_000 * 1e6
+            )
+
+
 def _environment(tree: Path) -> dict[str, str]:
     sources = [tree, tree / "src", *(tree / "providers" / name / "src" for name in PROVIDERS)]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, sources))}
@@ -103,6 +165,11 @@ def main() -> None:
         action="store_true",
         help="benchmark 6 instead: the CLI's fetch --format jsonl and csv beside the library",
     )
+    parser.add_argument(
+        "--store",
+        action="store_true",
+        help="benchmark 9a instead: records written into SQLite (and PostgreSQL, see bench_store)",
+    )
     args = parser.parse_args()
     samples: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -120,6 +187,9 @@ def main() -> None:
                     for name, tree in trees.items():
                         if args.cli_output:
                             _cli_output(tree, name, base_url, samples)
+                            continue
+                        if args.store:
+                            _store(tree, name, samples)
                             continue
                         (fetched,) = _run(tree, "-c", FETCH, base_url)
                         samples.setdefault((name, "1. fetch, wall s"), []).append(
@@ -152,6 +222,7 @@ def main() -> None:
         for figure in figures
     ]
     print(table(rows, ("median of " + str(args.runs), *trees)))
+    print(f"load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -202,6 +202,25 @@ def test_an_event_whose_time_moved_out_of_the_range_is_revised_not_doubled(
     assert back == [event(0), event(1), moved]
 
 
+def test_a_moved_event_ahead_of_many_new_ones_leaves_none_out(store_url: str) -> None:
+    # The rows of a first write go to the database as they are made: a held key met first
+    # (PostgreSQL's COPY stops at it, long before the last row is sent) still ends with every
+    # record stored once: the moved one revised, the 3,000 after it new.
+    starts = [DAY + timedelta(seconds=n) for n in range(3000)]
+    many = [
+        event(0, call_id=f"more-{n}", period_start=start, period_end=start + HOUR)
+        for n, start in enumerate(starts)
+    ]
+    with open_store(store_url) as store:
+        write(store, [event(30)])
+        moved = event(5, call_id="call-30", extras=event(30).extras)
+        counts = write(store, [moved, *many], until=DAY + timedelta(days=1))
+        assert (counts.new, counts.revised, counts.unchanged, counts.removed) == (3000, 1, 0, 0)
+        assert store.count() == 3001
+        back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=1)))
+    assert back == [*many, moved]
+
+
 def test_records_outside_the_range_written_are_left_alone(store_url: str) -> None:
     with open_store(store_url) as store:
         write(store, [event(0), event(30)])  # hour 30: the next day

@@ -17,7 +17,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -163,27 +163,39 @@ class Database:
             self.connection.executemany(self.sql(statement), rows)
 
     def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     ) -> None:
         """Insert new rows, as fast as the database allows."""
         marks = ", ".join("?" * len(columns))
-        self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        self.connection.executemany(
+            self.sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"), rows
+        )
 
-    def insert_new(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bool:
+    def insert_new(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bool:
         """Insert ``rows`` when none of their keys is in ``table`` yet; else insert none of them.
 
-        Whether they were inserted.
+        Whether they were inserted. ``rows`` is read to its end either way, as the database
+        takes them (rows made as they are inserted keep the database busy meanwhile).
         """
+        count = 0
+
+        def counted() -> Iterator[Sequence[Any]]:
+            nonlocal count
+            for row in rows:
+                count += 1
+                yield row
+
         marks = ", ".join("?" * len(columns))
         self.connection.execute("SAVEPOINT vu_new")
         cursor = self.connection.executemany(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
-            rows,
+            counted(),
         )
-        if cursor.rowcount != len(rows):
+        inserted = bool(cursor.rowcount == count)
+        if not inserted:
             self.connection.execute("ROLLBACK TO vu_new")
         self.connection.execute("RELEASE vu_new")
-        return bool(cursor.rowcount == len(rows))
+        return inserted
 
     def batches(self, statement: str, size: int) -> Iterator[list[tuple[Any, ...]]]:
         """The rows ``statement`` selects, ``size`` at a time (never all of them in memory)."""
@@ -293,9 +305,9 @@ class PostgreSQLDatabase(Database):
             yield f"{column} = ANY(?)", (list(values),)
 
     def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     ) -> None:
-        if not rows:
+        if isinstance(rows, Sequence) and not rows:
             return
         # Binary COPY with the columns' types given: no text to make and parse for each value,
         # and no type looked up per value (about a third less of the client's time).
@@ -308,13 +320,16 @@ class PostgreSQLDatabase(Database):
             for row in rows:
                 copy.write_row(row)
 
-    def insert_new(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bool:
+    def insert_new(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bool:
         import psycopg
 
+        remaining = iter(rows)
         try:
             with self.connection.transaction():  # a savepoint: a failed COPY leaves nothing
-                self.insert_rows(table, columns, rows)
+                self.insert_rows(table, columns, remaining)
         except psycopg.errors.UniqueViolation:
+            for _ in remaining:  # read to the end, as promised: the caller keeps what it made
+                pass
             return False
         return True
 

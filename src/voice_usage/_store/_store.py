@@ -216,14 +216,29 @@ class Store:
             )
 
         unheld: list[UsageRecord] = []
-        for key, record in incoming.items():
-            row = to_row(account_key, series, key, record)
-            stored = held.pop(key, None)
-            if stored is None:
-                inserts.append((*row, stamp))
-                unheld.append(record)
-            else:
-                compare(key, record, row, stored)
+
+        def made(made_rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+            for row in made_rows:
+                inserts.append(row)
+                yield row
+
+        columns = (*rows.all_columns, "synced_at")
+        if held:
+            for key, record in incoming.items():
+                row = to_row(account_key, series, key, record)
+                stored = held.pop(key, None)
+                if stored is None:
+                    inserts.append((*row, stamp))
+                    unheld.append(record)
+                else:
+                    compare(key, record, row, stored)
+            new: Iterable[tuple[Any, ...]] = inserts
+        else:
+            # Nothing held in the range (its first write): every record is new but for an
+            # event whose time moved here. Its rows are made as the database takes them, so
+            # that PostgreSQL's server inserts some while the client makes the next.
+            unheld = list(incoming.values())
+            new = made((*to_row(account_key, series, k, r), stamp) for k, r in incoming.items())
         # What is left was held in the range but not answered again: the vendor dropped it.
         removed = [(provider, account_key, series, key) for key in held]
         counts.removed = len(removed)
@@ -244,11 +259,10 @@ class Store:
             "AND record_key = ?",
             removed,
         )
-        columns = (*rows.all_columns, "synced_at")
         # Records not held in the range are new, but for an event whose time moved out of it
         # (held under its call id with another start). Inserted as new at once, without a
         # look-up by key, unless one of them was held: then all of them are looked up.
-        if inserts and not db.insert_new("vu_records", columns, inserts):
+        if unheld and not db.insert_new("vu_records", columns, new):
             moved = [row[2] for row in inserts if row[2].startswith("call:")]
             found = self._held_by_key(provider, account_key, series, moved)
             fresh = []
