@@ -227,3 +227,16 @@ def test_a_row_template_validates_fully_in_strict_mode(monkeypatch):
         event(START, START + timedelta(seconds=1), Decimal(-1))
     record = event(START, START + timedelta(seconds=1), Decimal(3))
     assert record.model_fields_set == {"provider", "grain", *names}
+
+
+def test_row_templates_of_the_same_names_keep_their_own_fixed_values():
+    names = ("period_start", "period_end")
+    first = UsageRecord.row_template(names, provider="p", grain=Grain.EVENT, calls=1)
+    compiled = dict(schema._ROW_MAKERS)
+    second = UsageRecord.row_template(names, provider="q", grain="window", calls=3)
+    assert compiled == schema._ROW_MAKERS  # the same names: compiled once
+    end = START + timedelta(hours=1)
+    assert (first(START, end).provider, first(START, end).calls) == ("p", 1)
+    made = second(START, end)
+    assert (made.provider, made.grain, made.calls) == ("q", Grain.WINDOW, 3)
+    assert made.model_fields_set == {"provider", "grain", "calls", *names}

@@ -365,7 +365,7 @@ def _row_template(names: tuple[str, ...], fixed: dict[str, Any]) -> RecordTempla
         value["extras"] = "{}"  # a fresh dict per record, as the field's default factory gives
     start, end = value["period_start"], value["period_end"]
     grain, source = value["grain"], value["cost_source"]
-    figures = [value[name] for name in _FIGURES if name in position or base[name] is not None]
+    figures = [value[name] for name in _FIGURES]
     parameters = ", ".join(position.values())
     display = ", ".join(f"{name!r}: {value[name]}" for name in _DEFAULTS)
     # The same steps as `_template`'s `build`, unrolled for these fields.
@@ -404,11 +404,19 @@ def _row_template(names: tuple[str, ...], fixed: dict[str, Any]) -> RecordTempla
         "    return record",
         "  return build",
     ]
-    # Compiled against this module's globals, so that `_STRICT_RECORDS` is read per call.
-    scope: dict[str, Any] = {}
-    exec("\n".join(lines), globals(), scope)
-    build: RecordTemplate = scope["make"](dict(fixed), names, frozenset(given), **constants)
+    make = _ROW_MAKERS.get(names)
+    if make is None:
+        # Compiled against this module's globals, so that `_STRICT_RECORDS` is read per call;
+        # the source depends on the names only, so each tuple of names is compiled once.
+        scope: dict[str, Any] = {}
+        exec("\n".join(lines), globals(), scope)
+        make = _ROW_MAKERS[names] = scope["make"]
+    build: RecordTemplate = make(dict(fixed), names, frozenset(given), **constants)
     return build
+
+
+_ROW_MAKERS: dict[tuple[str, ...], Callable[..., RecordTemplate]] = {}
+"""The compiled maker of row builders for each tuple of names (a provider uses one or two)."""
 
 
 def _figures(data: dict[str, Any]) -> None:
