@@ -340,26 +340,26 @@ async def _offset_pages(
     # `ahead`. A request goes out as soon as an answer comes in, not only when the caller takes
     # a page: a caller at work on its records (about 20 ms a page of 1000 logs) would otherwise
     # hold back the next request each time, which a rate budget's slots then inherit.
-    in_flight = max(1, concurrency)
-    ahead = in_flight * _READ_AHEAD
+    most_in_flight = max(1, concurrency)
+    ahead = most_in_flight * _READ_AHEAD
     window: deque[tuple[int, asyncio.Future[RawResponse]]] = deque()
-    sending = 0
+    in_flight = 0
     walking = True
 
     def refill() -> None:
-        nonlocal sending
-        while walking and sending < in_flight and len(window) < ahead:
+        nonlocal in_flight
+        while walking and in_flight < most_in_flight and len(window) < ahead:
             offset = next(offsets, None)
             if offset is None:
                 return
             future = asyncio.ensure_future(get(offset))
             future.add_done_callback(answered)
-            sending += 1
+            in_flight += 1
             window.append((offset, future))
 
     def answered(future: asyncio.Future[RawResponse]) -> None:
-        nonlocal sending
-        sending -= 1
+        nonlocal in_flight
+        in_flight -= 1
         if not future.cancelled() and future.exception() is None:
             refill()
 
