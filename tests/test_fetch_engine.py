@@ -175,7 +175,7 @@ def test_an_accounts_records_are_the_records_with_its_name_and_nothing_else(flir
 
 
 def test_an_accounts_records_of_another_model_are_copied_by_pydantic():
-    from voice_usage._engine._fetch import _with_account
+    from voice_usage._schema import with_field
 
     class Noted(voice_usage.UsageRecord):
         pass
@@ -189,7 +189,7 @@ def test_an_accounts_records_of_another_model_are_copied_by_pydantic():
         extras={"n": 1},
     )
     other = Noted.model_validate(plain.model_dump())
-    stamped = list(_with_account([plain, other], "client-b"))
+    stamped = [with_field(record, "account", "client-b") for record in (plain, other)]
     assert [type(r) for r in stamped] == [voice_usage.UsageRecord, Noted]
     assert [r.account for r in stamped] == ["client-b", "client-b"]
     assert stamped[0] == plain.model_copy(update={"account": "client-b"})
