@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -310,6 +311,36 @@ def test_daily_totals_keep_accounts_and_series_apart(store_url: str) -> None:
     ]
 
 
+def _write_store(
+    url: str,
+    statements: Sequence[str],
+    insert: str,
+    rows: Sequence[Sequence[Any]],
+    revision: Sequence[Any],
+    covered: Sequence[Any],
+) -> None:
+    """Make a hand-built store: its ``statements``, its records, one revision and one range."""
+    if not url.startswith("postgresql"):
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+        with connection:
+            for statement in statements:
+                connection.execute(statement)
+            connection.executemany(insert, rows)
+            connection.execute("INSERT INTO vu_revisions VALUES (?, ?, ?, ?, ?, ?, ?)", revision)
+            connection.execute("INSERT INTO vu_coverage VALUES (?, ?, ?, ?, ?, ?)", covered)
+        connection.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement)
+        with connection.cursor() as cursor:
+            cursor.executemany(insert.replace("?", "%s"), rows)
+        connection.execute("INSERT INTO vu_revisions VALUES (%s, %s, %s, %s, %s, %s, %s)", revision)
+        connection.execute("INSERT INTO vu_coverage VALUES (%s, %s, %s, %s, %s, %s)", covered)
+
+
 def _folded_store(url: str, version: int, records: list[UsageRecord]) -> None:
     """A store as versions 3 and 4 wrote it, made by hand: the key, the columns SQL reads, the
     other fields in `body` (whose form has not changed since), `period_start` as fixed-width
@@ -361,25 +392,7 @@ def _folded_store(url: str, version: int, records: list[UsageRecord]) -> None:
         '{"cost":["0.12","0.14"]}',
     )  # fmt: skip
     covered = ("flireo", "", "call", *map(instant, (DAY, DAY + timedelta(days=2), synced)))
-    if sqlite:
-        connection = sqlite3.connect(url.removeprefix("sqlite:///"))
-        with connection:
-            for statement in statements:
-                connection.execute(statement)
-            connection.executemany(insert, values)
-            connection.execute("INSERT INTO vu_revisions VALUES (?, ?, ?, ?, ?, ?, ?)", revision)
-            connection.execute("INSERT INTO vu_coverage VALUES (?, ?, ?, ?, ?, ?)", covered)
-        connection.close()
-        return
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as connection:
-        for statement in statements:
-            connection.execute(statement)
-        with connection.cursor() as cursor:
-            cursor.executemany(insert.replace("?", "%s"), values)
-        connection.execute("INSERT INTO vu_revisions VALUES (%s, %s, %s, %s, %s, %s, %s)", revision)
-        connection.execute("INSERT INTO vu_coverage VALUES (%s, %s, %s, %s, %s, %s)", covered)
+    _write_store(url, statements, insert, values, revision, covered)
 
 
 @pytest.mark.parametrize("version", [3, 4])
@@ -687,25 +700,7 @@ def _old_store(url: str, version: int, records: list[UsageRecord]) -> None:
         "call",
         *(stored("period_start", t) for t in (DAY, DAY + 2 * HOUR * 24, synced)),
     )
-    if sqlite:
-        connection = sqlite3.connect(url.removeprefix("sqlite:///"))
-        with connection:
-            for statement in statements:
-                connection.execute(statement)
-            connection.executemany(insert, rows)
-            connection.execute("INSERT INTO vu_revisions VALUES (?, ?, ?, ?, ?, ?, ?)", revision)
-            connection.execute("INSERT INTO vu_coverage VALUES (?, ?, ?, ?, ?, ?)", covered)
-        connection.close()
-        return
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as connection:
-        for statement in statements:
-            connection.execute(statement)
-        with connection.cursor() as cursor:
-            cursor.executemany(insert.replace("?", "%s"), rows)
-        connection.execute("INSERT INTO vu_revisions VALUES (%s, %s, %s, %s, %s, %s, %s)", revision)
-        connection.execute("INSERT INTO vu_coverage VALUES (%s, %s, %s, %s, %s, %s)", covered)
+    _write_store(url, statements, insert, rows, revision, covered)
 
 
 HOUR = timedelta(hours=1)
