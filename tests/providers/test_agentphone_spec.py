@@ -1,8 +1,8 @@
 """Every response of the AgentPhone emulator fits the vendor's own spec, schema for schema.
 
 The spec is the usage part of AgentPhone's Fern-generated OpenAPI document, vendored in
-`tests/specs/agentphone-usage-openapi.yml` (its source and version in its header). When the
-vendor's full document sits beside the repository, a test holds the copy to it.
+`tests/specs/agentphone-usage-openapi.yml` (its source and version in its header; `trim.py
+--check` holds it to a newer document of the vendor's).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from voice_usage_agentphone import AgentPhoneEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "tests" / "specs" / "agentphone-usage-openapi.yml"
-FULL = ROOT.parent / "shared" / "vendor-specs" / "agentphone-usage-openapi.yml"
 
 # (path, query parameters, expected status): the documented parameter ranges and their edges.
 REQUESTS: list[tuple[str, dict[str, str], int]] = [
@@ -128,16 +127,3 @@ def test_the_validator_does_catch_a_misfit(spec):
     assert any("'days' is a required property" in m for m in messages)
     nested = [e.message for e in validator.iter_errors({**wrong, "days": 1})]
     assert nested == ["'3' is not of type 'integer'"]
-
-
-def test_the_vendored_spec_is_the_full_one_trimmed(spec):
-    if not FULL.is_file():
-        pytest.skip(f"the vendor's full document is not beside the repository ({FULL})")
-    import importlib.util
-
-    loader = importlib.util.spec_from_file_location("trim", ROOT / "tests" / "specs" / "trim.py")
-    assert loader is not None and loader.loader is not None
-    trim = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(trim)
-    full = yaml.safe_load(FULL.read_text(encoding="utf-8"))
-    assert trim.trim(full, list(full["paths"])) == spec

@@ -26,8 +26,6 @@ from voice_usage_ultravox.emulator import DEMO_AGENTS, DEMO_VOICES, UltravoxEmul
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "tests" / "specs" / "ultravox-openapi.yaml"
-FULL = ROOT.parent / "shared" / "vendor-specs" / "ultravox-openapi.yaml"
-"""The vendor's whole document, when it is at hand beside the repository."""
 CASSETTES = ROOT / "cassettes" / "test_ultravox_cassettes"
 SPEC_URI = "urn:ultravox-openapi"
 PATHS = (
@@ -228,22 +226,3 @@ def test_every_cassette_body_fits_the_vendor_schema(validators):
     assert len(bodies) >= 5
     for path, body in bodies:
         assert problems(validators[path], body) == [], path
-
-
-def test_the_vendored_document_is_the_full_one_trimmed():
-    if not FULL.is_file():
-        pytest.skip(f"the vendor's full document is not beside the repository ({FULL})")
-    trim = _trim_module()
-    full = yaml.safe_load(FULL.read_text(encoding="utf-8"))
-    vendored = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
-    assert trim.trim(full, list(PATHS)) == vendored
-
-
-def _trim_module() -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("trim", ROOT / "tests" / "specs" / "trim.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

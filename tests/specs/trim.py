@@ -1,11 +1,15 @@
 """Trim a vendor's OpenAPI document to the paths voice-usage reads.
 
     python tests/specs/trim.py FULL.yaml OUT.yaml --path /v1/usage [--path ...] --header TEXT
+    python tests/specs/trim.py FULL.yaml OUT.yaml --path /v1/usage [--path ...] --check
 
 Kept: the named paths (GET only), the `components/schemas` they reach through `$ref`, and every
 field of those schemas (the emulator tests check whole responses). Dropped: every other path and
-schema, and documentation only (`description`, `summary`, `example(s)`, `tags`, `x-*`). The same
-function backs the test that holds a vendored copy to the full document when that is at hand.
+schema, and documentation only (`description`, `summary`, `example(s)`, `tags`, `x-*`).
+
+`--check` writes nothing: it says whether OUT (a vendored copy) is still FULL trimmed, and exits 1
+when it is not. Run it when a vendor publishes a new document; the test suite reads only the
+vendored copies, so that a clone of the repository alone passes it.
 """
 
 from __future__ import annotations
@@ -65,18 +69,46 @@ def trim(document: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     return _undocumented(trimmed)
 
 
-def main() -> None:
+def differences(trimmed: Any, vendored: Any, where: str = "") -> list[str]:
+    """Where ``vendored`` differs from ``trimmed``, as JSON-pointer-like paths."""
+    if isinstance(trimmed, dict) and isinstance(vendored, dict):
+        found = []
+        for key in sorted(set(trimmed) | set(vendored), key=str):
+            here = f"{where}/{key}"
+            if key not in vendored:
+                found.append(f"{here}: missing from the vendored copy")
+            elif key not in trimmed:
+                found.append(f"{here}: not in the trimmed document")
+            else:
+                found.extend(differences(trimmed[key], vendored[key], here))
+        return found
+    if trimmed != vendored:
+        return [f"{where or '/'}: {vendored!r} where the document has {trimmed!r}"]
+    return []
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("full", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--path", action="append", required=True)
-    parser.add_argument("--header", required=True, help="comment lines naming source and version")
-    args = parser.parse_args()
-    document = yaml.safe_load(args.full.read_text(encoding="utf-8"))
-    body = yaml.safe_dump(trim(document, args.path), sort_keys=False, allow_unicode=True)
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--header", help="comment lines naming source and version")
+    action.add_argument("--check", action="store_true", help="compare OUT with FULL trimmed")
+    args = parser.parse_args(argv)
+    trimmed = trim(yaml.safe_load(args.full.read_text(encoding="utf-8")), args.path)
+    if args.check:
+        found = differences(trimmed, yaml.safe_load(args.out.read_text(encoding="utf-8")))
+        for line in found:
+            print(f"{args.out}: {line}")
+        if not found:
+            print(f"{args.out}: the vendored copy is {args.full} trimmed")
+        return 1 if found else 0
+    body = yaml.safe_dump(trimmed, sort_keys=False, allow_unicode=True)
     header = "".join(f"# {line}\n" if line else "#\n" for line in args.header.splitlines())
     args.out.write_text(header + body, encoding="utf-8")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
