@@ -777,3 +777,36 @@ def test_the_daily_roll_up_reads_its_index_alone(tmp_path: Path) -> None:
         plan = [row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {rollup}").fetchall()]
     assert plan[0].startswith("SCAN vu_records USING COVERING INDEX vu_records_period"), plan
     assert not any("GROUP BY" in step for step in plan), plan
+
+
+def test_a_large_write_leaves_postgresql_statistics_from_a_small_sample(postgres_url: str) -> None:
+    # A write of many new rows refreshes the planner's statistics of the looked-up columns, from
+    # a sample of 300 rows per unit of ANALYZE_STATISTICS_TARGET, for that transaction only.
+    from voice_usage._store._db import ANALYZE_STATISTICS_TARGET
+    from voice_usage._store._store import _ANALYZE_AFTER
+
+    count = _ANALYZE_AFTER + 10
+    records = [event(n, period_start=DAY + timedelta(seconds=n)) for n in range(count)]
+    with open_store(postgres_url) as store:
+        default = store._db.execute("SHOW default_statistics_target").fetchone()[0]
+        write(store, records)
+        stats = dict(
+            store._db.execute(
+                "SELECT attname, n_distinct FROM pg_stats WHERE tablename = 'vu_records'"
+            ).fetchall()
+        )
+        histogram = store._db.execute(
+            "SELECT array_length(histogram_bounds::text::text[], 1) FROM pg_stats "
+            "WHERE tablename = 'vu_records' AND attname = 'record_key'"
+        ).fetchone()[0]
+        after = store._db.execute("SHOW default_statistics_target").fetchone()[0]
+        plan = store._db.execute(
+            "EXPLAIN SELECT record_key FROM vu_records WHERE provider = 'flireo' "
+            "AND account_key = '' AND series = 'call' AND record_key = ANY(%s)",
+            (["call:call-1", "call:call-2"],),
+        ).fetchall()
+    assert set(stats) == {"provider", "account_key", "series", "record_key", "period_start"}
+    assert stats["record_key"] == -1  # every key distinct: the planner knows it is unique
+    assert histogram == ANALYZE_STATISTICS_TARGET + 1  # a bucket per unit of the target
+    assert after == default == "100"  # the session's setting is left as it was
+    assert "vu_records_pkey" in plan[0][0], plan
