@@ -142,6 +142,9 @@ class Database:
     """One open connection to the store, in one dialect."""
 
     dialect: str
+    streams_rows: bool
+    """Whether `insert_new` is best given rows as they are made (a server inserts some while
+    this process makes the next) rather than a list of them made first."""
 
     def __init__(self, location: StoreLocation, connection: Any) -> None:
         self.location = location
@@ -183,17 +186,21 @@ class Database:
         """
         count = 0
 
-        def counted() -> Iterator[Sequence[Any]]:
+        def counted(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
             nonlocal count
             for row in rows:
                 count += 1
                 yield row
 
+        if isinstance(rows, Sequence):
+            count = len(rows)  # known: the rows go in without a layer counting them
+        else:
+            rows = counted(rows)
         marks = ", ".join("?" * len(columns))
         self.connection.execute("SAVEPOINT vu_new")
         cursor = self.connection.executemany(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
-            counted(),
+            rows,
         )
         inserted = bool(cursor.rowcount == count)
         if not inserted:
@@ -251,6 +258,7 @@ class SQLiteDatabase(Database):
     """SQLite in WAL mode: readers never block the writer, writers wait for each other."""
 
     dialect = "sqlite"
+    streams_rows = False
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -281,6 +289,7 @@ class PostgreSQLDatabase(Database):
     """PostgreSQL through psycopg 3; new rows go in with COPY."""
 
     dialect = "postgresql"
+    streams_rows = True
 
     def __init__(self, location: StoreLocation, connection: Any) -> None:
         super().__init__(location, connection)
@@ -616,13 +625,11 @@ def _fold_columns(database: Database) -> None:
             "vu_records",
             columns,
             [
-                (
-                    *rows.row(
-                        old[0],
-                        old[1],
-                        old[2],
-                        UsageRecord.trusted(**rows.legacy_values(names, old[3:-1])),
-                    ),
+                rows.stamped_row(
+                    old[0],
+                    old[1],
+                    old[2],
+                    UsageRecord.trusted(**rows.legacy_values(names, old[3:-1])),
                     old[-1],
                 )
                 for old in batch

@@ -339,9 +339,14 @@ class RowCodec:
         for new, old in RENAMED_FIELDS.items():
             if new in self._body_decoders:
                 self._body_decoders[old] = self._body_decoders[new]
-        self.row = self._compile_row()
+        self.row: Callable[[str, str, str, UsageRecord], tuple[Any, ...]] = self._compile_row()
+        """The row of a record (every column of `all_columns`, in order)."""
+        self.stamped_row: Callable[[str, str, str, UsageRecord, Any], tuple[Any, ...]] = (
+            self._compile_row(stamped=True)
+        )
+        """The row a write inserts: `row`'s, then the time it was written (`synced_at`)."""
 
-    def _compile_row(self) -> Callable[[str, str, str, UsageRecord], tuple[Any, ...]]:
+    def _compile_row(self, *, stamped: bool = False) -> Any:
         """The function making a record's row, as straight-line code for these columns.
 
         It runs once per record written, so it is generated rather than a loop over the
@@ -383,17 +388,17 @@ class RowCodec:
         items.append("body")
         if self.e9_columns:
             items.append(f"e9(v{index['cost']})")
+        if stamped:  # made in the one tuple: a row copied to add it cost a tenth of a write
+            items.append("synced_at")
         values = ", ".join(f"v{i}" for i in range(len(self.columns)))
         source = (
-            "def row(account_key, series, key, record):\n"
+            f"def row(account_key, series, key, record{', synced_at' if stamped else ''}):\n"
             f"    {values}, = get(record.__dict__)\n"
             + body
             + f"\n    return ({', '.join(items)},)\n"
         )
         exec(compile(source, f"<row codec {self.dialect}>", "exec"), names)
-        row: Callable[[str, str, str, UsageRecord], tuple[Any, ...]] = names["row"]
-        row.__doc__ = "The row of a record (every column of `all_columns`, in order)."
-        return row
+        return names["row"]
 
     def _encoder(self, column: Column, annotation: Any) -> Callable[[Any], Any] | None:
         """How a field value becomes a stored value in a column; `None` when it is stored as it is."""

@@ -191,13 +191,13 @@ class Store:
         updates: list[tuple[Any, ...]] = []
         revisions: list[tuple[Any, ...]] = []
         stamp = self._instant(now)
-        to_row, values = rows.row, rows.values
+        to_row, values = rows.stamped_row, rows.values
 
         def compare(key: str, record: UsageRecord, row: tuple[Any, ...], stored: Any) -> None:
             # The same stored form is the same record: a re-sync compares rows, and decodes
             # only those that differ (a decimal written with another exponent, say, differs
-            # as text but not in value, and is unchanged).
-            if stored == row[3:]:
+            # as text but not in value, and is unchanged). ``row`` ends with `synced_at`.
+            if stored == row[3:-1]:
                 counts.unchanged += 1
                 return
             before, after = values(stored), record.__dict__
@@ -210,35 +210,44 @@ class Store:
                 counts.unchanged += 1
                 return
             counts.revised += 1
-            updates.append((*row[3:], stamp, provider, account_key, series, key))
+            updates.append((*row[3:], provider, account_key, series, key))
             revisions.append(
                 (provider, account_key, series, key, stamp, "revised", _dumps(changed))
             )
 
         unheld: list[UsageRecord] = []
 
-        def made(made_rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-            for row in made_rows:
-                inserts.append(row)
+        def made() -> Iterator[tuple[Any, ...]]:
+            append = inserts.append
+            for key, record in incoming.items():
+                row = to_row(account_key, series, key, record, stamp)
+                append(row)
                 yield row
 
         columns = (*rows.all_columns, "synced_at")
+        new: Iterable[tuple[Any, ...]]
         if held:
             for key, record in incoming.items():
-                row = to_row(account_key, series, key, record)
+                row = to_row(account_key, series, key, record, stamp)
                 stored = held.pop(key, None)
                 if stored is None:
-                    inserts.append((*row, stamp))
+                    inserts.append(row)
                     unheld.append(record)
                 else:
                     compare(key, record, row, stored)
-            new: Iterable[tuple[Any, ...]] = inserts
+            new = inserts
         else:
             # Nothing held in the range (its first write): every record is new but for an
-            # event whose time moved here. Its rows are made as the database takes them, so
-            # that PostgreSQL's server inserts some while the client makes the next.
+            # event whose time moved here. PostgreSQL takes the rows as they are made, so
+            # that its server inserts some while the client makes the next; SQLite inserts in
+            # this process, and takes a list made first a little faster.
             unheld = list(incoming.values())
-            new = made((*to_row(account_key, series, k, r), stamp) for k, r in incoming.items())
+            if db.streams_rows:
+                new = made()
+            else:
+                new = inserts = [
+                    to_row(account_key, series, k, r, stamp) for k, r in incoming.items()
+                ]
         # What is left was held in the range but not answered again: the vendor dropped it.
         removed = [(provider, account_key, series, key) for key in held]
         counts.removed = len(removed)
@@ -271,7 +280,7 @@ class Store:
                 if stored is None:
                     fresh.append(row)
                 else:
-                    compare(row[2], record, row[:-1], stored)
+                    compare(row[2], record, row, stored)
             db.insert_rows("vu_records", columns, fresh)
             inserts = fresh
         counts.new = len(inserts)
