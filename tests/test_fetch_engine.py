@@ -27,8 +27,7 @@ def flireo(serve, fake_key):
             FlireoProvider(page_size=PAGE),
             api_key=fake_key,
             base_url=server.base_url,
-            concurrency=4,
-            **options,
+            **{"concurrency": 4, **options},
         )
 
     connect.faults = server.faults  # type: ignore[attr-defined]
@@ -197,3 +196,22 @@ def test_an_accounts_records_of_another_model_are_copied_by_pydantic():
     assert plain.account is None and other.account is None  # copies: the records untouched
     assert stamped[0].extras is plain.extras  # shallow, as model_copy's
     assert stamped[0].model_fields_set == plain.model_fields_set | {"account"}
+
+
+def test_a_concurrent_fetch_builds_no_sequential_client(flireo, monkeypatch):
+    """The sequential session's httpx client is built only for what uses it (a sequential
+    fetch, `balance()`): a concurrent fetch, as each account of a sync makes, never does."""
+    built = []
+    real = httpx.Client.__init__
+
+    def counted(self, *args, **kwargs):
+        built.append(1)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(httpx.Client, "__init__", counted)
+    with flireo() as connection:
+        assert len(_walk(connection.fetch(SINCE, UNTIL, "call"))) == LOGS
+    assert built == []
+    with flireo(concurrency=1) as connection:
+        assert len(_walk(connection.fetch(SINCE, UNTIL, "call"))) == LOGS
+    assert built == [1]

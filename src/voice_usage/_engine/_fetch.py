@@ -41,7 +41,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from voice_usage._engine import _constants
-from voice_usage._engine._http import AsyncSession, Session, checked_credential
+from voice_usage._engine._http import AsyncSession, Session, check_base_url, checked_credential
 from voice_usage._engine._pagination import awalk_pages, parse_page, walk_pages
 from voice_usage._engine._plan import FetchPlan, FetchReport, Page, Walk
 from voice_usage._engine._plugins import Registry, load_registry
@@ -293,10 +293,12 @@ class Connection:
             {"sleep": async_sleep} if async_sleep is not None else {},
         )
         self.session_options = session_options
-        # Fail fast on a bad base URL, before any request.
+        # Fail fast on a bad base URL, before any request. The sequential session (an httpx
+        # client, a millisecond or two to build) is made when first needed: a concurrent fetch
+        # never uses it, and a sync of many accounts makes one connection per account.
+        check_base_url(provider.name, self.base_url)
         self._sync_session: Session | None = None
         self._closed = False
-        self._session()
 
     def __repr__(self) -> str:
         account = f" account {self.account!r}" if self.account else ""
