@@ -257,6 +257,10 @@ def _body_item(
     made several times faster so, and its text is the standard encoder's (a test holds that).
     """
     key = ("" if first else ",") + json.dumps(column.name) + ":"
+    # Every text is a name of the generated code's: the body is one f-string, and an f-string's
+    # expressions may not hold quotes here (Python 3.11).
+    name = f"key_{column.name}"
+    names[name] = key
     if column.kind == "text":
         (base,) = _base_types(annotation)
         if isinstance(base, type) and issubclass(base, Enum):
@@ -264,20 +268,22 @@ def _body_item(
                 member: key + json.dumps(member.value, ensure_ascii=False) for member in base
             }
             return f"enum_{column.name}[{value}]"
-        return f"{key!r} + quote({value})"
+        return f"{name} + quote({value})"
     if column.kind == "int":
-        return f"{key!r} + str({value})"
+        return f"{name} + str({value})"
     if column.kind == "bool":
-        return f"({key + 'true'!r} if {value} else {key + 'false'!r})"
+        names[f"true_{column.name}"], names[f"false_{column.name}"] = key + "true", key + "false"
+        return f"true_{column.name} if {value} else false_{column.name}"
     if column.kind == "decimal":  # a JSON string: exact, as written (a number would be a float)
-        return f"{key + chr(34)!r} + str({value}) + '\"'"
+        names[name] = key + '"'
+        return f"{name} + str({value}) + QUOTE"
     if column.kind == "instant":  # microseconds since 1970 UTC: a fifth of the ISO text's cost
-        return f"{key!r} + str(({value} - EPOCH) // MICROSECOND)"
+        return f"{name} + str(({value} - EPOCH) // MICROSECOND)"
     if annotation == dict[str, Any]:  # extras: a JSON object by the schema's contract
-        return f"{key!r} + dumps({value})"
+        return f"{name} + dumps({value})"
     adapter: TypeAdapter[Any] = TypeAdapter(annotation)
     names[f"json_{column.name}"] = functools.partial(adapter.dump_python, mode="json")
-    return f"{key!r} + dumps(json_{column.name}({value}))"
+    return f"{name} + dumps(json_{column.name}({value}))"
 
 
 def _body_decoder(column: Column, annotation: Any) -> Callable[[Any], Any]:
@@ -363,6 +369,8 @@ class RowCodec:
             "quote": json.encoder.encode_basestring,
             "EPOCH": _EPOCH,
             "MICROSECOND": _MICROSECOND,
+            "QUOTE": '"',
+            "EMPTY": "",
         }
         items = ["account_key", "series", "key"]
         for column in self.table_columns:
@@ -377,14 +385,15 @@ class RowCodec:
                 names[f"encode{i}"] = encode
                 items.append(f"None if v{i} is None else encode{i}(v{i})")
         # The fields always set first: the body's text starts with one of them, the others
-        # each add `,"name":value` when set, and all are joined in one call.
+        # each add `,"name":value` when set, and all are put together by one f-string (a
+        # tenth quicker than a join of a tuple of them).
         parts: list[str] = []
         for column in sorted(self.body_columns, key=lambda c: c.nullable):
             i = index[column.name]
             annotation = fields[column.name].annotation
             item = _body_item(column, annotation, f"v{i}", names, first=not parts)
-            parts.append(f"({item} if v{i} is not None else '')" if column.nullable else item)
-        body = "    body = ''.join(('{', " + ", ".join(parts) + ", '}'))"
+            parts.append(f"EMPTY if v{i} is None else {item}" if column.nullable else item)
+        body = "    body = f'{{" + "".join(f"{{{part}}}" for part in parts) + "}}'"
         items.append("body")
         if self.e9_columns:
             items.append(f"e9(v{index['cost']})")
