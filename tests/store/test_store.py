@@ -810,3 +810,18 @@ def test_a_large_write_leaves_postgresql_statistics_from_a_small_sample(postgres
     assert histogram == ANALYZE_STATISTICS_TARGET + 1  # a bucket per unit of the target
     assert after == default == "100"  # the session's setting is left as it was
     assert "vu_records_pkey" in plan[0][0], plan
+
+
+def test_decimals_equal_in_value_keep_their_own_scales(store_url: str) -> None:
+    # Costs are dumped once per distinct decimal (PostgreSQL's COPY): equal values written
+    # with other exponents must each come back as written, repeated or not.
+    costs = ["0.14", "0.140", "0.1400", "0.14", "0.00", "0", "5", "0.140", "1234567890.123456789"]
+    records = [
+        event(n, period_start=DAY + timedelta(minutes=n), cost=Decimal(cost))
+        for n, cost in enumerate(costs)
+    ]
+    with open_store(store_url) as store:
+        write(store, records)
+        back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=2)))
+    assert [str(record.cost) for record in back] == costs
+    assert back == records
