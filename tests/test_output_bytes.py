@@ -54,13 +54,24 @@ def reference_jsonl(items: list[UsageRecord]) -> str:
     return "".join(record.model_dump_json() + "\n" for record in items)
 
 
+def cell(value: Any) -> Any:
+    """Unknown as an empty cell, parts comma-separated, line items as sorted JSON (the rules)."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
 def reference_csv(items: list[UsageRecord]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for record in items:
         data: dict[str, Any] = record.model_dump(mode="json")
-        row = ["" if data[c] is None else data[c] for c in CSV_COLUMNS[:-1]]
+        row = [cell(data[c]) for c in CSV_COLUMNS[:-1]]
         row.append(json.dumps(data["extras"], sort_keys=True) if data["extras"] else "")
         writer.writerow([csv_cell(cell) for cell in row])  # vendor text made inert, one by one
     return out.getvalue()
@@ -212,3 +223,102 @@ def test_text_that_utf8_cannot_hold_fails_as_the_records_serializer_fails():
         lone.model_dump_json()
     with pytest.raises(PydanticSerializationError, match="surrogates not allowed"):
         write_jsonl([lone], io.StringIO())
+
+
+# Runs of records that share their values' objects, as a page's records do, with other values
+# varying: the CSV writer writes a run of repeating values once while it repeats, and vendor text
+# here holds the separators JSON and CSV are cut at (`","`, `},{`, quotes, commas, line breaks).
+shared = st.sampled_from(["acme", "ops, EU", 'q"t', "=x", "ünï", "a\nb", "-1", "%s %d {}"])
+tricky = st.one_of(
+    text,
+    st.sampled_from(['","', "},{", "],[", ",", '"', "\\", "\x7f", "\u2028", "\x1b", "x%sy"]),
+)
+extras = st.one_of(
+    st.fixed_dictionaries({"log_id": tricky}),
+    st.dictionaries(
+        tricky,
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            tricky,
+            st.floats(allow_nan=False),
+            st.lists(st.integers(), max_size=2),
+            st.dictionaries(tricky, st.integers(), max_size=2),
+        ),
+        max_size=3,
+    ),
+)
+
+
+@st.composite
+def batch_records(draw: st.DrawFn) -> UsageRecord:
+    components = draw(st.one_of(st.none(), st.dictionaries(tricky, money, min_size=1, max_size=3)))
+    cost = sum(components.values()) if components else draw(st.one_of(st.none(), money))
+    source = None if cost is None else draw(st.sampled_from(["reported", "rate_card"]))
+    start = START + timedelta(microseconds=draw(st.sampled_from([0, 1, 10**6, 86_399 * 10**6])))
+    start += timedelta(days=draw(st.integers(-400_000, 3_000)))
+    calls = draw(st.one_of(st.none(), st.integers(0, 3)))
+    return UsageRecord(
+        provider=draw(st.sampled_from(["flireo", "ultravox"])),
+        account=draw(st.one_of(st.none(), shared)),
+        grain="event" if calls == 1 else "window",
+        period_start=start,
+        period_end=start + timedelta(seconds=draw(st.integers(1, 7200))),
+        calls=calls,
+        duration_seconds=draw(st.one_of(st.none(), money)),
+        billed_minutes=draw(st.one_of(st.none(), st.sampled_from(["1", "1.0", "1E+1", "0E-8"]))),
+        cost=cost,
+        currency=None if cost is None else draw(st.sampled_from(["EUR", "USD"])),
+        cost_source=source,
+        cost_note=draw(st.one_of(st.none(), shared)),
+        rate_card=draw(st.one_of(st.none(), shared)) if source == "rate_card" else None,
+        cost_components=components if cost is not None else None,
+        cost_covers=None
+        if cost is None
+        else draw(st.lists(st.sampled_from(["platform", "telephony"]))),
+        cost_estimate=draw(st.booleans()),
+        item=draw(shared),
+        agent_id=draw(st.one_of(st.none(), shared, tricky)),
+        number_id=draw(st.one_of(st.none(), shared)),
+        call_id=draw(st.one_of(st.none(), tricky)),
+        extras=draw(extras),
+    )
+
+
+def repeated(items: list[UsageRecord], runs: list[int]) -> list[UsageRecord]:
+    """``items``, each made a run of copies sharing their values' objects (as a page's do)."""
+    return [
+        record.model_copy() for record, run in zip(items, runs, strict=False) for _ in range(run)
+    ]
+
+
+@settings(max_examples=40)
+@given(st.lists(batch_records(), max_size=12), st.lists(st.integers(1, 4), min_size=12))
+def test_runs_of_shared_values_give_the_bytes_of_one_record_at_a_time(items, runs):
+    items = repeated(items, runs)
+    jsonl, array, table = io.StringIO(), io.StringIO(), io.StringIO()
+    assert write_jsonl(items, jsonl) == len(items)
+    assert write_json(items, array) == len(items)
+    assert write_csv(items, table) == len(items)
+    assert jsonl.getvalue() == reference_jsonl(items)
+    lines = jsonl.getvalue().rstrip("\n").split("\n")
+    assert array.getvalue() == ("[\n  " + ",\n  ".join(lines) + "\n]\n" if items else "[]\n")
+    assert table.getvalue() == reference_csv(items)
+
+
+def test_a_batch_with_text_utf8_cannot_hold_writes_the_records_before_it_then_fails():
+    items = [
+        UsageRecord(
+            provider="flireo",
+            grain="event",
+            period_start=START + timedelta(seconds=n),
+            period_end=START + timedelta(seconds=n + 1),
+            call_id="call-\ud800" if n == 2 else f"call-{n}",
+        )
+        for n in range(4)
+    ]
+    out = io.StringIO()
+    with pytest.raises(PydanticSerializationError, match="surrogates not allowed"):
+        write_jsonl(items, out)
+    assert out.getvalue() == reference_jsonl(items[:2])
