@@ -4,6 +4,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -212,3 +213,59 @@ def test_a_row_template_builds_the_same_record_as_validation(record, shared):
     assert fast == record
     assert fast.model_fields_set == set(UsageRecord.model_fields)
     assert fast.model_dump_json() == record.model_dump_json()
+
+
+def _split(cost: Decimal | None, how: int, part: Decimal) -> dict[str, Decimal] | None:
+    """Cost components of ``cost``: none, the cost itself, the same value in other digits, one
+    other amount (which rarely is the cost), or two parts that add up."""
+    if cost is None or how == 0:
+        return None
+    if how == 1:
+        return {"call": cost}
+    if how == 2:
+        return {"call": cost.quantize(Decimal("0.00000001"))}
+    if how == 3:
+        return {"call": part}
+    part = min(part, cost)
+    return {"minutes": part, "sip": cost - part}
+
+
+@given(
+    st.lists(st.tuples(events(), st.integers(0, 4), money), min_size=2, max_size=4),
+    st.sets(st.sampled_from(sorted(set(UsageRecord.model_fields) - {"extras"}))),
+)
+def test_one_row_template_builds_each_record_as_validation_does(made, shared):
+    import voice_usage._schema as schema
+
+    # Several records from one builder, the fixed values taken from the first: a record is right
+    # or refused as full validation has it, whatever the records built before it.
+    records = [
+        {
+            **{name: getattr(record, name) for name in UsageRecord.model_fields},
+            "cost_components": _split(record.cost, how, part),
+        }
+        for record, how, part in made
+    ]
+    fixed = {name: records[0][name] for name in shared}
+    names = tuple(name for name in UsageRecord.model_fields if name not in shared)
+    built = []
+    original, schema._STRICT_RECORDS = schema._STRICT_RECORDS, False
+    try:
+        event = UsageRecord.row_template(names, **fixed)
+        for values in records:
+            values.update(fixed)
+            try:
+                expected = UsageRecord(**values)
+            except ValidationError:
+                with pytest.raises(ValueError):
+                    event(*(values[name] for name in names))
+            else:
+                built.append((event(*(values[name] for name in names)), expected))
+    finally:
+        schema._STRICT_RECORDS = original
+    for fast, expected in built:  # checked once all are built: no record shares another's values
+        assert fast == expected
+        assert fast.model_dump_json() == expected.model_dump_json()
+        assert list(fast.__dict__) == list(UsageRecord.model_fields)  # the model's order
+        assert (fast.__pydantic_extra__, fast.__pydantic_private__) == (None, None)
+        assert fast.model_fields_set == set(UsageRecord.model_fields)

@@ -251,6 +251,12 @@ def test_components_must_add_up_to_the_cost_exactly():
     assert ok.cost_components == {"minutes": Decimal("0.10"), "sip": Decimal("0.04")}
     with pytest.raises(ValidationError, match=r"sum to 0\.15, not to cost \(0\.14\)"):
         record(cost_components={"minutes": Decimal("0.10"), "sip": Decimal("0.05")})
+    # One component is the cost itself: any digits of the same amount, and no other amount.
+    assert record(cost_components={"call": Decimal("0.140")}).cost_components == {
+        "call": Decimal("0.14")
+    }
+    with pytest.raises(ValidationError, match=r"sum to 0\.13, not to cost \(0\.14\)"):
+        record(cost_components={"call": Decimal("0.13")})
 
 
 def test_an_unknown_cost_has_no_split_and_covers_nothing():

@@ -223,7 +223,17 @@ _DEFAULTS: dict[str, Any] = {
 _FIELD_COUNT = len(_DEFAULTS)
 _FIGURES = ("duration_seconds", "billed_minutes", "cost")
 _new = object.__new__
-_set = object.__setattr__
+# The setters of the four slots pydantic gives every model, called directly: the same stores
+# as `object.__setattr__` makes, without looking each name up through the class.
+_set_values, _set_fields_set, _set_extra, _set_private = (
+    vars(BaseModel)[slot].__set__
+    for slot in (
+        "__dict__",
+        "__pydantic_fields_set__",
+        "__pydantic_extra__",
+        "__pydantic_private__",
+    )
+)
 
 
 def _inconsistency(values: Mapping[str, Any]) -> str | None:
@@ -240,9 +250,13 @@ def _inconsistency(values: Mapping[str, Any]) -> str | None:
         if source is None:
             return "cost is set but cost_source is missing: say 'reported' or 'rate_card'"
         components = values["cost_components"]
-        if components is not None and (total := _total(components)) != cost:
+        # One component is its own total, found in the values without a call.
+        if components is not None and (
+            cost not in components.values() if len(components) == 1 else _total(components) != cost
+        ):
             return (
-                f"cost_components sum to {total}, not to cost ({cost}): a split must add up exactly"
+                f"cost_components sum to {_total(components)}, not to cost ({cost}): "
+                "a split must add up exactly"
             )
     elif source is not None:
         return "cost_source is set but cost is None"
@@ -357,20 +371,24 @@ def _row_template(names: tuple[str, ...], fixed: dict[str, Any]) -> RecordTempla
     position = {name: f"v{index}" for index, name in enumerate(names)}
     constants = {f"c_{name}": value for name, value in base.items() if name not in position}
     value = {name: position.get(name, f"c_{name}") for name in _DEFAULTS}
+    # A record's values start as a copy of the constants, every field in the model's order,
+    # and take the given ones in place: copying a dict costs less than building one anew.
+    row = {name: None if name in position else base[name] for name in _DEFAULTS}
+    stores = [f"    data[{name!r}] = {bound}" for name, bound in position.items()]
     if "extras" not in position:
-        value["extras"] = "{}"  # a fresh dict per record, as the field's default factory gives
+        stores.append("    data['extras'] = {}")  # fresh per record, as the default factory gives
     start, end = value["period_start"], value["period_end"]
     grain, source = value["grain"], value["cost_source"]
     figures = [value[name] for name in _FIGURES]
     parameters = ", ".join(position.values())
-    display = ", ".join(f"{name!r}: {value[name]}" for name in _DEFAULTS)
     # The same steps as `_template`'s `build`, unrolled for these fields.
     lines = [
-        f"def make(t_fixed, t_names, t_fields_set, {', '.join(constants)}):",
+        f"def make(t_fixed, t_names, t_fields_set, t_row, {', '.join(constants)}):",
         f"  def build({parameters}):",
         "    if _STRICT_RECORDS:",
         f"      return UsageRecord(**t_fixed, **dict(zip(t_names, ({parameters}{',' if names else ''}))))",
-        f"    data = {{{display}}}",
+        "    data = t_row.copy()",
+        *stores,
         f"    if type({grain}) is not Grain:",
         f"      data['grain'] = _grain({grain})",
         f"    if {source} is not None and type({source}) is not CostSource:",
@@ -402,7 +420,7 @@ def _row_template(names: tuple[str, ...], fixed: dict[str, Any]) -> RecordTempla
         scope: dict[str, Any] = {}
         exec("\n".join(lines), globals(), scope)
         make = _ROW_MAKERS[names] = scope["make"]
-    build: RecordTemplate = make(dict(fixed), names, frozenset(given), **constants)
+    build: RecordTemplate = make(dict(fixed), names, frozenset(given), row, **constants)
     return build
 
 
@@ -413,10 +431,10 @@ _ROW_MAKERS: dict[tuple[str, ...], Callable[..., RecordTemplate]] = {}
 def _assembled(data: dict[str, Any], fields_set: set[str]) -> UsageRecord:
     """A record holding ``data``, already checked, as pydantic's own constructors leave one."""
     record = _new(UsageRecord)
-    _set(record, "__dict__", data)
-    _set(record, "__pydantic_fields_set__", fields_set)
-    _set(record, "__pydantic_extra__", None)
-    _set(record, "__pydantic_private__", None)
+    _set_values(record, data)
+    _set_fields_set(record, fields_set)
+    _set_extra(record, None)
+    _set_private(record, None)
     return record
 
 
