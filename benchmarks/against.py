@@ -1,5 +1,5 @@
 """Benchmarks 1 and 2 (or 6, with --cli-output; 9a, with --store) for this checkout against
-another revision, alternately.
+another revision, alternately; benchmark 2 also in CPU microseconds a record.
 
     python3 -m uv run --locked python -m benchmarks.against dcf8e49 [--runs 5] [--cli-output]
     [--store]
@@ -69,6 +69,49 @@ for name, run in [("library", library), ("jsonl", lambda: command("jsonl")),
 """
 """Benchmark 6 (the CLI writing 200,000 records to /dev/null as JSON Lines and CSV, beside the
 library's fetch), written out so that both trees run the very same measurement."""
+
+
+NORMALIZE = """
+import gc, json, statistics, time
+from voice_usage import FetchReport, UsageQuery
+from voice_usage.emulator import EmulatorRequest
+from voice_usage_flireo import FlireoProvider
+from voice_usage_flireo.emulator import FlireoEmulator
+
+for shape in ("a", "d"):
+    emulator = FlireoEmulator(shape=shape, logs_per_day=2000, rate_limit=None)
+    query = {"start_date": ["2026-10-01"], "end_date": ["2026-10-10"], "limit": ["1000"]}
+    bodies = [
+        emulator.handle(
+            EmulatorRequest("GET", "/usage", {**query, "offset": [str(offset)]}, {}, "http://bench")
+        ).body
+        for offset in range(0, 20_000, 1000)
+    ]
+    plan = FlireoProvider().plan(
+        UsageQuery(since="2026-10-01", until="2026-10-11", granularity="call")
+    )
+
+    def normalize():
+        pages = (plan.walks[0].parse(body) for body in bodies)
+        assert sum(1 for _ in plan.to_records(pages, FetchReport("flireo"))) == 20_000
+
+    def loads():
+        for body in bodies:
+            json.loads(body)
+
+    normalize()
+    samples = {"normalize": [], "json.loads": []}
+    for _ in range(7):
+        for name, run in (("json.loads", loads), ("normalize", normalize)):
+            gc.collect()
+            cpu = time.process_time()
+            run()
+            samples[name].append(time.process_time() - cpu)
+    print({"shape": shape, **{k: statistics.median(v) / 20_000 * 1e6 for k, v in samples.items()}})
+"""
+"""Benchmark 2 in CPU time: microseconds of CPU a record, normalizing and `json.loads` alone,
+over the bodies of benchmark 2 (20 pages of 1000 logs of shapes (a) and (d)), alternately,
+written out so that both trees run the very same measurement."""
 
 
 STORE = """
@@ -201,6 +244,10 @@ def main() -> None:
                         for row in _run(tree, "-m", "benchmarks.bench_normalize"):
                             key = (name, f"2. normalize ({row['shape']}), x json.loads")
                             samples.setdefault(key, []).append(float(row["ratio"]))
+                        for row in _run(tree, "-c", NORMALIZE):
+                            for figure in ("normalize", "json.loads"):
+                                key = (name, f"2. {figure} ({row['shape']}), CPU us/record")
+                                samples.setdefault(key, []).append(float(row[figure]))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT)
     if args.cli_output:
