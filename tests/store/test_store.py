@@ -395,6 +395,34 @@ def _folded_store(url: str, version: int, records: list[UsageRecord]) -> None:
     _write_store(url, statements, insert, values, revision, covered)
 
 
+def _read_back_migrated(store: Store, records: list[UsageRecord]) -> list[UsageRecord]:
+    """What every hand-built old store, once migrated, must answer; its records read back.
+
+    The store holds ``records`` (`rich_records()`), one revision of the first one's cost and
+    one covered range, as `_write_store` makes them.
+    """
+    found = store._db.execute("SELECT value FROM vu_meta WHERE key = 'schema_version'")
+    assert found.fetchone()[0] == str(SCHEMA_VERSION) == "5"
+    assert store._db.table_columns("vu_records_old") == set()
+    back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=2)))
+    (revision,) = store.revisions()
+    assert revision.key == record_key(records[0])
+    assert revision.fields == {"cost": ["0.12", "0.14"]}
+    assert revision.revised_at == DAY + timedelta(days=3)
+    assert store.coverage("flireo", None, "call") == [(DAY, DAY + timedelta(days=2))]
+    totals = store.daily_totals(DAY, DAY + timedelta(days=2))
+    # (No currency sorts first in SQLite, last in PostgreSQL.)
+    assert sorted(totals, key=lambda row: row[6] or "") == [
+        ("flireo", None, "call", "2026-09-01", 0, None, None),
+        ("flireo", None, "call", "2026-09-01", 2, Decimal("0.263456789012"), "EUR"),
+        ("flireo", None, "call", "2026-09-01", 0, Decimal("0"), "USD"),
+    ]
+    again = write(store, records)
+    assert (again.new, again.revised, again.unchanged, again.removed) == (0, 0, 4, 0)
+    assert store.count() == 4
+    return back
+
+
 @pytest.mark.parametrize("version", [3, 4])
 def test_a_folded_store_is_migrated_forward_on_open(
     store_url: str, tmp_path: Path, version: int
@@ -403,9 +431,6 @@ def test_a_folded_store_is_migrated_forward_on_open(
     records = rich_records()
     _folded_store(url, version, records)
     with open_store(url) as store:
-        found = store._db.execute("SELECT value FROM vu_meta WHERE key = 'schema_version'")
-        assert found.fetchone()[0] == str(SCHEMA_VERSION) == "5"
-        assert store._db.table_columns("vu_records_old") == set()
         if store.dialect == "sqlite":
             stamps = store._db.execute("SELECT period_start FROM vu_records").fetchall()
             # 2026-09-01 is 1,788,220,800 s after 1970; the records start at it and an hour on.
@@ -426,19 +451,7 @@ def test_a_folded_store_is_migrated_forward_on_open(
                 ("record_key", "C"),
                 ("series", "C"),
             ]
-        back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=2)))
-        (revision,) = store.revisions()
-        assert store.coverage("flireo", None, "call") == [(DAY, DAY + timedelta(days=2))]
-        totals = store.daily_totals(DAY, DAY + timedelta(days=2))
-        assert sorted(totals, key=lambda row: row[6] or "") == [
-            ("flireo", None, "call", "2026-09-01", 0, None, None),
-            ("flireo", None, "call", "2026-09-01", 2, Decimal("0.263456789012"), "EUR"),
-            ("flireo", None, "call", "2026-09-01", 0, Decimal("0"), "USD"),
-        ]
-        again = write(store, records)
-        assert (again.new, again.revised, again.unchanged, again.removed) == (0, 0, 4, 0)
-        assert store.count() == 4
-    assert revision.revised_at == DAY + timedelta(days=3)
+        back = _read_back_migrated(store, records)
     records.sort(key=record_key)
     back.sort(key=record_key)
     assert back == records
@@ -726,24 +739,7 @@ def test_an_older_schema_is_migrated_forward_on_open(
         records = [r.model_copy(update={"cost_covers": None}) for r in records]
     _old_store(url, version, records)
     with open_store(url) as store:
-        found = store._db.execute("SELECT value FROM vu_meta WHERE key = 'schema_version'")
-        assert found.fetchone()[0] == str(SCHEMA_VERSION) == "5"
-        assert store._db.table_columns("vu_records_old") == set()
-        back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=2)))
-        (revision,) = store.revisions()
-        assert store.coverage("flireo", None, "call") == [(DAY, DAY + timedelta(days=2))]
-        totals = store.daily_totals(DAY, DAY + timedelta(days=2))
-        # (No currency sorts first in SQLite, last in PostgreSQL.)
-        assert sorted(totals, key=lambda row: row[6] or "") == [
-            ("flireo", None, "call", "2026-09-01", 0, None, None),
-            ("flireo", None, "call", "2026-09-01", 2, Decimal("0.263456789012"), "EUR"),
-            ("flireo", None, "call", "2026-09-01", 0, Decimal("0"), "USD"),
-        ]
-        again = write(store, records)
-        assert (again.new, again.revised, again.unchanged, again.removed) == (0, 0, 4, 0)
-    assert revision.key == record_key(records[0])
-    assert revision.fields == {"cost": ["0.12", "0.14"]}
-    assert revision.revised_at == DAY + timedelta(days=3)
+        back = _read_back_migrated(store, records)
     by_key = {record_key(r): r for r in back}
     assert len(by_key) == len(records)
     for record in records:
