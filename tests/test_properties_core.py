@@ -1,6 +1,8 @@
 """Property-based tests of the core's invariants."""
 
+import contextlib
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -9,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+import voice_usage._schema as schema
 from voice_usage import (
     Granularity,
     Rate,
@@ -168,17 +171,25 @@ def test_parse_instant_converts_any_offset_to_the_same_utc_instant(instant, offs
     assert parse_instant(instant.isoformat().replace("+00:00", "Z")) == instant
 
 
-@given(events())
-def test_the_trusted_fast_path_builds_the_same_record_as_validation(record):
-    import voice_usage._schema as schema
+@contextlib.contextmanager
+def fast_paths() -> Iterator[None]:
+    """The records' fast paths as users run them, not fully validated as the suite's other tests.
 
-    values = {name: getattr(record, name) for name in UsageRecord.model_fields}
-    values["grain"] = values["grain"].value  # plain strings are coerced as validation does
+    Not a fixture: hypothesis runs a test's examples within one function-scoped fixture.
+    """
     original, schema._STRICT_RECORDS = schema._STRICT_RECORDS, False
     try:
-        fast = UsageRecord.trusted(**values)
+        yield
     finally:
         schema._STRICT_RECORDS = original
+
+
+@given(events())
+def test_the_trusted_fast_path_builds_the_same_record_as_validation(record):
+    values = {name: getattr(record, name) for name in UsageRecord.model_fields}
+    values["grain"] = values["grain"].value  # plain strings are coerced as validation does
+    with fast_paths():
+        fast = UsageRecord.trusted(**values)
     assert fast == record
     assert fast.grain is record.grain
     assert fast.model_dump_json() == record.model_dump_json()
@@ -186,30 +197,20 @@ def test_the_trusted_fast_path_builds_the_same_record_as_validation(record):
 
 @given(events(), st.sets(st.sampled_from(sorted(set(UsageRecord.model_fields) - {"extras"}))))
 def test_a_template_builds_the_same_record_as_validation(record, shared):
-    import voice_usage._schema as schema
-
     values = {name: getattr(record, name) for name in UsageRecord.model_fields}
     fixed = {name: values.pop(name) for name in shared}
-    original, schema._STRICT_RECORDS = schema._STRICT_RECORDS, False
-    try:
+    with fast_paths():
         fast = UsageRecord.template(**fixed)(**values)
-    finally:
-        schema._STRICT_RECORDS = original
     assert fast == record
     assert fast.model_dump_json() == record.model_dump_json()
 
 
 @given(events(), st.sets(st.sampled_from(sorted(set(UsageRecord.model_fields) - {"extras"}))))
 def test_a_row_template_builds_the_same_record_as_validation(record, shared):
-    import voice_usage._schema as schema
-
     values = {name: getattr(record, name) for name in UsageRecord.model_fields}
     fixed = {name: values.pop(name) for name in shared}
-    original, schema._STRICT_RECORDS = schema._STRICT_RECORDS, False
-    try:
+    with fast_paths():
         fast = UsageRecord.row_template(tuple(values), **fixed)(*values.values())
-    finally:
-        schema._STRICT_RECORDS = original
     assert fast == record
     assert fast.model_fields_set == set(UsageRecord.model_fields)
     assert fast.model_dump_json() == record.model_dump_json()
@@ -235,8 +236,6 @@ def _split(cost: Decimal | None, how: int, part: Decimal) -> dict[str, Decimal] 
     st.sets(st.sampled_from(sorted(set(UsageRecord.model_fields) - {"extras"}))),
 )
 def test_one_row_template_builds_each_record_as_validation_does(made, shared):
-    import voice_usage._schema as schema
-
     # Several records from one builder, the fixed values taken from the first: a record is right
     # or refused as full validation has it, whatever the records built before it.
     records = [
@@ -249,8 +248,7 @@ def test_one_row_template_builds_each_record_as_validation_does(made, shared):
     fixed = {name: records[0][name] for name in shared}
     names = tuple(name for name in UsageRecord.model_fields if name not in shared)
     built = []
-    original, schema._STRICT_RECORDS = schema._STRICT_RECORDS, False
-    try:
+    with fast_paths():
         event = UsageRecord.row_template(names, **fixed)
         for values in records:
             values.update(fixed)
@@ -261,8 +259,6 @@ def test_one_row_template_builds_each_record_as_validation_does(made, shared):
                     event(*(values[name] for name in names))
             else:
                 built.append((event(*(values[name] for name in names)), expected))
-    finally:
-        schema._STRICT_RECORDS = original
     for fast, expected in built:  # checked once all are built: no record shares another's values
         assert fast == expected
         assert fast.model_dump_json() == expected.model_dump_json()
