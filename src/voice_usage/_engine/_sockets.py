@@ -103,7 +103,7 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
         except TimeoutError:
             raise httpcore.ReadTimeout("timed out reading the response") from None
         except OSError as exc:
-            raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
+            raise httpcore.ReadError(_described(exc)) from exc
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
@@ -115,7 +115,7 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
         except TimeoutError:
             raise httpcore.WriteTimeout("timed out sending the request") from None
         except OSError as exc:
-            raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
+            raise httpcore.WriteError(_described(exc)) from exc
 
     async def aclose(self) -> None:
         # As anyio closes a socket stream: closed, one turn of the loop to flush, then dropped
@@ -140,7 +140,7 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.ConnectTimeout("timed out in the TLS handshake") from None
         except OSError as exc:  # ssl.SSLError among them: a certificate refused
             await self.aclose()
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+            raise httpcore.ConnectError(_described(exc)) from exc
         except BaseException:
             await self.aclose()
             raise
@@ -178,6 +178,11 @@ _READ_LIMIT = 2**16
 
 _HAPPY_EYEBALLS_DELAY = 0.25
 """Seconds before the next address is tried alongside the first (anyio's `connect_tcp` too)."""
+
+
+def _described(exc: OSError) -> str:
+    """An OS error's own words for the httpcore error raised in its place (some have none)."""
+    return str(exc) or type(exc).__name__
 
 
 def _on_asyncio() -> bool:
@@ -272,7 +277,7 @@ class _Backend(httpcore.AsyncNetworkBackend):
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
         except OSError as exc:  # refused, unreachable, a name that does not resolve
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+            raise httpcore.ConnectError(_described(exc)) from exc
         try:
             transport, protocol = await loop.create_connection(
                 lambda: _Protocol(reader, loop=loop), sock=sock
@@ -286,7 +291,7 @@ class _Backend(httpcore.AsyncNetworkBackend):
                 stream._socket.setsockopt(*option)
         except OSError as exc:
             await stream.aclose()
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+            raise httpcore.ConnectError(_described(exc)) from exc
         return stream
 
     async def connect_unix_socket(
