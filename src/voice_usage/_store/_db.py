@@ -29,7 +29,7 @@ from voice_usage._store._rows import RowCodec, codec
 
 __all__ = ["SCHEMA_VERSION", "Database", "StoreError", "open_database"]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The schema this version of voice-usage writes. Raise it with a migration in `_migrate`.
 
 1: a column per record field. 2: and an index by UTC day (SQLite). 3: the fields SQL does not
@@ -38,6 +38,7 @@ mostly SQLite's insert of the wide row). 4: the day index holds the account and 
 5: SQLite keeps `period_start` as whole microseconds, and one index serves both the look-ups by
 time and the roll-up by day (each index was about a third of a row's insert); PostgreSQL
 compares the key columns byte by byte (`COLLATE "C"`), not by the database's locale.
+6: PostgreSQL's primary key leads with `record_key` (see `_primary_key`).
 """
 
 DAY_SQL = "(period_start + 62135596800000000) / 86400000000"
@@ -73,6 +74,21 @@ def _key_text(dialect: str) -> str:
     return "TEXT" if dialect == "sqlite" else 'TEXT COLLATE "C"'
 
 
+def _primary_key(dialect: str) -> str:
+    """The records' key columns, in their index's order.
+
+    PostgreSQL: `record_key` first. Within a series the other three are the same in every row,
+    and a B-tree insert compares them all on each step down, before the column that tells rows
+    apart: with the key first, most comparisons end at the first column (whose place in an index
+    tuple is known without reading the columns before it). That was a fifth of the server's work
+    for a row written. The index still finds a series' keys (`record_key = ANY(...)`, all four
+    columns given); a series' rows by time are read from `vu_records_period`.
+    """
+    if dialect == "sqlite":
+        return "provider, account_key, series, record_key"
+    return "record_key, provider, account_key, series"
+
+
 def _records_table(rows: RowCodec) -> list[str]:
     """The records' table of version `SCHEMA_VERSION` and its index, in ``rows``'s dialect."""
     dialect = rows.dialect
@@ -92,7 +108,7 @@ def _records_table(rows: RowCodec) -> list[str]:
             "body TEXT NOT NULL",
             *e9s,
             f"synced_at {_instant(dialect)} NOT NULL",
-            "PRIMARY KEY (provider, account_key, series, record_key)",
+            f"PRIMARY KEY ({_primary_key(dialect)})",
         ]
     )
     return [f"CREATE TABLE vu_records (\n  {columns}\n)", _PERIOD_INDEX[dialect]]
@@ -596,7 +612,9 @@ def _migrate(database: Database) -> None:
         if version < 3:
             _fold_columns(database)  # makes the table and index of the current version
         else:
-            _to_version_5(database)
+            if version < 5:
+                _to_version_5(database)
+            _to_version_6(database)
         database.execute(
             "UPDATE vu_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
         )
@@ -640,6 +658,18 @@ def _to_version_5(database: Database) -> None:
     database.execute("DROP TABLE vu_records_old")
     for statement in indexes:
         database.execute(statement)
+
+
+def _to_version_6(database: Database) -> None:
+    """Version 5 -> 6: PostgreSQL's primary key made again in `_primary_key`'s order.
+
+    SQLite's is unchanged.
+    """
+    if database.dialect == "postgresql":
+        database.execute(
+            "ALTER TABLE vu_records DROP CONSTRAINT vu_records_pkey, "
+            f"ADD CONSTRAINT vu_records_pkey PRIMARY KEY ({_primary_key(database.dialect)})"
+        )
 
 
 def _fold_columns(database: Database) -> None:
