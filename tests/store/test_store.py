@@ -17,6 +17,7 @@ from pydantic_core import to_jsonable_python
 
 from voice_usage import CallPart, CostSource, Grain, UsageRecord
 from voice_usage._store import SCHEMA_VERSION, Store, StoreError, open_store
+from voice_usage._store._db import ROWS_PER_INSERT
 from voice_usage._store._rows import codec, record_key
 
 DAY = datetime(2026, 9, 1, tzinfo=UTC)
@@ -220,6 +221,61 @@ def test_a_moved_event_ahead_of_many_new_ones_leaves_none_out(store_url: str) ->
         assert store.count() == 3001
         back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=1)))
     assert back == [*many, moved]
+
+
+def _minutes_apart(count: int, **changes: Any) -> list[UsageRecord]:
+    """``count`` calls a minute apart on `DAY`, each its own id (``changes`` to all of them)."""
+    starts = [DAY + timedelta(minutes=n) for n in range(count)]
+    return [
+        event(0, call_id=f"minute-{n}", period_start=start, period_end=start + HOUR, **changes)
+        for n, start in enumerate(starts)
+    ]
+
+
+@pytest.mark.parametrize("count", [ROWS_PER_INSERT, 2 * ROWS_PER_INSERT + 3])
+def test_a_write_of_many_statements_stores_each_record_once(store_url: str, count: int) -> None:
+    # SQLite inserts a write's rows many to a statement: a write of exactly one statement's
+    # rows, and one of two full statements and three rows left over.
+    records = _minutes_apart(count)
+    with open_store(store_url) as store:
+        counts = write(store, records, until=DAY + timedelta(days=1))
+        assert (counts.new, counts.revised, counts.unchanged) == (count, 0, 0)
+        assert store.count() == count
+        back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=1)))
+        again = write(store, records, until=DAY + timedelta(days=1))
+    assert back == records
+    assert (again.new, again.revised, again.unchanged) == (0, 0, count)
+
+
+def test_a_moved_event_in_a_later_statement_leaves_none_out(store_url: str) -> None:
+    # The held key is met in the second statement, after a whole statement's rows went in:
+    # those are taken back with the rest, and every record is stored once.
+    many = _minutes_apart(ROWS_PER_INSERT + 10)
+    moved = event(5, call_id="call-30", extras=event(30).extras)
+    with open_store(store_url) as store:
+        write(store, [event(30)])
+        given = [*many[: ROWS_PER_INSERT + 5], moved, *many[ROWS_PER_INSERT + 5 :]]
+        counts = write(store, given, until=DAY + timedelta(days=1))
+        assert (counts.new, counts.revised, counts.removed) == (ROWS_PER_INSERT + 10, 1, 0)
+        assert store.count() == ROWS_PER_INSERT + 11
+        back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=1)))
+    assert sorted(back, key=record_key) == sorted([*many, moved], key=record_key)
+
+
+def test_sqlite_statements_keep_within_the_parameter_limit(tmp_path: Path) -> None:
+    # A SQLite built with a low limit of bound parameters: 40 allow three rows of 12 columns
+    # a statement, so ten records take four statements, the last of one row.
+    records = _minutes_apart(10)
+    with open_store(tmp_path / "low.sqlite3") as store:
+        store._db.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)
+        statements: list[str] = []
+        store._db.connection.set_trace_callback(statements.append)
+        write(store, records, until=DAY + timedelta(days=1))
+        store._db.connection.set_trace_callback(None)
+        back = list(store.records("flireo", None, "call", DAY, DAY + timedelta(days=1)))
+    inserts = [s for s in statements if s.startswith("INSERT INTO vu_records")]
+    assert [s.count("), (") + 1 for s in inserts] == [3, 3, 3, 1]
+    assert back == records
 
 
 def test_records_outside_the_range_written_are_left_alone(store_url: str) -> None:

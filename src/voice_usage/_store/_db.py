@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import sqlite3
 import threading
@@ -20,7 +21,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from voice_usage._exceptions import ConfigurationError, VoiceUsageError
 from voice_usage._schema import UsageRecord
@@ -50,6 +51,12 @@ MIGRATE_BATCH = 5_000
 
 IN_BATCH = 500
 """Values per `IN (?, ...)` condition (SQLite allows 32,766 bound parameters a statement)."""
+
+ROWS_PER_INSERT = 256
+"""SQLite: rows a statement inserts at most (fewer when their parameters would pass the limit)."""
+
+_VARIABLES = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+_Row = TypeVar("_Row")
 
 ANALYZE_STATISTICS_TARGET = 10
 """PostgreSQL: the statistics target of a write's ANALYZE (the server samples 300 rows per
@@ -190,10 +197,7 @@ class Database:
         self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     ) -> None:
         """Insert new rows, as fast as the database allows."""
-        marks = ", ".join("?" * len(columns))
-        self.connection.executemany(
-            self.sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"), rows
-        )
+        raise NotImplementedError
 
     def insert_new(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bool:
         """Insert ``rows`` when none of their keys is in ``table`` yet; else insert none of them.
@@ -201,29 +205,7 @@ class Database:
         Whether they were inserted. ``rows`` is read to its end either way, as the database
         takes them (rows made as they are inserted keep the database busy meanwhile).
         """
-        count = 0
-
-        def counted(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
-            nonlocal count
-            for row in rows:
-                count += 1
-                yield row
-
-        if isinstance(rows, Sequence):
-            count = len(rows)  # known: the rows go in without a layer counting them
-        else:
-            rows = counted(rows)
-        marks = ", ".join("?" * len(columns))
-        self.connection.execute("SAVEPOINT vu_new")
-        cursor = self.connection.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
-            rows,
-        )
-        inserted = bool(cursor.rowcount == count)
-        if not inserted:
-            self.connection.execute("ROLLBACK TO vu_new")
-        self.connection.execute("RELEASE vu_new")
-        return inserted
+        raise NotImplementedError
 
     def batches(self, statement: str, size: int) -> Iterator[list[tuple[Any, ...]]]:
         """The rows ``statement`` selects, ``size`` at a time (never all of them in memory)."""
@@ -297,6 +279,44 @@ class SQLiteDatabase(Database):
         finally:
             if queued:
                 writer.release()
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        self._insert(table, columns, rows, "")
+
+    def insert_new(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bool:
+        self.connection.execute("SAVEPOINT vu_new")
+        given, inserted = self._insert(table, columns, rows, " ON CONFLICT DO NOTHING")
+        if inserted != given:
+            self.connection.execute("ROLLBACK TO vu_new")
+        self.connection.execute("RELEASE vu_new")
+        return inserted == given
+
+    def _insert(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], conflict: str
+    ) -> tuple[int, int]:
+        """Rows given and rows inserted, by `INSERT ... VALUES` statements of many rows each.
+
+        SQLite runs a statement of `ROWS_PER_INSERT` rows for about a fifth less a row than
+        the same rows a statement each (`executemany`), as long as its parameters stay within
+        the connection's limit.
+        """
+        width = len(columns)
+        per = max(1, min(ROWS_PER_INSERT, self.connection.getlimit(_VARIABLES) // width))
+        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        one = f"({', '.join('?' * width)})"
+        full = head + ", ".join([one] * per) + conflict
+        flat, execute = itertools.chain.from_iterable, self.connection.execute
+        given = inserted = 0
+        for batch in _batches(rows, per):
+            if len(batch) == per:
+                statement = full
+            else:  # the last few rows
+                statement = head + ", ".join([one] * len(batch)) + conflict
+            inserted += execute(statement, list(flat(batch))).rowcount
+            given += len(batch)
+        return given, inserted
 
     def table_columns(self, table: str) -> set[str]:
         return {row[1] for row in self.connection.execute(f"PRAGMA table_info({table})")}
@@ -408,6 +428,17 @@ class PostgreSQLDatabase(Database):
             (table,),
         )
         return {row[0] for row in cursor.fetchall()}
+
+
+def _batches(rows: Iterable[_Row], size: int) -> Iterator[Sequence[_Row]]:
+    """``rows`` ``size`` at a time, the last batch shorter; a sequence is sliced, not copied."""
+    if isinstance(rows, Sequence):
+        for start in range(0, len(rows), size):
+            yield rows[start : start + size]
+        return
+    remaining = iter(rows)
+    while batch := list(itertools.islice(remaining, size)):
+        yield batch
 
 
 def _dump_numerics_once(connection: Any) -> None:
