@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -17,7 +18,7 @@ from pydantic_core import to_jsonable_python
 
 from voice_usage import CallPart, CostSource, Grain, UsageRecord
 from voice_usage._store import SCHEMA_VERSION, Store, StoreError, open_store
-from voice_usage._store._db import ROWS_PER_INSERT
+from voice_usage._store._db import ROWS_PER_INSERT, _inserted_behind
 from voice_usage._store._rows import codec, record_key
 
 DAY = datetime(2026, 9, 1, tzinfo=UTC)
@@ -223,11 +224,11 @@ def test_a_moved_event_ahead_of_many_new_ones_leaves_none_out(store_url: str) ->
     assert back == [*many, moved]
 
 
-def _minutes_apart(count: int, **changes: Any) -> list[UsageRecord]:
-    """``count`` calls a minute apart on `DAY`, each its own id (``changes`` to all of them)."""
-    starts = [DAY + timedelta(minutes=n) for n in range(count)]
+def _seconds_apart(count: int, **changes: Any) -> list[UsageRecord]:
+    """``count`` calls a second apart on `DAY`, each its own id (``changes`` to all of them)."""
+    starts = [DAY + timedelta(seconds=n) for n in range(count)]
     return [
-        event(0, call_id=f"minute-{n}", period_start=start, period_end=start + HOUR, **changes)
+        event(0, call_id=f"second-{n}", period_start=start, period_end=start + HOUR, **changes)
         for n, start in enumerate(starts)
     ]
 
@@ -236,7 +237,7 @@ def _minutes_apart(count: int, **changes: Any) -> list[UsageRecord]:
 def test_a_write_of_many_statements_stores_each_record_once(store_url: str, count: int) -> None:
     # SQLite inserts a write's rows many to a statement: a write of exactly one statement's
     # rows, and one of two full statements and three rows left over.
-    records = _minutes_apart(count)
+    records = _seconds_apart(count)
     with open_store(store_url) as store:
         counts = write(store, records, until=DAY + timedelta(days=1))
         assert (counts.new, counts.revised, counts.unchanged) == (count, 0, 0)
@@ -250,7 +251,7 @@ def test_a_write_of_many_statements_stores_each_record_once(store_url: str, coun
 def test_a_moved_event_in_a_later_statement_leaves_none_out(store_url: str) -> None:
     # The held key is met in the second statement, after a whole statement's rows went in:
     # those are taken back with the rest, and every record is stored once.
-    many = _minutes_apart(ROWS_PER_INSERT + 10)
+    many = _seconds_apart(ROWS_PER_INSERT + 10)
     moved = event(5, call_id="call-30", extras=event(30).extras)
     with open_store(store_url) as store:
         write(store, [event(30)])
@@ -265,7 +266,7 @@ def test_a_moved_event_in_a_later_statement_leaves_none_out(store_url: str) -> N
 def test_sqlite_statements_keep_within_the_parameter_limit(tmp_path: Path) -> None:
     # A SQLite built with a low limit of bound parameters: 40 allow three rows of 12 columns
     # a statement, so ten records take four statements, the last of one row.
-    records = _minutes_apart(10)
+    records = _seconds_apart(10)
     with open_store(tmp_path / "low.sqlite3") as store:
         store._db.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)
         statements: list[str] = []
@@ -276,6 +277,69 @@ def test_sqlite_statements_keep_within_the_parameter_limit(tmp_path: Path) -> No
     inserts = [s for s in statements if s.startswith("INSERT INTO vu_records")]
     assert [s.count("), (") + 1 for s in inserts] == [3, 3, 3, 1]
     assert back == records
+
+
+def test_sqlite_inserts_a_first_write_in_a_thread_of_its_own(tmp_path: Path) -> None:
+    # The statements of a write of more than one statement's rows run in another thread while
+    # this one makes the rows; a write of fewer runs here.
+    threads: list[tuple[int, str]] = []
+
+    def traced(statement: str) -> None:
+        if statement.startswith("INSERT INTO vu_records"):
+            threads.append((threading.get_ident(), statement))
+
+    with open_store(tmp_path / "threads.sqlite3") as store:
+        store._db.connection.set_trace_callback(traced)
+        write(store, _seconds_apart(ROWS_PER_INSERT + 1), until=DAY + timedelta(days=1))
+        inserting = {ident for ident, _ in threads}
+        threads.clear()
+        write(store, [event(30)])
+        store._db.connection.set_trace_callback(None)
+    assert len(inserting) == 1 and threading.get_ident() not in inserting
+    assert [ident for ident, _ in threads] == [threading.get_ident()]
+
+
+def _inserting_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "voice-usage store insert"]
+
+
+def test_a_failed_insert_in_its_thread_is_raised_and_stops_it() -> None:
+    done: list[int] = []
+
+    def insert(batch: Sequence[int]) -> int:
+        if batch[0] == 4:
+            raise sqlite3.OperationalError("disk I/O error")
+        done.append(batch[0])
+        return len(batch)
+
+    batches = ([n, n + 1] for n in range(0, 20, 2))
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        _inserted_behind(insert, batches)
+    assert done == [0, 2]
+    assert not _inserting_threads()
+
+
+def test_an_interruption_while_rows_are_made_stops_the_inserting_thread() -> None:
+    inserted: list[int] = []
+
+    def batches() -> Iterator[list[int]]:
+        yield [1, 2]
+        yield [3]
+        raise KeyboardInterrupt
+
+    def insert(batch: Sequence[int]) -> int:
+        inserted.extend(batch)
+        return len(batch)
+
+    with pytest.raises(KeyboardInterrupt):
+        _inserted_behind(insert, batches())
+    assert not _inserting_threads()
+    assert inserted in ([], [1, 2], [1, 2, 3])  # those queued before it may have gone in
+
+
+def test_rows_given_and_inserted_are_counted_apart() -> None:
+    given, inserted = _inserted_behind(lambda batch: len(batch) - 1, iter([[1, 2], [3, 4, 5]]))
+    assert (given, inserted) == (5, 3)
 
 
 def test_records_outside_the_range_written_are_left_alone(store_url: str) -> None:

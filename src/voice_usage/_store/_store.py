@@ -238,16 +238,10 @@ class Store:
             new = inserts
         else:
             # Nothing held in the range (its first write): every record is new but for an
-            # event whose time moved here. PostgreSQL takes the rows as they are made, so
-            # that its server inserts some while the client makes the next; SQLite inserts in
-            # this process, and takes a list made first a little faster.
+            # event whose time moved here. The database takes the rows as they are made, and
+            # inserts some while this process makes the next.
             unheld = list(incoming.values())
-            if db.streams_rows:
-                new = made()
-            else:
-                new = inserts = [
-                    to_row(account_key, series, k, r, stamp) for k, r in incoming.items()
-                ]
+            new = made()
         # What is left was held in the range but not answered again: the vendor dropped it.
         removed = [(provider, account_key, series, key) for key in held]
         counts.removed = len(removed)
