@@ -368,6 +368,38 @@ def test_two_records_with_one_identity_are_refused(store_url: str) -> None:
         assert store.coverage("flireo", None, "call") == []
 
 
+@pytest.mark.parametrize("held", [False, True])
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (event(5, provider="ultravox"), "a ultravox record given to write as flireo"),
+        (event(5, cost=Decimal("1")), r"two records with the same identity \(call:call-5\)"),
+    ],
+)
+def test_a_refused_record_after_many_leaves_the_store_as_it_was(
+    store_url: str, held: bool, bad: UsageRecord, message: str
+) -> None:
+    # The rows are made, checked and given to the database one by one (PostgreSQL takes
+    # them as they are made): a record refused after a few thousand rows (well past a
+    # buffer sent to the server) ends the write with none of them kept, in a range that was
+    # empty or already held records, and the store takes the next write as before.
+    since, until = DAY, DAY + timedelta(days=2)
+    good = [event(n, period_start=DAY + timedelta(seconds=n)) for n in range(3000)]
+    with open_store(store_url) as store:
+        if held:
+            write(store, good[:10])
+        before = (store.count(), store.coverage("flireo", None, "call"), store.revisions())
+        with pytest.raises(StoreError, match=message):
+            write(store, [*good, bad, event(9000)])
+        assert (store.count(), store.coverage("flireo", None, "call"), store.revisions()) == (
+            before
+        )
+        counts = write(store, iter(good))  # any iterable, read once
+        assert (counts.new, counts.unchanged) == ((2990, 10) if held else (3000, 0))
+        assert store.coverage("flireo", None, "call") == [(since, until)]
+        assert store.count() == 3000
+
+
 def test_coverage_merges_and_gaps_name_what_is_missing(store_url: str) -> None:
     d = [DAY + timedelta(days=n) for n in range(10)]
     with open_store(store_url) as store:

@@ -350,9 +350,15 @@ class RowCodec:
         self.stamped_row: Callable[[str, str, str, UsageRecord, Any], tuple[Any, ...]] = (
             self._compile_row(stamped=True)
         )
-        """The row a write inserts: `row`'s, then the time it was written (`synced_at`)."""
+        """`row`'s, then the time it was written (`synced_at`): a row kept under its stored key."""
+        self.written_row: Callable[[str, str, UsageRecord, Any], tuple[Any, ...]] = (
+            self._compile_row(stamped=True, keyed=True)
+        )
+        """The row a write inserts: `stamped_row`'s, its key (`record_key`) made from the values
+        the row takes from the record anyway (`written_row(account_key, series, record,
+        synced_at)`)."""
 
-    def _compile_row(self, *, stamped: bool = False) -> Any:
+    def _compile_row(self, *, stamped: bool = False, keyed: bool = False) -> Any:
         """The function making a record's row, as straight-line code for these columns.
 
         It runs once per record written, so it is generated rather than a loop over the
@@ -371,6 +377,7 @@ class RowCodec:
             "MICROSECOND": _MICROSECOND,
             "QUOTE": '"',
             "EMPTY": "",
+            "key_of": _key,
         }
         items = ["account_key", "series", "key"]
         for column in self.table_columns:
@@ -400,9 +407,14 @@ class RowCodec:
         if stamped:  # made in the one tuple: a row copied to add it cost a tenth of a write
             items.append("synced_at")
         values = ", ".join(f"v{i}" for i in range(len(self.columns)))
+        key = ""
+        if keyed:  # from the values taken already: no second look-up of the record's fields
+            key = f"    key = key_of({', '.join(f'v{index[name]}' for name in _KEY_FIELDS)})\n"
         source = (
-            f"def row(account_key, series, key, record{', synced_at' if stamped else ''}):\n"
+            f"def row(account_key, series, {'' if keyed else 'key, '}record"
+            f"{', synced_at' if stamped else ''}):\n"
             f"    {values}, = get(record.__dict__)\n"
+            + key
             + body
             + f"\n    return ({', '.join(items)},)\n"
         )
@@ -488,17 +500,33 @@ def record_key(record: UsageRecord | Mapping[str, Any]) -> str:
     An event is its call; a window is its period, item, agent and number. Absent ids are `''`.
     """
     values = record.__dict__ if isinstance(record, UsageRecord) else record
-    call_id = values["call_id"]
-    if values["grain"] is Grain.EVENT and call_id:
+    return _key(*map(values.__getitem__, _KEY_FIELDS))
+
+
+_KEY_FIELDS = ("grain", "call_id", "period_start", "period_end", "item", "agent_id", "number_id")
+"""The fields a record's key is made of, in `_key`'s order."""
+
+
+def _key(
+    grain: Grain,
+    call_id: str | None,
+    start: datetime,
+    end: datetime,
+    item: str | None,
+    agent_id: str | None,
+    number_id: str | None,
+) -> str:
+    """`record_key` of a record's values (the generated rows call it with theirs)."""
+    if grain is Grain.EVENT and call_id:
         return f"call:{call_id}"
     return "|".join(
         (
-            "window" if values["grain"] is Grain.WINDOW else "event",
-            format_stamp(values["period_start"]),
-            format_stamp(values["period_end"]),
-            values["item"] or "",
-            values["agent_id"] or "",
-            values["number_id"] or "",
+            "window" if grain is Grain.WINDOW else "event",
+            format_stamp(start),
+            format_stamp(end),
+            item or "",
+            agent_id or "",
+            number_id or "",
             call_id or "",
         )
     )

@@ -23,7 +23,7 @@ from pydantic_core import to_jsonable_python
 from voice_usage._schema import UsageRecord
 from voice_usage._store._db import DAY_SQL, Database, StoreError, open_database
 from voice_usage._store._location import StoreLocation, resolve_location
-from voice_usage._store._rows import format_stamp, micros, parse_stamp, record_key
+from voice_usage._store._rows import format_stamp, micros, parse_stamp
 
 __all__ = ["Revision", "Store", "WriteCounts", "open_store"]
 
@@ -149,24 +149,13 @@ class Store:
             StoreError: when two records share a key, or the database fails.
         """
         now = now or datetime.now(UTC)
-        account_key = _account_key(account)
-        incoming: dict[str, UsageRecord] = {}
-        for record in records:
-            if record.provider != provider:
-                raise StoreError(
-                    f"store {self.name}: a {record.provider} record given to write as {provider}"
-                )
-            key = record_key(record)
-            if key in incoming:
-                raise StoreError(
-                    f"store {self.name}: {provider} gave two records with the same identity "
-                    f"({key}) in series {series}; the store cannot keep both apart"
-                )
-            incoming[key] = record
+        if not isinstance(records, Sequence):  # read first: a lazy source holds no lock open
+            records = list(records)
         try:
             with self._db.transaction():
+                account_key = _account_key(account)
                 self._db.lock_series(provider, account_key, series)
-                return self._write(provider, account_key, series, incoming, since, until, now)
+                return self._write(provider, account_key, series, records, since, until, now)
         except StoreError:
             raise
         except Exception as exc:
@@ -179,7 +168,7 @@ class Store:
         provider: str,
         account_key: str,
         series: str,
-        incoming: dict[str, UsageRecord],
+        records: Sequence[UsageRecord],
         since: datetime,
         until: datetime,
         now: datetime,
@@ -191,7 +180,30 @@ class Store:
         updates: list[tuple[Any, ...]] = []
         revisions: list[tuple[Any, ...]] = []
         stamp = self._instant(now)
-        to_row, values = rows.stamped_row, rows.values
+        values = rows.values
+        incoming: dict[str, UsageRecord] = {}
+        written: list[tuple[Any, ...]] = []
+
+        def made() -> Iterator[tuple[Any, ...]]:
+            # Each record's row (kept in `written`), its key made with it. A record of another
+            # provider, or a second one with a key already made, ends the write and its
+            # transaction: nothing of it is kept, rows already given to the database included.
+            to_row, keep = rows.written_row, written.append
+            for record in records:
+                row = to_row(account_key, series, record, stamp)
+                key = row[2]
+                if row[3] != provider:
+                    raise StoreError(
+                        f"store {self.name}: a {row[3]} record given to write as {provider}"
+                    )
+                if key in incoming:
+                    raise StoreError(
+                        f"store {self.name}: {provider} gave two records with the same identity "
+                        f"({key}) in series {series}; the store cannot keep both apart"
+                    )
+                incoming[key] = record
+                keep(row)
+                yield row
 
         def compare(key: str, record: UsageRecord, row: tuple[Any, ...], stored: Any) -> None:
             # The same stored form is the same record: a re-sync compares rows, and decodes
@@ -215,33 +227,23 @@ class Store:
                 (provider, account_key, series, key, stamp, "revised", _dumps(changed))
             )
 
-        unheld: list[UsageRecord] = []
-
-        def made() -> Iterator[tuple[Any, ...]]:
-            append = inserts.append
-            for key, record in incoming.items():
-                row = to_row(account_key, series, key, record, stamp)
-                append(row)
-                yield row
-
         columns = (*rows.all_columns, "synced_at")
-        new: Iterable[tuple[Any, ...]]
-        if held:
-            for key, record in incoming.items():
-                row = to_row(account_key, series, key, record, stamp)
+        new: Iterable[tuple[Any, ...]] = inserts
+        first = not held
+        if first:
+            # Nothing held in the range (its first write): every record is new but for an
+            # event whose time moved here. The database takes the rows as they are made, and
+            # inserts some while this process makes the next (and their keys).
+            inserts = written
+            new = made()
+        else:
+            for row in made():
+                key = row[2]
                 stored = held.pop(key, None)
                 if stored is None:
                     inserts.append(row)
-                    unheld.append(record)
                 else:
-                    compare(key, record, row, stored)
-            new = inserts
-        else:
-            # Nothing held in the range (its first write): every record is new but for an
-            # event whose time moved here. The database takes the rows as they are made, and
-            # inserts some while this process makes the next.
-            unheld = list(incoming.values())
-            new = made()
+                    compare(key, incoming[key], row, stored)
         # What is left was held in the range but not answered again: the vendor dropped it.
         removed = [(provider, account_key, series, key) for key in held]
         counts.removed = len(removed)
@@ -265,16 +267,17 @@ class Store:
         # Records not held in the range are new, but for an event whose time moved out of it
         # (held under its call id with another start). Inserted as new at once, without a
         # look-up by key, unless one of them was held: then all of them are looked up.
-        if unheld and not db.insert_new("vu_records", columns, new):
+        if (records if first else inserts) and not db.insert_new("vu_records", columns, new):
             moved = [row[2] for row in inserts if row[2].startswith("call:")]
             found = self._held_by_key(provider, account_key, series, moved)
             fresh = []
-            for record, row in zip(unheld, inserts, strict=True):
-                stored = found.get(row[2])
+            for row in inserts:
+                key = row[2]
+                stored = found.get(key)
                 if stored is None:
                     fresh.append(row)
                 else:
-                    compare(row[2], record, row, stored)
+                    compare(key, incoming[key], row, stored)
             db.insert_rows("vu_records", columns, fresh)
             inserts = fresh
         counts.new = len(inserts)
