@@ -467,6 +467,30 @@ def test_a_changed_body_through_the_library_gives_records_or_a_typed_error(
     probe(endpoint).check(json.dumps(data.draw(mutated(document))).encode())
 
 
+LINKS = ("next", "next_page_uri")
+LINKED = [e for e in FETCHED if any(link in small_document(e) for link in LINKS)]
+
+
+@pytest.mark.parametrize(
+    "link", ["\x1f", "/2010-04-01/Accounts/next\npage", "http://127.0.0.1:port/next"]
+)
+@pytest.mark.parametrize("endpoint", LINKED, ids=[f"{e.provider}{e.path}" for e in LINKED])
+def test_a_next_link_that_is_no_url_is_the_vendors_answer_out_of_shape(
+    endpoint: Endpoint, link: str
+) -> None:
+    # A control character, a line break, a port that is no number: httpx makes no URL of them.
+    document = _single_page(small_document(endpoint))
+    for name in LINKS:
+        if name in document:
+            document[name] = link
+    probe = LibraryProbe(endpoint)
+    probe.content = json.dumps(document).encode()
+    with pytest.raises(voice_usage.ResponseValidationError) as raised:
+        probe.connection.fetch(UsageQuery(**{**WINDOW, **(endpoint.query or {})})).to_list()
+    assert raised.value.provider == endpoint.provider
+    assert str(raised.value).startswith(f"{endpoint.provider}: cannot follow the link {link!r}")
+
+
 ABSURD: list[Any] = [
     -1,
     10**15,

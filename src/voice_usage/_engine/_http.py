@@ -321,13 +321,13 @@ class _SessionCore:
             return known
         if target.startswith("//"):
             target = f"{self.base_url.scheme}:{target}"
-        url = httpx.URL(target)
+        url = self._url(target)
         if not url.is_absolute_url:
             relative = target
             for placeholder, value in self._path_values.items():
                 target = target.replace(placeholder, value)
             base = str(self.base_url).rstrip("/")
-            url = httpx.URL(f"{base}/{target.lstrip('/')}")
+            url = self._url(f"{base}/{target.lstrip('/')}")
             # A walk asks for the same few paths page after page: each is parsed once (httpx
             # parses a URL in pure Python). A path is resolved the same way every time.
             if len(self._resolved) < _RESOLVED_PATHS:
@@ -340,6 +340,17 @@ class _SessionCore:
                 f"it belongs to {_show_origin(self.base_url)} only",
             )
         return url
+
+    def _url(self, target: str) -> httpx.URL:
+        # A target is a walk's path, or a link the vendor sent (the next page's): one that is
+        # no URL (a control character, a port that is no number) is the vendor's answer out
+        # of shape, said as such, never httpx's own exception.
+        try:
+            return httpx.URL(target)
+        except httpx.InvalidURL as exc:
+            raise ResponseValidationError(
+                self.name, f"cannot follow the link {self.redact(target)!r}: {exc}"
+            ) from None
 
     def redirect_target(self, response: httpx.Response) -> httpx.URL:
         location = response.headers.get("location")
