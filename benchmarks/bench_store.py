@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import statistics
@@ -60,18 +61,21 @@ def records(count: int, provider: str = "flireo", days: int = 90) -> list[UsageR
 
 
 def _write_all(store: Any, batch: list[UsageRecord], provider: str) -> tuple[float, float]:
-    """Seconds (by the clock, and of CPU) to write ``batch`` in 31-day transactions, as sync does."""
-    started, cpu = time.perf_counter(), time.process_time()
+    """Seconds (by the clock, and of CPU) to write ``batch`` in 31-day transactions, as sync does.
+
+    ``batch`` is in time order; it is cut into the transactions' slices before the clock starts
+    (a loop over the records here cost a twentieth of the store's time)."""
     chunk = timedelta(days=31)
-    since = START
-    index = 0
+    slices = []
+    since, index = START, 0
     while index < len(batch):
         until = since + chunk
-        end = index
-        while end < len(batch) and batch[end].period_start < until:
-            end += 1
-        store.write(provider, None, "call", batch[index:end], since=since, until=until)
+        end = bisect.bisect_left(batch, until, lo=index, key=lambda record: record.period_start)
+        slices.append((batch[index:end], since, until))
         index, since = end, until
+    started, cpu = time.perf_counter(), time.process_time()
+    for part, since, until in slices:
+        store.write(provider, None, "call", part, since=since, until=until)
     return time.perf_counter() - started, time.process_time() - cpu
 
 
