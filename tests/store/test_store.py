@@ -534,9 +534,9 @@ def _folded_store(url: str, version: int, records: list[UsageRecord]) -> None:
         )
     values = []
     for record in records:
-        row = list(rows.row("", "call", record_key(record), record))
+        row = list(rows.stamped_row("", "call", record_key(record), record, instant(synced)))
         row[4] = instant(record.period_start)
-        values.append((*row, instant(synced)))
+        values.append(tuple(row))
     names = (*rows.all_columns, "synced_at")
     insert = f"INSERT INTO vu_records ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     revision = (

@@ -345,20 +345,20 @@ class RowCodec:
         for new, old in RENAMED_FIELDS.items():
             if new in self._body_decoders:
                 self._body_decoders[old] = self._body_decoders[new]
-        self.row: Callable[[str, str, str, UsageRecord], tuple[Any, ...]] = self._compile_row()
-        """The row of a record (every column of `all_columns`, in order)."""
         self.stamped_row: Callable[[str, str, str, UsageRecord, Any], tuple[Any, ...]] = (
-            self._compile_row(stamped=True)
+            self._compile_row()
         )
-        """`row`'s, then the time it was written (`synced_at`): a row kept under its stored key."""
+        """The row of a record kept under a key given (`stamped_row(account_key, series, key,
+        record, synced_at)`): every column of `all_columns`, in order, then the time it was
+        written (`synced_at`)."""
         self.written_row: Callable[[str, str, UsageRecord, Any], tuple[Any, ...]] = (
-            self._compile_row(stamped=True, keyed=True)
+            self._compile_row(keyed=True)
         )
         """The row a write inserts: `stamped_row`'s, its key (`record_key`) made from the values
         the row takes from the record anyway (`written_row(account_key, series, record,
         synced_at)`)."""
 
-    def _compile_row(self, *, stamped: bool = False, keyed: bool = False) -> Any:
+    def _compile_row(self, *, keyed: bool = False) -> Any:
         """The function making a record's row, as straight-line code for these columns.
 
         It runs once per record written, so it is generated rather than a loop over the
@@ -404,15 +404,13 @@ class RowCodec:
         items.append("body")
         if self.e9_columns:
             items.append(f"e9(v{index['cost']})")
-        if stamped:  # made in the one tuple: a row copied to add it cost a tenth of a write
-            items.append("synced_at")
+        items.append("synced_at")  # made in the one tuple: a row copied cost a tenth of a write
         values = ", ".join(f"v{i}" for i in range(len(self.columns)))
         key = ""
         if keyed:  # from the values taken already: no second look-up of the record's fields
             key = f"    key = key_of({', '.join(f'v{index[name]}' for name in _KEY_FIELDS)})\n"
         source = (
-            f"def row(account_key, series, {'' if keyed else 'key, '}record"
-            f"{', synced_at' if stamped else ''}):\n"
+            f"def row(account_key, series, {'' if keyed else 'key, '}record, synced_at):\n"
             f"    {values}, = get(record.__dict__)\n"
             + key
             + body
