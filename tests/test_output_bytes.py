@@ -77,16 +77,22 @@ def reference_csv(items: list[UsageRecord]) -> str:
     return out.getvalue()
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(records(), max_size=40))
-def test_jsonl_json_and_csv_bytes_are_those_of_one_record_at_a_time(items):
+def written(items: list[UsageRecord]) -> tuple[str, str, str]:
+    """``items`` written as JSON Lines, a JSON array and CSV, each writer counting them all."""
     jsonl, array, table = io.StringIO(), io.StringIO(), io.StringIO()
     assert write_jsonl(items, jsonl) == len(items)
     assert write_json(items, array) == len(items)
     assert write_csv(items, table) == len(items)
-    assert jsonl.getvalue() == reference_jsonl(items)
-    assert json.loads(array.getvalue()) == [json.loads(r.model_dump_json()) for r in items]
-    assert table.getvalue() == reference_csv(items)
+    return jsonl.getvalue(), array.getvalue(), table.getvalue()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(records(), max_size=40))
+def test_jsonl_json_and_csv_bytes_are_those_of_one_record_at_a_time(items):
+    jsonl, array, table = written(items)
+    assert jsonl == reference_jsonl(items)
+    assert json.loads(array) == [json.loads(r.model_dump_json()) for r in items]
+    assert table == reference_csv(items)
 
 
 def test_records_read_before_a_failure_are_written(monkeypatch):
@@ -297,14 +303,11 @@ def repeated(items: list[UsageRecord], runs: list[int]) -> list[UsageRecord]:
 @given(st.lists(batch_records(), max_size=12), st.lists(st.integers(1, 4), min_size=12))
 def test_runs_of_shared_values_give_the_bytes_of_one_record_at_a_time(items, runs):
     items = repeated(items, runs)
-    jsonl, array, table = io.StringIO(), io.StringIO(), io.StringIO()
-    assert write_jsonl(items, jsonl) == len(items)
-    assert write_json(items, array) == len(items)
-    assert write_csv(items, table) == len(items)
-    assert jsonl.getvalue() == reference_jsonl(items)
-    lines = jsonl.getvalue().rstrip("\n").split("\n")
-    assert array.getvalue() == ("[\n  " + ",\n  ".join(lines) + "\n]\n" if items else "[]\n")
-    assert table.getvalue() == reference_csv(items)
+    jsonl, array, table = written(items)
+    assert jsonl == reference_jsonl(items)
+    lines = jsonl.rstrip("\n").split("\n")
+    assert array == ("[\n  " + ",\n  ".join(lines) + "\n]\n" if items else "[]\n")
+    assert table == reference_csv(items)
 
 
 def test_a_batch_with_text_utf8_cannot_hold_writes_the_records_before_it_then_fails():
