@@ -13,7 +13,7 @@ import pytest
 
 from voice_usage._engine import _http
 from voice_usage._engine._http import AsyncSession, shared_tls_context
-from voice_usage._engine._sockets import _Backend, _Stream, faster_idle_checks
+from voice_usage._engine._sockets import _Backend, _Stream, faster_connections
 
 
 class _SocketOnly(httpcore.AsyncNetworkStream):
@@ -50,7 +50,7 @@ def test_the_sessions_own_pool_hands_out_the_quicker_streams(flireo_provider):
     pool = session._client._transport._pool  # type: ignore[attr-defined]
     assert isinstance(pool._network_backend, _Backend)
     # Asked again (another wrap), it is not wrapped twice.
-    assert faster_idle_checks(session._client)
+    assert faster_connections(session._client)
     assert not isinstance(pool._network_backend._backend, _Backend)
 
 
@@ -60,7 +60,7 @@ def test_a_transport_of_the_callers_is_left_alone(flireo_provider):
         flireo_provider, api_key="sk-test", base_url="https://api.example.com", transport=transport
     )
     assert session._client._transport is transport
-    assert not faster_idle_checks(session._client)
+    assert not faster_connections(session._client)
 
 
 def test_sessions_started_at_once_build_one_tls_context(monkeypatch):

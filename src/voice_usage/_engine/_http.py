@@ -35,7 +35,7 @@ from voice_usage._engine._retry import (
     parse_retry_after,
     retrying_options,
 )
-from voice_usage._engine._sockets import faster_idle_checks
+from voice_usage._engine._sockets import faster_connections
 from voice_usage._exceptions import (
     APIStatusError,
     ConfigurationError,
@@ -611,7 +611,7 @@ class AsyncSession(_SessionCore):
         self._client = httpx.AsyncClient(
             transport=transport, limits=limits, **self._client_options()
         )
-        faster_idle_checks(self._client)
+        faster_connections(self._client)
         _cookies_only_when_set(self._client)
 
     async def get(self, target: str, params: Mapping[str, ParamValue] | None = None) -> RawResponse:
